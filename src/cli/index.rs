@@ -1,0 +1,129 @@
+//! `pacs-cohort index`: progress bar, Ctrl-C, summary.
+
+use super::exit;
+use super::output::{levels_line, print_json, status_line};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pacs_cohort::model::{FileStatus, IndexSummary};
+use pacs_cohort::{CancelToken, Engine, IndexOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct IndexArgs {
+    /// Folders to index (any nesting, any file names).
+    #[arg(required = true, value_name = "ROOT")]
+    roots: Vec<PathBuf>,
+    /// Print a machine-readable summary instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Re-read every file whose status is not ok, even if unchanged.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Drop the files of roots that are missing or empty.
+    #[arg(long)]
+    prune: bool,
+    /// Parser threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
+    let engine = Engine::open(db)?;
+    let cancel = CancelToken::new();
+    {
+        let c = cancel.clone();
+        // Ctrl-C asks the job to stop; what is indexed so far is kept.
+        let _ = ctrlc::set_handler(move || {
+            if c.is_cancelled() {
+                std::process::exit(exit::CANCELLED);
+            }
+            eprintln!("\ncancelling… (everything indexed so far is kept; Ctrl-C again to quit now)");
+            c.cancel();
+        });
+    }
+    let bar = if a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10))
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let opts = IndexOptions {
+        retry_failed: a.retry_failed,
+        prune: a.prune,
+        threads: a.threads,
+    };
+    let mut reading = false;
+    let summary = engine.index(&a.roots, &opts, &cancel, &mut |p| {
+        if p.phase == "reading" && !reading && p.to_read > 0 {
+            reading = true;
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} files  {per_sec}  ETA {eta}  {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        if reading {
+            bar.set_length(p.to_read);
+            bar.set_position(p.read);
+            bar.set_message(p.current_folder.clone());
+        } else {
+            bar.set_message(format!("walking: {} files found  {}", p.files_seen, p.current_folder));
+        }
+    });
+    bar.finish_and_clear();
+    let summary = summary?;
+    if a.json {
+        print_json(&summary)?;
+    } else {
+        print_human(&summary);
+    }
+    Ok(exit_code(&summary))
+}
+
+fn print_human(s: &IndexSummary) {
+    let verb = if s.cancelled { "Cancelled after" } else { "Indexed" };
+    println!(
+        "{verb} {} root(s) in {:.1} s: {} files seen ({} new, {} changed, {} unchanged, {} removed{})",
+        s.roots.len(),
+        s.elapsed_seconds,
+        s.files_seen,
+        s.new,
+        s.changed,
+        s.unchanged,
+        s.removed,
+        if s.retried > 0 { format!(", {} retried", s.retried) } else { String::new() }
+    );
+    println!("  files:  {}", status_line(&s.status));
+    println!("  index:  {}", levels_line(&s.levels));
+    for r in &s.roots_left_untouched {
+        println!("  note: root is missing or empty; its indexed files were kept (use --prune to drop them): {r}");
+    }
+    let attention = attention_count(s);
+    if attention > 0 {
+        println!("  {attention} file(s) need attention: see `pacs-cohort files --status <status>`");
+    }
+}
+
+fn attention_count(s: &IndexSummary) -> u64 {
+    [
+        FileStatus::NotDicom,
+        FileStatus::Unreadable,
+        FileStatus::Truncated,
+        FileStatus::MissingUid,
+        FileStatus::Pending,
+    ]
+    .iter()
+    .map(|st| s.status.get(*st))
+    .sum()
+}
+
+fn exit_code(s: &IndexSummary) -> i32 {
+    if s.cancelled {
+        exit::CANCELLED
+    } else if attention_count(s) > 0 || !s.roots_left_untouched.is_empty() {
+        exit::ATTENTION
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,79 @@
+//! Command-line interface: argument parsing, dispatch, exit codes.
+//! Human output on stdout, progress on stderr, `--json` for scripts.
+
+mod bench_floor;
+mod index;
+mod output;
+mod query;
+mod synth;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes (documented in README.md).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const ATTENTION: i32 = 3;
+    pub const CANCELLED: i32 = 130;
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "pacs-cohort", version, about = "Turn a DICOM archive into population-health evidence.", long_about = None)]
+pub struct Cli {
+    /// Workspace database (default: <user data dir>/pacs-cohort/workspace.db).
+    #[arg(long, global = true, value_name = "FILE")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Index one or more folders of DICOM files (headers only, incremental).
+    Index(index::IndexArgs),
+    /// Counts per level and per file status, roots, last run.
+    Status(query::StatusArgs),
+    /// List indexed files with their status and reason.
+    Files(query::FilesArgs),
+    /// Write a synthetic DICOM archive (deterministic from the seed).
+    Synth(synth::SynthArgs),
+    /// Benchmark floor: read the first 8 KiB of every file, or stat only.
+    #[command(hide = true)]
+    BenchFloor(bench_floor::FloorArgs),
+}
+
+/// Parses arguments, runs the command, returns the exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit::OK,
+                _ => exit::USAGE,
+            };
+        }
+    };
+    let db = cli.db.clone().unwrap_or_else(pacs_cohort::Engine::default_db_path);
+    let result = match cli.command {
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(exit::OK)
+        }
+        Some(Command::Index(a)) => index::run(&db, a),
+        Some(Command::Status(a)) => query::status(&db, a),
+        Some(Command::Files(a)) => query::files(&db, a),
+        Some(Command::Synth(a)) => synth::run(a),
+        Some(Command::BenchFloor(a)) => bench_floor::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::FAILURE
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Reading one file's header, never its pixels, with bounded work.
+
+use super::extract::extract;
+use super::prescan::{self, DataSetEncoding, Framing, Layout, PrescanError};
+use crate::model::{FileStatus, HeaderRecord};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_transfer_syntax_registry::entries;
+use std::io::Read;
+use std::path::Path;
+
+/// The first read of every file; most headers fit.
+const FIRST_READ: usize = 16 * 1024;
+/// Headers larger than this are refused (a memory bound per file).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024 * 1024;
+/// Deflated data sets are inflated at most to this size.
+const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What reading one file's header produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadOutcome {
+    /// A DICOM instance with its indexed attributes.
+    Instance(Box<HeaderRecord>),
+    /// A problem file: its status and a one-line reason without PHI.
+    Problem(FileStatus, String),
+}
+
+impl ReadOutcome {
+    fn problem(st: FileStatus, reason: impl Into<String>) -> Self {
+        ReadOutcome::Problem(st, reason.into())
+    }
+}
+
+/// Reads the header of the file at `path`: pre-scans the first bytes,
+/// reads more only while the header continues, then parses exactly the
+/// header with dicom-object. Never panics on file content; never reads
+/// Pixel Data values.
+pub fn read_header(path: &Path) -> ReadOutcome {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot open", &e)),
+    };
+    let size = match file.metadata() {
+        Ok(m) => m.len() as usize,
+        Err(e) => return ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot stat", &e)),
+    };
+    let mut buf = Vec::with_capacity(FIRST_READ.min(size));
+    if let Err(e) = fill_to(&mut file, &mut buf, FIRST_READ.min(size)) {
+        return ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot read", &e));
+    }
+    let mut rounds = 0;
+    let layout = loop {
+        rounds += 1;
+        if rounds > 64 {
+            return ReadOutcome::problem(FileStatus::Unreadable, "header could not be delimited");
+        }
+        match prescan::prescan(&buf, size) {
+            Ok(layout) if layout.header_end <= buf.len() => break layout,
+            Ok(layout) => {
+                if let Err(o) = grow(&mut file, &mut buf, layout.header_end, size) {
+                    return o;
+                }
+            }
+            Err(PrescanError::NeedMore(n)) => {
+                let want = n.max(buf.len().saturating_mul(2)).min(size);
+                if let Err(o) = grow(&mut file, &mut buf, want, size) {
+                    return o;
+                }
+            }
+            Err(PrescanError::NotDicom(r)) => return ReadOutcome::problem(FileStatus::NotDicom, r),
+            Err(PrescanError::Truncated(r)) => {
+                return ReadOutcome::problem(FileStatus::Truncated, r)
+            }
+            Err(PrescanError::Malformed(r)) => {
+                return ReadOutcome::problem(FileStatus::Unreadable, r)
+            }
+        }
+    };
+    if layout.transfer_syntax.as_deref().map(DataSetEncoding::from_transfer_syntax)
+        == Some(DataSetEncoding::Deflated)
+    {
+        return read_deflated(&mut file, buf, size, &layout);
+    }
+    if let Some(px) = layout.pixel_data {
+        if let Some(declared) = px.declared_len {
+            if declared > px.available {
+                return ReadOutcome::problem(
+                    FileStatus::Truncated,
+                    format!(
+                        "pixel data declares {declared} bytes but the file ends after {}",
+                        px.available
+                    ),
+                );
+            }
+        }
+    }
+    parse(&buf[..layout.header_end], &layout)
+}
+
+fn read_deflated(
+    file: &mut std::fs::File,
+    mut buf: Vec<u8>,
+    size: usize,
+    layout: &Layout,
+) -> ReadOutcome {
+    if size > MAX_HEADER_BYTES * 4 {
+        return ReadOutcome::problem(
+            FileStatus::Unreadable,
+            format!("deflated file of {size} bytes is larger than the supported 256 MiB"),
+        );
+    }
+    if let Err(o) = grow(file, &mut buf, size, size) {
+        return o;
+    }
+    let mut inflated = Vec::new();
+    let decoder = flate2::read::DeflateDecoder::new(&buf[layout.data_set_start..]);
+    if let Err(e) = decoder
+        .take(MAX_INFLATED_BYTES + 1)
+        .read_to_end(&mut inflated)
+    {
+        return ReadOutcome::problem(
+            FileStatus::Unreadable,
+            format!("deflated data set cannot be inflated: {e}"),
+        );
+    }
+    if inflated.len() as u64 > MAX_INFLATED_BYTES {
+        return ReadOutcome::problem(
+            FileStatus::Unreadable,
+            "deflated data set inflates beyond 256 MiB",
+        );
+    }
+    match prescan::prescan_data_set(&inflated) {
+        Ok(_) => {}
+        Err(PrescanError::Truncated(r)) => return ReadOutcome::problem(FileStatus::Truncated, r),
+        Err(PrescanError::NotDicom(r)) | Err(PrescanError::Malformed(r)) => {
+            return ReadOutcome::problem(FileStatus::Unreadable, r)
+        }
+        Err(PrescanError::NeedMore(_)) => {
+            return ReadOutcome::problem(FileStatus::Truncated, "deflated data set ends early")
+        }
+    }
+    parse(&buf, layout)
+}
+
+/// Hands exactly the header bytes to dicom-object.
+fn parse(header: &[u8], layout: &Layout) -> ReadOutcome {
+    let (obj, ts, media_class) = match layout.framing {
+        Framing::Preamble | Framing::NoPreamble => {
+            match OpenFileOptions::new()
+                .read_until(tags::PIXEL_DATA)
+                .from_reader(header)
+            {
+                Ok(f) => {
+                    let ts = f.meta().transfer_syntax().trim_end_matches('\0').to_string();
+                    let class = f
+                        .meta()
+                        .media_storage_sop_class_uid()
+                        .trim_end_matches('\0')
+                        .to_string();
+                    (f.into_inner(), Some(ts), Some(class))
+                }
+                Err(e) => return parse_failure(&e.to_string()),
+            }
+        }
+        Framing::RawDataSet { explicit_vr } => {
+            let ts = if explicit_vr {
+                entries::EXPLICIT_VR_LITTLE_ENDIAN.erased()
+            } else {
+                entries::IMPLICIT_VR_LITTLE_ENDIAN.erased()
+            };
+            match InMemDicomObject::read_dataset_with_ts(header, &ts) {
+                Ok(obj) => (obj, Some(ts.uid().to_string()), None),
+                Err(e) => return parse_failure(&e.to_string()),
+            }
+        }
+    };
+    if media_class.as_deref() == Some(uids::MEDIA_STORAGE_DIRECTORY_STORAGE)
+        || obj.element_opt(tags::DIRECTORY_RECORD_SEQUENCE).ok().flatten().is_some()
+    {
+        return ReadOutcome::problem(
+            FileStatus::Dicomdir,
+            "media directory (DICOMDIR); its folder is walked instead",
+        );
+    }
+    match extract(&obj, ts) {
+        Ok(rec) => ReadOutcome::Instance(Box::new(rec)),
+        Err(missing) => ReadOutcome::problem(
+            FileStatus::MissingUid,
+            format!("required attribute {missing} is missing or empty"),
+        ),
+    }
+}
+
+fn parse_failure(msg: &str) -> ReadOutcome {
+    // Display only: Debug would render a captured backtrace (snafu).
+    let first_line = msg.lines().next().unwrap_or("parse error");
+    let status = if msg.contains("NotDicom") || msg.contains("not DICOM") {
+        FileStatus::NotDicom
+    } else {
+        FileStatus::Unreadable
+    };
+    ReadOutcome::problem(status, format!("DICOM parser: {first_line}"))
+}
+
+fn grow(
+    file: &mut std::fs::File,
+    buf: &mut Vec<u8>,
+    want: usize,
+    size: usize,
+) -> Result<(), ReadOutcome> {
+    if want > MAX_HEADER_BYTES {
+        return Err(ReadOutcome::problem(
+            FileStatus::Unreadable,
+            "header larger than 64 MiB before pixel data; refused to bound memory",
+        ));
+    }
+    if want <= buf.len() {
+        return Ok(());
+    }
+    let before = buf.len();
+    fill_to(file, buf, want.min(size))
+        .map_err(|e| ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot read", &e)))?;
+    if buf.len() == before {
+        return Err(ReadOutcome::problem(
+            FileStatus::Truncated,
+            "file shrank while being read",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads until `buf` holds `want` bytes (or the file ends).
+fn fill_to(file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> std::io::Result<()> {
+    let need = want.saturating_sub(buf.len());
+    if need == 0 {
+        return Ok(());
+    }
+    file.take(need as u64).read_to_end(buf)?;
+    Ok(())
+}
+
+fn io_reason(what: &str, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => format!("{what}: permission denied"),
+        std::io::ErrorKind::NotFound => format!("{what}: file vanished or broken link"),
+        _ => format!("{what}: {e}"),
+    }
+}

@@ -1,0 +1,91 @@
+//! Background jobs: a named worker thread, an event channel, a cancel token.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+/// Cooperative cancellation shared between a job and whoever started it.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A fresh, not cancelled token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks the job to stop at its next check.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    /// Whether cancellation was asked for.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What a job reports.
+#[derive(Debug, Clone)]
+pub enum JobEvent<P, T> {
+    Progress(P),
+    Done(T),
+    /// A one-line, user-facing message.
+    Failed(String),
+}
+
+/// The starter's end of a job.
+pub struct JobHandle<P, T> {
+    pub events: mpsc::Receiver<JobEvent<P, T>>,
+    pub cancel: CancelToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl<P, T> JobHandle<P, T> {
+    /// Blocks until the job ends; returns its final event.
+    pub fn wait(mut self) -> JobEvent<P, T> {
+        let mut last = JobEvent::Failed("the job ended without a result".into());
+        while let Ok(ev) = self.events.recv() {
+            match ev {
+                JobEvent::Progress(_) => {}
+                other => last = other,
+            }
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        last
+    }
+}
+
+pub(crate) fn spawn<P, T, E, F>(name: &str, wake: Arc<dyn Fn() + Send + Sync>, work: F) -> JobHandle<P, T>
+where
+    P: Send + 'static,
+    T: Send + 'static,
+    E: std::fmt::Display,
+    F: FnOnce(&CancelToken, &mut dyn FnMut(P)) -> Result<T, E> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let cancel = CancelToken::new();
+    let token = cancel.clone();
+    let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
+        let progress_tx = tx.clone();
+        let progress_wake = wake.clone();
+        let mut emit = move |p: P| {
+            let _ = progress_tx.send(JobEvent::Progress(p));
+            progress_wake();
+        };
+        let ev = match work(&token, &mut emit) {
+            Ok(v) => JobEvent::Done(v),
+            Err(e) => JobEvent::Failed(e.to_string()),
+        };
+        let _ = tx.send(ev);
+        wake();
+    });
+    match thread {
+        Ok(t) => JobHandle { events: rx, cancel, thread: Some(t) },
+        Err(e) => {
+            let (tx, rx) = mpsc::channel();
+            let _ = tx.send(JobEvent::Failed(format!("cannot start a worker thread: {e}")));
+            JobHandle { events: rx, cancel, thread: None }
+        }
+    }
+}

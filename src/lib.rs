@@ -1,0 +1,16 @@
+//! pacs-cohort: the library that owns every piece of domain logic.
+//!
+//! Layers (lower never imports higher): `model` -> `dicom` -> `store` ->
+//! `index` -> `engine`. `synth` generates archives through `dicom`. The
+//! binary (CLI, and later the GUI) only talks to [`engine::Engine`] and the
+//! plain types in [`model`]. See ARCHITECTURE.md.
+
+pub mod dicom;
+pub mod engine;
+pub mod index;
+pub mod model;
+mod store;
+pub mod synth;
+
+pub use engine::{CancelToken, Engine, EngineError, JobEvent, JobHandle};
+pub use index::{IndexError, IndexOptions};

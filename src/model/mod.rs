@@ -1,0 +1,13 @@
+//! Plain domain types shared by every layer: file statuses, header records,
+//! index summaries. No I/O here.
+
+mod header;
+mod status;
+mod summary;
+
+pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
+pub use status::FileStatus;
+pub use summary::{
+    FileRow, IndexProgress, IndexSummary, LevelCounts, RootInfo, RunInfo, StatusCounts,
+    WorkspaceStatus,
+};

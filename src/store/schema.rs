@@ -1,0 +1,103 @@
+//! Append-only migrations, tracked by `PRAGMA user_version`. Never edit a
+//! shipped migration: add a new one.
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the index (a rebuildable cache of the files) and the run log.
+    r#"
+CREATE TABLE roots (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,
+    added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    root_ref INTEGER NOT NULL REFERENCES roots(id),
+    rel_path BLOB NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    sop_uid TEXT,
+    UNIQUE (root_ref, rel_path)
+);
+CREATE INDEX files_status ON files(status);
+CREATE INDEX files_sop ON files(sop_uid) WHERE sop_uid IS NOT NULL;
+CREATE TABLE patients (
+    id INTEGER PRIMARY KEY,
+    issuer TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    patient_name TEXT,
+    sex TEXT,
+    birth_date TEXT,
+    UNIQUE (issuer, patient_id)
+);
+CREATE TABLE studies (
+    id INTEGER PRIMARY KEY,
+    patient_ref INTEGER NOT NULL REFERENCES patients(id),
+    study_uid TEXT NOT NULL UNIQUE,
+    study_date TEXT,
+    study_time TEXT,
+    accession_number TEXT,
+    description TEXT,
+    referring_physician TEXT,
+    patient_age TEXT,
+    age_at_study_years INTEGER
+);
+CREATE INDEX studies_patient ON studies(patient_ref);
+CREATE INDEX studies_date ON studies(study_date);
+CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    study_ref INTEGER NOT NULL REFERENCES studies(id),
+    series_uid TEXT NOT NULL UNIQUE,
+    modality TEXT,
+    body_part TEXT,
+    series_number INTEGER,
+    description TEXT,
+    protocol_name TEXT,
+    institution_name TEXT,
+    station_name TEXT,
+    manufacturer TEXT,
+    model_name TEXT
+);
+CREATE INDEX series_study ON series(study_ref);
+CREATE INDEX series_modality ON series(modality);
+CREATE TABLE instances (
+    id INTEGER PRIMARY KEY,
+    series_ref INTEGER NOT NULL REFERENCES series(id),
+    sop_uid TEXT NOT NULL UNIQUE,
+    file_ref INTEGER NOT NULL REFERENCES files(id),
+    sop_class_uid TEXT,
+    instance_number INTEGER,
+    image_type TEXT,
+    rows INTEGER,
+    columns INTEGER,
+    frames INTEGER,
+    bits_allocated INTEGER,
+    photometric TEXT,
+    transfer_syntax_uid TEXT,
+    slice_thickness_mm REAL,
+    pixel_spacing_mm TEXT,
+    kvp REAL,
+    contrast_agent TEXT,
+    burned_in_annotation TEXT,
+    charset TEXT,
+    text_lossy INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX instances_series ON instances(series_ref);
+CREATE INDEX instances_file ON instances(file_ref);
+CREATE TABLE index_runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    finished_at TEXT,
+    outcome TEXT NOT NULL DEFAULT 'running',
+    roots TEXT NOT NULL,
+    files_seen INTEGER NOT NULL DEFAULT 0,
+    new_files INTEGER NOT NULL DEFAULT 0,
+    changed_files INTEGER NOT NULL DEFAULT 0,
+    unchanged_files INTEGER NOT NULL DEFAULT 0,
+    removed_files INTEGER NOT NULL DEFAULT 0,
+    elapsed_seconds REAL
+);
+"#,
+];

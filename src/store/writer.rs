@@ -1,0 +1,500 @@
+//! The single writer: applies batches of per-file results in one
+//! transaction each, keeping files, instances and their parents consistent
+//! at every commit (so a killed process leaves a usable index).
+
+use super::{bytes_path, path_bytes, Ctx, Result};
+use crate::dicom::ReadOutcome;
+use crate::model::{FileStatus, HeaderRecord, PatientKey};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One file's result, ready to be written.
+#[derive(Debug)]
+pub(crate) struct WriteItem {
+    pub root_id: i64,
+    pub rel_path: Vec<u8>,
+    pub size_bytes: u64,
+    pub mtime_ns: i64,
+    /// Whether the index already had a row for this path (saves a lookup on
+    /// cold indexing).
+    pub known: bool,
+    pub outcome: ReadOutcome,
+}
+
+/// What the index knows of a file, for change detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileState {
+    pub size_bytes: u64,
+    pub mtime_ns: i64,
+    pub status: String,
+}
+
+/// Owns the read-write connection. Lives on one thread.
+pub(crate) struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    root_paths: HashMap<i64, Vec<u8>>,
+    patients: HashMap<PatientKey, i64>,
+    studies: HashMap<String, i64>,
+    series: HashMap<String, i64>,
+}
+
+const PENDING_REASON: &str =
+    "awaiting re-read: the canonical copy of this instance changed or vanished";
+
+impl Writer {
+    /// Opens the database read-write, migrating it if needed.
+    pub fn open(path: &Path) -> Result<Writer> {
+        let conn = super::open_rw(path)?;
+        Ok(Writer {
+            conn,
+            path: path.to_path_buf(),
+            root_paths: HashMap::new(),
+            patients: HashMap::new(),
+            studies: HashMap::new(),
+            series: HashMap::new(),
+        })
+    }
+
+    /// The database path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The id of an existing root.
+    pub fn root_id(&mut self, root: &Path) -> Result<Option<i64>> {
+        let bytes = path_bytes(root);
+        let id: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM roots WHERE path = ?1", [&bytes], |r| r.get(0))
+            .optional()
+            .at(&self.path)?;
+        if let Some(id) = id {
+            self.root_paths.insert(id, bytes);
+        }
+        Ok(id)
+    }
+
+    /// The id of a root, registering it if new.
+    pub fn ensure_root(&mut self, root: &Path) -> Result<i64> {
+        if let Some(id) = self.root_id(root)? {
+            return Ok(id);
+        }
+        let bytes = path_bytes(root);
+        self.conn
+            .execute("INSERT INTO roots(path) VALUES (?1)", [&bytes])
+            .at(&self.path)?;
+        let id = self.conn.last_insert_rowid();
+        self.root_paths.insert(id, bytes);
+        Ok(id)
+    }
+
+    /// Every file the index holds under a root.
+    pub fn known_files(&self, root_id: i64) -> Result<HashMap<Vec<u8>, FileState>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT rel_path, size_bytes, mtime_ns, status FROM files WHERE root_ref = ?1")
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([root_id], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    FileState {
+                        size_bytes: r.get::<_, i64>(1)? as u64,
+                        mtime_ns: r.get(2)?,
+                        status: r.get(3)?,
+                    },
+                ))
+            })
+            .at(&self.path)?;
+        rows.collect::<rusqlite::Result<HashMap<_, _>>>().at(&self.path)
+    }
+
+    /// Files waiting to be re-read under a root.
+    pub fn pending_files(&self, root_id: i64) -> Result<Vec<Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT rel_path FROM files WHERE root_ref = ?1 AND status = 'pending' ORDER BY rel_path")
+            .at(&self.path)?;
+        let rows = stmt.query_map([root_id], |r| r.get(0)).at(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+    }
+
+    /// Records the start of a run.
+    pub fn start_run(&self, roots: &str) -> Result<i64> {
+        self.conn
+            .execute("INSERT INTO index_runs(roots) VALUES (?1)", [roots])
+            .at(&self.path)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records the end of a run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish_run(
+        &self,
+        id: i64,
+        outcome: &str,
+        seen: u64,
+        new: u64,
+        changed: u64,
+        unchanged: u64,
+        removed: u64,
+        elapsed: f64,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE index_runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now'),
+                 outcome = ?2, files_seen = ?3, new_files = ?4, changed_files = ?5,
+                 unchanged_files = ?6, removed_files = ?7, elapsed_seconds = ?8 WHERE id = ?1",
+                params![id, outcome, seen as i64, new as i64, changed as i64, unchanged as i64, removed as i64, elapsed],
+            )
+            .at(&self.path)?;
+        Ok(())
+    }
+
+    /// A read-only view of the writer's connection, for counts after a run.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Writes a batch of results in one transaction.
+    pub fn apply(&mut self, items: &[WriteItem]) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().at(&path)?;
+        let mut cx = Cx {
+            tx: &tx,
+            root_paths: &self.root_paths,
+            patients: &mut self.patients,
+            studies: &mut self.studies,
+            series: &mut self.series,
+            orphans: false,
+        };
+        for item in items {
+            cx.apply_one(item).at(&path)?;
+        }
+        let orphans = cx.orphans;
+        if orphans {
+            delete_orphans(&tx).at(&path)?;
+        }
+        tx.commit().at(&path)?;
+        if orphans {
+            self.clear_caches();
+        }
+        Ok(())
+    }
+
+    /// Removes files that vanished from a root, in one transaction.
+    pub fn remove(&mut self, root_id: i64, rel_paths: &[Vec<u8>]) -> Result<()> {
+        if rel_paths.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let tx = self.conn.transaction().at(&path)?;
+        for rel in rel_paths {
+            remove_file(&tx, root_id, rel).at(&path)?;
+        }
+        delete_orphans(&tx).at(&path)?;
+        tx.commit().at(&path)?;
+        self.clear_caches();
+        Ok(())
+    }
+
+    fn clear_caches(&mut self) {
+        self.patients.clear();
+        self.studies.clear();
+        self.series.clear();
+    }
+}
+
+/// Per-transaction context.
+struct Cx<'a> {
+    tx: &'a Transaction<'a>,
+    root_paths: &'a HashMap<i64, Vec<u8>>,
+    patients: &'a mut HashMap<PatientKey, i64>,
+    studies: &'a mut HashMap<String, i64>,
+    series: &'a mut HashMap<String, i64>,
+    orphans: bool,
+}
+
+impl Cx<'_> {
+    fn apply_one(&mut self, item: &WriteItem) -> rusqlite::Result<()> {
+        let new_uid = match &item.outcome {
+            ReadOutcome::Instance(rec) => Some(rec.sop_instance_uid.as_str()),
+            ReadOutcome::Problem(..) => None,
+        };
+        if item.known {
+            let old: Option<(i64, Option<String>, String)> = self
+                .tx
+                .prepare_cached("SELECT id, sop_uid, status FROM files WHERE root_ref = ?1 AND rel_path = ?2")?
+                .query_row(params![item.root_id, item.rel_path], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            if let Some((fid, Some(old_uid), status)) = old {
+                if status == "ok" {
+                    // The instance row is re-derived from this file below,
+                    // or handed to another copy if the UID changed.
+                    release_canonical(self.tx, &old_uid, fid, new_uid == Some(old_uid.as_str()))?;
+                    self.orphans = true;
+                }
+            }
+        }
+        let (status, reason) = match &item.outcome {
+            ReadOutcome::Instance(_) => (FileStatus::Ok, None),
+            ReadOutcome::Problem(st, r) => (*st, Some(r.as_str())),
+        };
+        let file_id: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(root_ref, rel_path) DO UPDATE SET size_bytes = excluded.size_bytes,
+                   mtime_ns = excluded.mtime_ns, status = excluded.status, reason = excluded.reason,
+                   sop_uid = excluded.sop_uid
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    item.root_id,
+                    item.rel_path,
+                    item.size_bytes as i64,
+                    item.mtime_ns,
+                    status.as_str(),
+                    reason,
+                    new_uid
+                ],
+                |r| r.get(0),
+            )?;
+        if let ReadOutcome::Instance(rec) = &item.outcome {
+            self.place_instance(rec, file_id, item)?;
+        }
+        Ok(())
+    }
+
+    /// Makes `file_id` the canonical copy of its instance, or marks it a
+    /// duplicate of the lexicographically smaller path that already is.
+    fn place_instance(&mut self, rec: &HeaderRecord, file_id: i64, item: &WriteItem) -> rusqlite::Result<()> {
+        let series_id = self.parents(rec)?;
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO instances(series_ref, sop_uid, file_ref, sop_class_uid, instance_number,
+                   image_type, rows, columns, frames, bits_allocated, photometric, transfer_syntax_uid,
+                   slice_thickness_mm, pixel_spacing_mm, kvp, contrast_agent, burned_in_annotation,
+                   charset, text_lossy)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                 ON CONFLICT(sop_uid) DO NOTHING",
+            )?
+            .execute(&instance_params(&series_id, &file_id, rec)[..])?;
+        if inserted == 1 {
+            return Ok(());
+        }
+        // Another file already holds this SOP Instance UID.
+        self.orphans = true;
+        let (canon_id, canon_root, canon_rel): (i64, Vec<u8>, Vec<u8>) = self
+            .tx
+            .prepare_cached(
+                "SELECT f.id, r.path, f.rel_path FROM instances i JOIN files f ON f.id = i.file_ref
+                 JOIN roots r ON r.id = f.root_ref WHERE i.sop_uid = ?1",
+            )?
+            .query_row([&rec.sop_instance_uid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let this_path = full_path(self.root_paths.get(&item.root_id).map(Vec::as_slice).unwrap_or(&[]), &item.rel_path);
+        let canon_path = full_path(&canon_root, &canon_rel);
+        if this_path < canon_path {
+            self.tx
+                .prepare_cached(
+                    "UPDATE instances SET series_ref = ?1, file_ref = ?3, sop_class_uid = ?4,
+                     instance_number = ?5, image_type = ?6, rows = ?7, columns = ?8, frames = ?9,
+                     bits_allocated = ?10, photometric = ?11, transfer_syntax_uid = ?12,
+                     slice_thickness_mm = ?13, pixel_spacing_mm = ?14, kvp = ?15, contrast_agent = ?16,
+                     burned_in_annotation = ?17, charset = ?18, text_lossy = ?19 WHERE sop_uid = ?2",
+                )?
+                .execute(&instance_params(&series_id, &file_id, rec)[..])?;
+            let reason = format!("same SOP Instance UID as {}", this_path.display());
+            self.tx
+                .prepare_cached(
+                    "UPDATE files SET status = 'duplicate', reason = ?1
+                     WHERE sop_uid = ?2 AND id != ?3 AND status IN ('ok', 'duplicate')",
+                )?
+                .execute(params![reason, rec.sop_instance_uid, file_id])?;
+        } else if canon_id != file_id {
+            let reason = format!("same SOP Instance UID as {}", canon_path.display());
+            self.tx
+                .prepare_cached("UPDATE files SET status = 'duplicate', reason = ?1 WHERE id = ?2")?
+                .execute(params![reason, file_id])?;
+        }
+        Ok(())
+    }
+
+    /// Upserts patient, study and series; returns the series id.
+    fn parents(&mut self, rec: &HeaderRecord) -> rusqlite::Result<i64> {
+        if let Some(id) = self.series.get(&rec.series_instance_uid) {
+            return Ok(*id);
+        }
+        let study_id = match self.studies.get(&rec.study_instance_uid) {
+            Some(id) => *id,
+            None => {
+                let key = rec.patient_key();
+                let patient_id = match self.patients.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let id: i64 = self
+                            .tx
+                            .prepare_cached(
+                                "INSERT INTO patients(issuer, patient_id, patient_name, sex, birth_date)
+                                 VALUES (?1, ?2, ?3, ?4, ?5)
+                                 ON CONFLICT(issuer, patient_id) DO UPDATE SET
+                                   patient_name = coalesce(excluded.patient_name, patient_name),
+                                   sex = coalesce(excluded.sex, sex),
+                                   birth_date = coalesce(excluded.birth_date, birth_date)
+                                 RETURNING id",
+                            )?
+                            .query_row(
+                                params![key.0, key.1, rec.patient_name, rec.patient_sex, rec.patient_birth_date],
+                                |r| r.get(0),
+                            )?;
+                        self.patients.insert(key, id);
+                        id
+                    }
+                };
+                let id: i64 = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO studies(patient_ref, study_uid, study_date, study_time, accession_number,
+                           description, referring_physician, patient_age, age_at_study_years)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                         ON CONFLICT(study_uid) DO UPDATE SET patient_ref = excluded.patient_ref,
+                           study_date = coalesce(excluded.study_date, study_date),
+                           study_time = coalesce(excluded.study_time, study_time),
+                           accession_number = coalesce(excluded.accession_number, accession_number),
+                           description = coalesce(excluded.description, description),
+                           referring_physician = coalesce(excluded.referring_physician, referring_physician),
+                           patient_age = coalesce(excluded.patient_age, patient_age),
+                           age_at_study_years = coalesce(excluded.age_at_study_years, age_at_study_years)
+                         RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            patient_id,
+                            rec.study_instance_uid,
+                            rec.study_date,
+                            rec.study_time,
+                            rec.accession_number,
+                            rec.study_description,
+                            rec.referring_physician_name,
+                            rec.patient_age,
+                            rec.age_at_study_years
+                        ],
+                        |r| r.get(0),
+                    )?;
+                self.studies.insert(rec.study_instance_uid.clone(), id);
+                id
+            }
+        };
+        let id: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO series(study_ref, series_uid, modality, body_part, series_number, description,
+                   protocol_name, institution_name, station_name, manufacturer, model_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT(series_uid) DO UPDATE SET study_ref = excluded.study_ref,
+                   modality = coalesce(excluded.modality, modality),
+                   body_part = coalesce(excluded.body_part, body_part),
+                   series_number = coalesce(excluded.series_number, series_number),
+                   description = coalesce(excluded.description, description),
+                   protocol_name = coalesce(excluded.protocol_name, protocol_name),
+                   institution_name = coalesce(excluded.institution_name, institution_name),
+                   station_name = coalesce(excluded.station_name, station_name),
+                   manufacturer = coalesce(excluded.manufacturer, manufacturer),
+                   model_name = coalesce(excluded.model_name, model_name)
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    study_id,
+                    rec.series_instance_uid,
+                    rec.modality,
+                    rec.body_part_examined,
+                    rec.series_number,
+                    rec.series_description,
+                    rec.protocol_name,
+                    rec.institution_name,
+                    rec.station_name,
+                    rec.manufacturer,
+                    rec.manufacturer_model_name
+                ],
+                |r| r.get(0),
+            )?;
+        self.series.insert(rec.series_instance_uid.clone(), id);
+        Ok(id)
+    }
+}
+
+fn instance_params<'a>(series_id: &'a i64, file_id: &'a i64, rec: &'a HeaderRecord) -> [&'a dyn rusqlite::ToSql; 19] {
+    [
+        series_id,
+        &rec.sop_instance_uid,
+        file_id,
+        &rec.sop_class_uid,
+        &rec.instance_number,
+        &rec.image_type,
+        &rec.rows,
+        &rec.columns,
+        &rec.number_of_frames,
+        &rec.bits_allocated,
+        &rec.photometric_interpretation,
+        &rec.transfer_syntax_uid,
+        &rec.slice_thickness_mm,
+        &rec.pixel_spacing_mm,
+        &rec.kvp,
+        &rec.contrast_bolus_agent,
+        &rec.burned_in_annotation,
+        &rec.specific_character_set,
+        &rec.text_lossy,
+    ]
+}
+
+fn full_path(root: &[u8], rel: &[u8]) -> PathBuf {
+    bytes_path(root).join(bytes_path(rel))
+}
+
+/// The canonical file of `uid` is going away (or being re-read): drop the
+/// instance row and queue the other copies for re-reading, unless the same
+/// file is about to provide the instance again.
+fn release_canonical(tx: &Transaction, uid: &str, file_id: i64, same_uid: bool) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM instances WHERE sop_uid = ?1 AND file_ref = ?2")?
+        .execute(params![uid, file_id])?;
+    // When the same file comes back with the same UID it is placed again
+    // right away; the other copies stay duplicates of it.
+    if !same_uid {
+        tx.prepare_cached(
+            "UPDATE files SET status = 'pending', reason = ?1, mtime_ns = -1
+             WHERE sop_uid = ?2 AND id != ?3 AND status = 'duplicate'",
+        )?
+        .execute(params![PENDING_REASON, uid, file_id])?;
+    }
+    Ok(())
+}
+
+fn remove_file(tx: &Transaction, root_id: i64, rel: &[u8]) -> rusqlite::Result<()> {
+    let row: Option<(i64, Option<String>, String)> = tx
+        .prepare_cached("SELECT id, sop_uid, status FROM files WHERE root_ref = ?1 AND rel_path = ?2")?
+        .query_row(params![root_id, rel], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((fid, uid, status)) = row {
+        if let (Some(uid), "ok") = (uid, status.as_str()) {
+            release_canonical(tx, &uid, fid, false)?;
+        }
+        tx.prepare_cached("DELETE FROM files WHERE id = ?1")?.execute([fid])?;
+    }
+    Ok(())
+}
+
+fn delete_orphans(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = series.id);
+         DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_ref = studies.id);
+         DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref = patients.id);",
+    )
+}
