@@ -405,6 +405,14 @@ impl<'a> Walker<'a> {
                     fmt_tag(previous.unwrap_or(peek))
                 )));
             }
+            // A data set starts with a low group (0008 nearly always); a
+            // first group like 0800 means bytes read in the wrong order.
+            if previous.is_none() && peek.0 >= 0x0100 {
+                return Err(PrescanError::Malformed(format!(
+                    "first element {} is implausible: the data is not in the byte order its transfer syntax declares",
+                    fmt_tag(peek)
+                )));
+            }
             previous = Some(peek);
             self.element(0)?;
         }
