@@ -1,0 +1,8 @@
+//! The one integration-test binary: real files, real SQLite, the real CLI.
+
+mod common;
+mod faults;
+mod fixtures;
+mod incremental;
+mod interrupt;
+mod robustness;
