@@ -29,12 +29,19 @@ pub fn run(a: FloorArgs) -> anyhow::Result<i32> {
         });
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("{{\"files\": {}, \"seconds\": {:.4}, \"files_per_second\": {:.0}}}", files.len(), secs, files.len() as f64 / secs);
+    println!(
+        "{{\"files\": {}, \"seconds\": {:.4}, \"files_per_second\": {:.0}}}",
+        files.len(),
+        secs,
+        files.len() as f64 / secs
+    );
     Ok(exit::OK)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {

@@ -37,7 +37,9 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
             if c.is_cancelled() {
                 std::process::exit(exit::CANCELLED);
             }
-            eprintln!("\ncancelling… (everything indexed so far is kept; Ctrl-C again to quit now)");
+            eprintln!(
+                "\ncancelling… (everything indexed so far is kept; Ctrl-C again to quit now)"
+            );
             c.cancel();
         });
     }
@@ -68,7 +70,10 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
             bar.set_position(p.read);
             bar.set_message(p.current_folder.clone());
         } else {
-            bar.set_message(format!("walking: {} files found  {}", p.files_seen, p.current_folder));
+            bar.set_message(format!(
+                "walking: {} files found  {}",
+                p.files_seen, p.current_folder
+            ));
         }
     });
     bar.finish_and_clear();
@@ -82,7 +87,11 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
 }
 
 fn print_human(s: &IndexSummary) {
-    let verb = if s.cancelled { "Cancelled after" } else { "Indexed" };
+    let verb = if s.cancelled {
+        "Cancelled after"
+    } else {
+        "Indexed"
+    };
     println!(
         "{verb} {} root(s) in {:.1} s: {} files seen ({} new, {} changed, {} unchanged, {} removed{})",
         s.roots.len(),

@@ -51,12 +51,17 @@ pub fn run() -> i32 {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit::OK,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
                 _ => exit::USAGE,
             };
         }
     };
-    let db = cli.db.clone().unwrap_or_else(pacs_cohort::Engine::default_db_path);
+    let db = cli
+        .db
+        .clone()
+        .unwrap_or_else(pacs_cohort::Engine::default_db_path);
     let result = match cli.command {
         None => {
             use clap::CommandFactory;

@@ -52,7 +52,10 @@ pub fn status(db: &Path, a: StatusArgs) -> anyhow::Result<i32> {
             run.id,
             run.outcome,
             run.started_at,
-            run.finished_at.as_ref().map(|f| format!(", finished {f}")).unwrap_or_default()
+            run.finished_at
+                .as_ref()
+                .map(|f| format!(", finished {f}"))
+                .unwrap_or_default()
         );
     }
     Ok(exit::OK)
@@ -65,7 +68,12 @@ pub fn files(db: &Path, a: FilesArgs) -> anyhow::Result<i32> {
         return Ok(exit::OK);
     }
     for r in &rows {
-        println!("{}\t{}\t{}", r.status, r.path, r.reason.as_deref().unwrap_or(""));
+        println!(
+            "{}\t{}\t{}",
+            r.status,
+            r.path,
+            r.reason.as_deref().unwrap_or("")
+        );
     }
     Ok(exit::OK)
 }

@@ -48,7 +48,11 @@ pub fn run(a: SynthArgs) -> anyhow::Result<i32> {
             s.studies,
             s.series,
             s.instances,
-            if s.faults.is_empty() { String::new() } else { format!(", {} fault files", s.faults.len()) }
+            if s.faults.is_empty() {
+                String::new()
+            } else {
+                format!(", {} fault files", s.faults.len())
+            }
         );
     }
     Ok(exit::OK)

@@ -8,12 +8,36 @@ use dicom_object::InMemDicomObject;
 
 /// Character sets dicom-rs 0.10 decodes (first value of SpecificCharacterSet).
 const SUPPORTED_CHARSETS: &[&str] = &[
-    "ISO_IR 6", "ISO_IR 13", "ISO_IR 87", "ISO_IR 100", "ISO_IR 101", "ISO_IR 109",
-    "ISO_IR 110", "ISO_IR 126", "ISO_IR 127", "ISO_IR 138", "ISO_IR 144", "ISO_IR 149",
-    "ISO_IR 166", "ISO_IR 192", "GB18030", "GBK", "ISO 2022 IR 6", "ISO 2022 IR 13",
-    "ISO 2022 IR 87", "ISO 2022 IR 100", "ISO 2022 IR 101", "ISO 2022 IR 109",
-    "ISO 2022 IR 110", "ISO 2022 IR 126", "ISO 2022 IR 127", "ISO 2022 IR 138",
-    "ISO 2022 IR 144", "ISO 2022 IR 149", "ISO 2022 IR 166", "ISO 2022 IR 58",
+    "ISO_IR 6",
+    "ISO_IR 13",
+    "ISO_IR 87",
+    "ISO_IR 100",
+    "ISO_IR 101",
+    "ISO_IR 109",
+    "ISO_IR 110",
+    "ISO_IR 126",
+    "ISO_IR 127",
+    "ISO_IR 138",
+    "ISO_IR 144",
+    "ISO_IR 149",
+    "ISO_IR 166",
+    "ISO_IR 192",
+    "GB18030",
+    "GBK",
+    "ISO 2022 IR 6",
+    "ISO 2022 IR 13",
+    "ISO 2022 IR 87",
+    "ISO 2022 IR 100",
+    "ISO 2022 IR 101",
+    "ISO 2022 IR 109",
+    "ISO 2022 IR 110",
+    "ISO 2022 IR 126",
+    "ISO 2022 IR 127",
+    "ISO 2022 IR 138",
+    "ISO 2022 IR 144",
+    "ISO 2022 IR 149",
+    "ISO 2022 IR 166",
+    "ISO 2022 IR 58",
 ];
 
 struct Reader<'a> {
@@ -34,21 +58,30 @@ impl Reader<'_> {
 
     fn int(&mut self, tag: Tag) -> Option<i64> {
         let s = self.text(tag)?;
-        s.split('\\').next()?.trim().parse::<f64>().ok().map(|f| f as i64)
+        s.split('\\')
+            .next()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|f| f as i64)
     }
 
     fn float(&mut self, tag: Tag) -> Option<f64> {
         let s = self.text(tag)?;
-        s.split('\\').next()?.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+        s.split('\\')
+            .next()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
     }
 }
 
 /// dicom-rs turns undecodable bytes into `\ooo` octal escapes.
 fn has_octal_escape(s: &str) -> bool {
     let b = s.as_bytes();
-    b.windows(4).any(|w| {
-        w[0] == b'\\' && w[1..].iter().all(|c| (b'0'..=b'7').contains(c))
-    })
+    b.windows(4)
+        .any(|w| w[0] == b'\\' && w[1..].iter().all(|c| (b'0'..=b'7').contains(c)))
 }
 
 /// Extracts the indexed attributes. Fails with the keyword of a missing
@@ -61,17 +94,23 @@ pub(crate) fn extract(
     let charset = r.text(tags::SPECIFIC_CHARACTER_SET);
     if let Some(cs) = &charset {
         let values: Vec<&str> = cs.split('\\').map(str::trim).collect();
-        let first_ok = values.first().is_some_and(|v| v.is_empty() || SUPPORTED_CHARSETS.contains(v));
+        let first_ok = values
+            .first()
+            .is_some_and(|v| v.is_empty() || SUPPORTED_CHARSETS.contains(v));
         // Code extensions (several values) are not switched by dicom-rs 0.10.
         if !first_ok || values.iter().skip(1).any(|v| !v.is_empty()) {
             r.lossy = true;
         }
     }
     let study_instance_uid = r.text(tags::STUDY_INSTANCE_UID).ok_or("StudyInstanceUID")?;
-    let series_instance_uid = r.text(tags::SERIES_INSTANCE_UID).ok_or("SeriesInstanceUID")?;
+    let series_instance_uid = r
+        .text(tags::SERIES_INSTANCE_UID)
+        .ok_or("SeriesInstanceUID")?;
     let sop_instance_uid = r.text(tags::SOP_INSTANCE_UID).ok_or("SOPInstanceUID")?;
     let study_date = r.text(tags::STUDY_DATE).and_then(|d| normalise_date(&d));
-    let birth_date = r.text(tags::PATIENT_BIRTH_DATE).and_then(|d| normalise_date(&d));
+    let birth_date = r
+        .text(tags::PATIENT_BIRTH_DATE)
+        .and_then(|d| normalise_date(&d));
     let patient_age = r.text(tags::PATIENT_AGE);
     let age_at_study_years = patient_age
         .as_deref()
@@ -93,7 +132,9 @@ pub(crate) fn extract(
         age_at_study_years,
         series_instance_uid,
         modality: r.text(tags::MODALITY),
-        body_part_examined: r.text(tags::BODY_PART_EXAMINED).map(|s| s.to_ascii_uppercase()),
+        body_part_examined: r
+            .text(tags::BODY_PART_EXAMINED)
+            .map(|s| s.to_ascii_uppercase()),
         series_number: r.int(tags::SERIES_NUMBER),
         series_description: r.text(tags::SERIES_DESCRIPTION),
         protocol_name: r.text(tags::PROTOCOL_NAME),
@@ -173,7 +214,11 @@ pub(crate) fn age_string_years(age: &str) -> Option<i64> {
 /// Whole years from `birth` to `on` (both `YYYY-MM-DD`).
 pub(crate) fn years_between(birth: &str, on: &str) -> Option<i64> {
     let p = |s: &str| -> Option<(i64, i64, i64)> {
-        Some((s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?))
+        Some((
+            s[0..4].parse().ok()?,
+            s[5..7].parse().ok()?,
+            s[8..10].parse().ok()?,
+        ))
     };
     let (by, bm, bd) = p(birth)?;
     let (y, m, d) = p(on)?;

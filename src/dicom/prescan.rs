@@ -341,7 +341,7 @@ impl<'a> Walker<'a> {
         tag: Tag,
         _vr: Option<VR>,
     ) -> Result<Option<&'a [u8]>, PrescanError> {
-        let end = self.pos.checked_add(len).unwrap_or(usize::MAX);
+        let end = self.pos.saturating_add(len);
         if end > self.file_size {
             return Err(self.overrun(tag, len));
         }
@@ -458,7 +458,7 @@ impl<'a> Walker<'a> {
         }
         let len = len as usize;
         if vr == Some(VR::SQ) {
-            let end = self.pos.checked_add(len).unwrap_or(usize::MAX);
+            let end = self.pos.saturating_add(len);
             if end > self.file_size {
                 return Err(self.overrun(tag, len));
             }
@@ -492,7 +492,7 @@ impl<'a> Walker<'a> {
                 SEQ_END => return Ok(()),
                 ITEM if len == UNDEFINED => self.item(None, depth)?,
                 ITEM => {
-                    let item_end = self.pos.checked_add(len as usize).unwrap_or(usize::MAX);
+                    let item_end = self.pos.saturating_add(len as usize);
                     if item_end > self.file_size || end.is_some_and(|e| item_end > e) {
                         return Err(self.overrun(tag, len as usize));
                     }

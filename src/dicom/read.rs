@@ -38,11 +38,15 @@ impl ReadOutcome {
 pub fn read_header(path: &Path) -> ReadOutcome {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot open", &e)),
+        Err(e) => {
+            return ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot open", &e))
+        }
     };
     let size = match file.metadata() {
         Ok(m) => m.len() as usize,
-        Err(e) => return ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot stat", &e)),
+        Err(e) => {
+            return ReadOutcome::problem(FileStatus::Unreadable, io_reason("cannot stat", &e))
+        }
     };
     let mut buf = Vec::with_capacity(FIRST_READ.min(size));
     if let Err(e) = fill_to(&mut file, &mut buf, FIRST_READ.min(size)) {
@@ -76,7 +80,10 @@ pub fn read_header(path: &Path) -> ReadOutcome {
             }
         }
     };
-    if layout.transfer_syntax.as_deref().map(DataSetEncoding::from_transfer_syntax)
+    if layout
+        .transfer_syntax
+        .as_deref()
+        .map(DataSetEncoding::from_transfer_syntax)
         == Some(DataSetEncoding::Deflated)
     {
         return read_deflated(&mut file, buf, size, &layout);
@@ -151,7 +158,11 @@ fn parse(header: &[u8], layout: &Layout) -> ReadOutcome {
                 .from_reader(header)
             {
                 Ok(f) => {
-                    let ts = f.meta().transfer_syntax().trim_end_matches('\0').to_string();
+                    let ts = f
+                        .meta()
+                        .transfer_syntax()
+                        .trim_end_matches('\0')
+                        .to_string();
                     let class = f
                         .meta()
                         .media_storage_sop_class_uid()
@@ -175,7 +186,11 @@ fn parse(header: &[u8], layout: &Layout) -> ReadOutcome {
         }
     };
     if media_class.as_deref() == Some(uids::MEDIA_STORAGE_DIRECTORY_STORAGE)
-        || obj.element_opt(tags::DIRECTORY_RECORD_SEQUENCE).ok().flatten().is_some()
+        || obj
+            .element_opt(tags::DIRECTORY_RECORD_SEQUENCE)
+            .ok()
+            .flatten()
+            .is_some()
     {
         return ReadOutcome::problem(
             FileStatus::Dicomdir,

@@ -103,7 +103,9 @@ pub fn encode_object(spec: &ObjectSpec) -> Result<Vec<u8>, WriteError> {
         }
         Framing::Standard | Framing::NoPreamble => {
             let file = obj
-                .with_meta(FileMetaTableBuilder::new().transfer_syntax(spec.transfer_syntax.as_str()))
+                .with_meta(
+                    FileMetaTableBuilder::new().transfer_syntax(spec.transfer_syntax.as_str()),
+                )
                 .map_err(|e| enc(&e))?;
             // write_all emits preamble + DICM + meta + data set.
             file.write_all(&mut out).map_err(|e| enc(&e))?;
@@ -122,7 +124,11 @@ fn put_pixels(obj: &mut InMemDicomObject, px: &Pixels, ts: &str) -> Result<(), W
     };
     use dicom_dictionary_std::tags;
     us(obj, tags::SAMPLES_PER_PIXEL, 1);
-    obj.put(DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, PrimitiveValue::from("MONOCHROME2")));
+    obj.put(DataElement::new(
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        PrimitiveValue::from("MONOCHROME2"),
+    ));
     us(obj, tags::ROWS, px.rows);
     us(obj, tags::COLUMNS, px.columns);
     us(obj, tags::BITS_ALLOCATED, bits);
@@ -130,7 +136,11 @@ fn put_pixels(obj: &mut InMemDicomObject, px: &Pixels, ts: &str) -> Result<(), W
     us(obj, tags::HIGH_BIT, if bits == 16 { 11 } else { 7 });
     us(obj, tags::PIXEL_REPRESENTATION, 0);
     if px.frames > 1 {
-        obj.put(DataElement::new(tags::NUMBER_OF_FRAMES, VR::IS, PrimitiveValue::from(px.frames.to_string())));
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from(px.frames.to_string()),
+        ));
     }
     let frame_len = px.rows as usize * px.columns as usize;
     match ts {
@@ -140,11 +150,17 @@ fn put_pixels(obj: &mut InMemDicomObject, px: &Pixels, ts: &str) -> Result<(), W
                 .chunks(frame_len)
                 .map(|f| rle_frame(f, bits))
                 .collect();
-            obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, PixelFragmentSequence::new_fragments(frags)));
+            obj.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                PixelFragmentSequence::new_fragments(frags),
+            ));
         }
         JPEG_BASELINE => {
             if bits != 8 {
-                return Err(WriteError::Encode("JPEG baseline needs 8-bit pixels".into()));
+                return Err(WriteError::Encode(
+                    "JPEG baseline needs 8-bit pixels".into(),
+                ));
             }
             let mut frags = Vec::new();
             for f in px.samples.chunks(frame_len) {
@@ -158,7 +174,11 @@ fn put_pixels(obj: &mut InMemDicomObject, px: &Pixels, ts: &str) -> Result<(), W
                 }
                 frags.push(jpeg);
             }
-            obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, PixelFragmentSequence::new_fragments(frags)));
+            obj.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                PixelFragmentSequence::new_fragments(frags),
+            ));
         }
         _ => {
             if bits == 8 {
@@ -166,9 +186,17 @@ fn put_pixels(obj: &mut InMemDicomObject, px: &Pixels, ts: &str) -> Result<(), W
                 if data.len() % 2 == 1 {
                     data.push(0);
                 }
-                obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(data)));
+                obj.put(DataElement::new(
+                    tags::PIXEL_DATA,
+                    VR::OB,
+                    PrimitiveValue::from(data),
+                ));
             } else {
-                obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(px.samples.clone().into())));
+                obj.put(DataElement::new(
+                    tags::PIXEL_DATA,
+                    VR::OW,
+                    PrimitiveValue::U16(px.samples.clone().into()),
+                ));
             }
         }
     }

@@ -56,7 +56,11 @@ impl<P, T> JobHandle<P, T> {
     }
 }
 
-pub(crate) fn spawn<P, T, E, F>(name: &str, wake: Arc<dyn Fn() + Send + Sync>, work: F) -> JobHandle<P, T>
+pub(crate) fn spawn<P, T, E, F>(
+    name: &str,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    work: F,
+) -> JobHandle<P, T>
 where
     P: Send + 'static,
     T: Send + 'static,
@@ -66,26 +70,38 @@ where
     let (tx, rx) = mpsc::channel();
     let cancel = CancelToken::new();
     let token = cancel.clone();
-    let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
-        let progress_tx = tx.clone();
-        let progress_wake = wake.clone();
-        let mut emit = move |p: P| {
-            let _ = progress_tx.send(JobEvent::Progress(p));
-            progress_wake();
-        };
-        let ev = match work(&token, &mut emit) {
-            Ok(v) => JobEvent::Done(v),
-            Err(e) => JobEvent::Failed(e.to_string()),
-        };
-        let _ = tx.send(ev);
-        wake();
-    });
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let progress_tx = tx.clone();
+            let progress_wake = wake.clone();
+            let mut emit = move |p: P| {
+                let _ = progress_tx.send(JobEvent::Progress(p));
+                progress_wake();
+            };
+            let ev = match work(&token, &mut emit) {
+                Ok(v) => JobEvent::Done(v),
+                Err(e) => JobEvent::Failed(e.to_string()),
+            };
+            let _ = tx.send(ev);
+            wake();
+        });
     match thread {
-        Ok(t) => JobHandle { events: rx, cancel, thread: Some(t) },
+        Ok(t) => JobHandle {
+            events: rx,
+            cancel,
+            thread: Some(t),
+        },
         Err(e) => {
             let (tx, rx) = mpsc::channel();
-            let _ = tx.send(JobEvent::Failed(format!("cannot start a worker thread: {e}")));
-            JobHandle { events: rx, cancel, thread: None }
+            let _ = tx.send(JobEvent::Failed(format!(
+                "cannot start a worker thread: {e}"
+            )));
+            JobHandle {
+                events: rx,
+                cancel,
+                thread: None,
+            }
         }
     }
 }

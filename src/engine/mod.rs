@@ -104,7 +104,11 @@ impl Engine {
     }
 
     /// Files with their status and reason, optionally of one status.
-    pub fn files(&self, status: Option<FileStatus>, limit: Option<u64>) -> Result<Vec<FileRow>, EngineError> {
+    pub fn files(
+        &self,
+        status: Option<FileStatus>,
+        limit: Option<u64>,
+    ) -> Result<Vec<FileRow>, EngineError> {
         let conn = store::open_ro(&self.db)?;
         Ok(store::files(&conn, &self.db, status, limit)?)
     }

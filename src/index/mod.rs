@@ -81,13 +81,18 @@ pub fn run(
     let run_id = writer.start_run(&roots_text)?;
     let mut summary = IndexSummary {
         run_id,
-        roots: resolved.iter().map(|(p, _)| p.display().to_string()).collect(),
+        roots: resolved
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect(),
         ..Default::default()
     };
     let mut progress = Progress::new(started);
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let threads = opts.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .stack_size(PARSER_STACK_BYTES)
@@ -100,7 +105,17 @@ pub fn run(
             if cancel.is_cancelled() {
                 break;
             }
-            index_root(&mut writer, &pool, root, *exists, opts, cancel, &mut summary, &mut progress, on_progress)?;
+            index_root(
+                &mut writer,
+                &pool,
+                root,
+                *exists,
+                opts,
+                cancel,
+                &mut summary,
+                &mut progress,
+                on_progress,
+            )?;
         }
         Ok(())
     })();
@@ -191,11 +206,15 @@ fn index_root(
     }
     summary.files_seen += walk.entries.len() as u64;
     if walk.entries.is_empty() && !known.is_empty() && !opts.prune {
-        summary.roots_left_untouched.push(root.display().to_string());
+        summary
+            .roots_left_untouched
+            .push(root.display().to_string());
         return Ok(());
     }
     if !exists && !opts.prune {
-        summary.roots_left_untouched.push(root.display().to_string());
+        summary
+            .roots_left_untouched
+            .push(root.display().to_string());
         return Ok(());
     }
     let root_id = writer.ensure_root(root)?;
@@ -219,7 +238,9 @@ fn index_root(
                 summary.unchanged += 1;
                 continue;
             }
-            Some(p) if p.size_bytes == e.size_bytes && p.mtime_ns == e.mtime_ns => summary.retried += 1,
+            Some(p) if p.size_bytes == e.size_bytes && p.mtime_ns == e.mtime_ns => {
+                summary.retried += 1
+            }
             Some(_) => summary.changed += 1,
         }
         match e.problem.clone() {
@@ -270,7 +291,16 @@ fn index_root(
     to_read.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
     progress.report.phase = "reading";
     progress.report.to_read += to_read.len() as u64;
-    read_and_write(writer, pool, root, root_id, to_read, cancel, progress, on_progress)?;
+    read_and_write(
+        writer,
+        pool,
+        root,
+        root_id,
+        to_read,
+        cancel,
+        progress,
+        on_progress,
+    )?;
 
     // Copies whose canonical file vanished or changed are promoted now.
     for _ in 0..3 {
@@ -299,7 +329,16 @@ fn index_root(
             .collect();
         summary.retried += entries.len() as u64;
         progress.report.to_read += entries.len() as u64;
-        read_and_write(writer, pool, root, root_id, entries, cancel, progress, on_progress)?;
+        read_and_write(
+            writer,
+            pool,
+            root,
+            root_id,
+            entries,
+            cancel,
+            progress,
+            on_progress,
+        )?;
     }
     progress.report.phase = "finishing";
     progress.maybe_emit(true, on_progress);
@@ -332,7 +371,9 @@ fn read_and_write(
             .spawn_scoped(scope, move || {
                 pool.install(|| {
                     entries.into_par_iter().for_each_with(tx, |tx, (e, known)| {
-                        if cancel.is_cancelled() || writer_failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        if cancel.is_cancelled()
+                            || writer_failed.load(std::sync::atomic::Ordering::Relaxed)
+                        {
                             return;
                         }
                         let outcome = read_header(&root.join(&e.rel));
@@ -376,7 +417,9 @@ fn read_and_write(
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             }
-            if !batch.is_empty() && (batch.len() >= BATCH_ROWS || batch_started.elapsed() >= BATCH_TIME) {
+            if !batch.is_empty()
+                && (batch.len() >= BATCH_ROWS || batch_started.elapsed() >= BATCH_TIME)
+            {
                 if let Err(e) = writer.apply(&batch) {
                     result = Err(e.into());
                     writer_failed.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -38,7 +38,11 @@ pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Wal
             Ok(rd) => rd,
             Err(e) => {
                 if !dir_rel.as_os_str().is_empty() {
-                    out.entries.push(problem(dir_rel.clone(), FileStatus::Unreadable, format!("cannot list folder: {}", io_kind(&e))));
+                    out.entries.push(problem(
+                        dir_rel.clone(),
+                        FileStatus::Unreadable,
+                        format!("cannot list folder: {}", io_kind(&e)),
+                    ));
                 }
                 out.unlisted_dirs.push(dir_rel);
                 continue;
@@ -49,7 +53,11 @@ pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Wal
             match ent {
                 Ok(e) => children.push(e),
                 Err(e) => {
-                    out.entries.push(problem(dir_rel.clone(), FileStatus::Unreadable, format!("folder listing failed part-way: {}", io_kind(&e))));
+                    out.entries.push(problem(
+                        dir_rel.clone(),
+                        FileStatus::Unreadable,
+                        format!("folder listing failed part-way: {}", io_kind(&e)),
+                    ));
                     out.unlisted_dirs.push(dir_rel.clone());
                     break;
                 }
@@ -60,7 +68,11 @@ pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Wal
             let ft = match ent.file_type() {
                 Ok(ft) => ft,
                 Err(e) => {
-                    out.entries.push(problem(rel, FileStatus::Unreadable, format!("cannot stat: {}", io_kind(&e))));
+                    out.entries.push(problem(
+                        rel,
+                        FileStatus::Unreadable,
+                        format!("cannot stat: {}", io_kind(&e)),
+                    ));
                     continue;
                 }
             };
@@ -69,7 +81,11 @@ pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Wal
                 continue;
             }
             // Follows symlinks to learn what the target is.
-            let meta = if ft.is_symlink() { fs::metadata(ent.path()) } else { ent.metadata() };
+            let meta = if ft.is_symlink() {
+                fs::metadata(ent.path())
+            } else {
+                ent.metadata()
+            };
             let meta = match meta {
                 Ok(m) => m,
                 Err(e) => {
@@ -78,7 +94,8 @@ pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Wal
                     } else {
                         format!("cannot stat: {}", io_kind(&e))
                     };
-                    out.entries.push(problem(rel, FileStatus::Unreadable, reason));
+                    out.entries
+                        .push(problem(rel, FileStatus::Unreadable, reason));
                     continue;
                 }
             };
@@ -89,7 +106,11 @@ pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Wal
                     "symbolic link to a folder, not followed (avoids loops); add its target as a root to index it".into(),
                 ));
             } else if !meta.is_file() {
-                out.entries.push(problem(rel, FileStatus::NotDicom, "not a regular file (device, pipe or socket)".into()));
+                out.entries.push(problem(
+                    rel,
+                    FileStatus::NotDicom,
+                    "not a regular file (device, pipe or socket)".into(),
+                ));
             } else {
                 out.entries.push(Entry {
                     rel,

@@ -9,9 +9,7 @@ mod writer;
 
 pub(crate) use writer::{WriteItem, Writer};
 
-use crate::model::{
-    FileRow, FileStatus, LevelCounts, RootInfo, RunInfo, StatusCounts,
-};
+use crate::model::{FileRow, FileStatus, LevelCounts, RootInfo, RunInfo, StatusCounts};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
@@ -20,16 +18,24 @@ use std::path::{Path, PathBuf};
 pub enum StoreError {
     #[error("the workspace database is locked by another process (is another pacs-cohort running?); close it and retry: {0}")]
     Locked(PathBuf),
-    #[error("the workspace database is read-only; fix its permissions or choose another with --db: {0}")]
+    #[error(
+        "the workspace database is read-only; fix its permissions or choose another with --db: {0}"
+    )]
     ReadOnly(PathBuf),
     #[error("the disk is full while writing the workspace database; free space and run again (work committed so far is kept): {0}")]
     DiskFull(PathBuf),
-    #[error("cannot open the workspace database; check that its folder exists and is writable: {0}")]
+    #[error(
+        "cannot open the workspace database; check that its folder exists and is writable: {0}"
+    )]
     CannotOpen(PathBuf),
     #[error("this file is not a pacs-cohort workspace database (or it is corrupt): {0}")]
     NotADatabase(PathBuf),
     #[error("the workspace database was written by a newer pacs-cohort (schema {found}, this build knows {known}); upgrade the app: {path}")]
-    TooNew { found: i64, known: i64, path: PathBuf },
+    TooNew {
+        found: i64,
+        known: i64,
+        path: PathBuf,
+    },
     #[error("workspace database error ({message}): {path}")]
     Other { message: String, path: PathBuf },
 }
@@ -76,7 +82,8 @@ pub(crate) fn open_rw(path: &Path) -> Result<Connection> {
         }
     }
     let conn = Connection::open(path).at(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).at(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .at(path)?;
     conn.pragma_update(None, "journal_mode", "WAL").at(path)?;
     conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
     conn.pragma_update(None, "temp_store", "MEMORY").at(path)?;
@@ -100,12 +107,17 @@ pub(crate) fn open_ro(path: &Path) -> Result<Connection> {
     }
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )
     .at(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).at(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .at(path)?;
     conn.pragma_update(None, "query_only", true).at(path)?;
-    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).at(path)?;
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .at(path)?;
     if v > schema::MIGRATIONS.len() as i64 {
         return Err(StoreError::TooNew {
             found: v,
@@ -117,7 +129,9 @@ pub(crate) fn open_ro(path: &Path) -> Result<Connection> {
 }
 
 fn migrate(conn: &Connection, path: &Path) -> Result<()> {
-    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).at(path)?;
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .at(path)?;
     let known = schema::MIGRATIONS.len() as i64;
     if v > known {
         return Err(StoreError::TooNew {
@@ -128,7 +142,10 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     }
     for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(v as usize) {
         // Each migration and its version bump commit together.
-        let batch = format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1);
+        let batch = format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        );
         if let Err(e) = conn.execute_batch(&batch) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::from_sqlite(e, path));

@@ -67,7 +67,9 @@ impl Writer {
         let bytes = path_bytes(root);
         let id: Option<i64> = self
             .conn
-            .query_row("SELECT id FROM roots WHERE path = ?1", [&bytes], |r| r.get(0))
+            .query_row("SELECT id FROM roots WHERE path = ?1", [&bytes], |r| {
+                r.get(0)
+            })
             .optional()
             .at(&self.path)?;
         if let Some(id) = id {
@@ -108,7 +110,8 @@ impl Writer {
                 ))
             })
             .at(&self.path)?;
-        rows.collect::<rusqlite::Result<HashMap<_, _>>>().at(&self.path)
+        rows.collect::<rusqlite::Result<HashMap<_, _>>>()
+            .at(&self.path)
     }
 
     /// Files waiting to be re-read under a root.
@@ -147,7 +150,16 @@ impl Writer {
                 "UPDATE index_runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now'),
                  outcome = ?2, files_seen = ?3, new_files = ?4, changed_files = ?5,
                  unchanged_files = ?6, removed_files = ?7, elapsed_seconds = ?8 WHERE id = ?1",
-                params![id, outcome, seen as i64, new as i64, changed as i64, unchanged as i64, removed as i64, elapsed],
+                params![
+                    id,
+                    outcome,
+                    seen as i64,
+                    new as i64,
+                    changed as i64,
+                    unchanged as i64,
+                    removed as i64,
+                    elapsed
+                ],
             )
             .at(&self.path)?;
         Ok(())
@@ -226,7 +238,9 @@ impl Cx<'_> {
         if item.known {
             let old: Option<(i64, Option<String>, String)> = self
                 .tx
-                .prepare_cached("SELECT id, sop_uid, status FROM files WHERE root_ref = ?1 AND rel_path = ?2")?
+                .prepare_cached(
+                    "SELECT id, sop_uid, status FROM files WHERE root_ref = ?1 AND rel_path = ?2",
+                )?
                 .query_row(params![item.root_id, item.rel_path], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
@@ -274,7 +288,12 @@ impl Cx<'_> {
 
     /// Makes `file_id` the canonical copy of its instance, or marks it a
     /// duplicate of the lexicographically smaller path that already is.
-    fn place_instance(&mut self, rec: &HeaderRecord, file_id: i64, item: &WriteItem) -> rusqlite::Result<()> {
+    fn place_instance(
+        &mut self,
+        rec: &HeaderRecord,
+        file_id: i64,
+        item: &WriteItem,
+    ) -> rusqlite::Result<()> {
         let series_id = self.parents(rec)?;
         let inserted = self
             .tx
@@ -298,8 +317,16 @@ impl Cx<'_> {
                 "SELECT f.id, r.path, f.rel_path FROM instances i JOIN files f ON f.id = i.file_ref
                  JOIN roots r ON r.id = f.root_ref WHERE i.sop_uid = ?1",
             )?
-            .query_row([&rec.sop_instance_uid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        let this_path = full_path(self.root_paths.get(&item.root_id).map(Vec::as_slice).unwrap_or(&[]), &item.rel_path);
+            .query_row([&rec.sop_instance_uid], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let this_path = full_path(
+            self.root_paths
+                .get(&item.root_id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            &item.rel_path,
+        );
         let canon_path = full_path(&canon_root, &canon_rel);
         if this_path < canon_path {
             self.tx
@@ -431,7 +458,11 @@ impl Cx<'_> {
     }
 }
 
-fn instance_params<'a>(series_id: &'a i64, file_id: &'a i64, rec: &'a HeaderRecord) -> [&'a dyn rusqlite::ToSql; 19] {
+fn instance_params<'a>(
+    series_id: &'a i64,
+    file_id: &'a i64,
+    rec: &'a HeaderRecord,
+) -> [&'a dyn rusqlite::ToSql; 19] {
     [
         series_id,
         &rec.sop_instance_uid,
@@ -462,7 +493,12 @@ fn full_path(root: &[u8], rel: &[u8]) -> PathBuf {
 /// The canonical file of `uid` is going away (or being re-read): drop the
 /// instance row and queue the other copies for re-reading, unless the same
 /// file is about to provide the instance again.
-fn release_canonical(tx: &Transaction, uid: &str, file_id: i64, same_uid: bool) -> rusqlite::Result<()> {
+fn release_canonical(
+    tx: &Transaction,
+    uid: &str,
+    file_id: i64,
+    same_uid: bool,
+) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM instances WHERE sop_uid = ?1 AND file_ref = ?2")?
         .execute(params![uid, file_id])?;
     // When the same file comes back with the same UID it is placed again
@@ -479,14 +515,19 @@ fn release_canonical(tx: &Transaction, uid: &str, file_id: i64, same_uid: bool) 
 
 fn remove_file(tx: &Transaction, root_id: i64, rel: &[u8]) -> rusqlite::Result<()> {
     let row: Option<(i64, Option<String>, String)> = tx
-        .prepare_cached("SELECT id, sop_uid, status FROM files WHERE root_ref = ?1 AND rel_path = ?2")?
-        .query_row(params![root_id, rel], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .prepare_cached(
+            "SELECT id, sop_uid, status FROM files WHERE root_ref = ?1 AND rel_path = ?2",
+        )?
+        .query_row(params![root_id, rel], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     if let Some((fid, uid, status)) = row {
         if let (Some(uid), "ok") = (uid, status.as_str()) {
             release_canonical(tx, &uid, fid, false)?;
         }
-        tx.prepare_cached("DELETE FROM files WHERE id = ?1")?.execute([fid])?;
+        tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
+            .execute([fid])?;
     }
     Ok(())
 }

@@ -9,7 +9,9 @@ mod rng;
 pub use rng::Rng;
 
 use crate::dicom::write::{self, Framing, ObjectSpec, Pixels, TextElement};
-use catalog::{Procedure, FAMILY_NAMES, GIVEN_NAMES_F, GIVEN_NAMES_M, PROCEDURES, REFERRERS, SITES};
+use catalog::{
+    Procedure, FAMILY_NAMES, GIVEN_NAMES_F, GIVEN_NAMES_M, PROCEDURES, REFERRERS, SITES,
+};
 use dicom_core::VR;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -114,7 +116,12 @@ impl Generator {
         Ok(())
     }
 
-    fn patient(&mut self, rng: &mut Rng, index: u32, opts: &SynthOptions) -> Result<(), SynthError> {
+    fn patient(
+        &mut self,
+        rng: &mut Rng,
+        index: u32,
+        opts: &SynthOptions,
+    ) -> Result<(), SynthError> {
         let female = rng.chance(0.5);
         let family = *rng.pick(FAMILY_NAMES);
         let given = *rng.pick(if female { GIVEN_NAMES_F } else { GIVEN_NAMES_M });
@@ -125,14 +132,26 @@ impl Generator {
         // Age 18..95 at the first study; born so that holds over the decade.
         let first_age = rng.range(18, 85) as u32;
         let n_studies = 1 + rng.weighted(&[5.0, 3.0, 1.5, 0.8]) as u32;
-        let year_weights: Vec<f64> = (0..=(LAST_YEAR - FIRST_YEAR)).map(|i| 1.0 + 0.12 * i as f64).collect();
-        let mut years: Vec<u32> = (0..n_studies).map(|_| FIRST_YEAR + rng.weighted(&year_weights) as u32).collect();
+        let year_weights: Vec<f64> = (0..=(LAST_YEAR - FIRST_YEAR))
+            .map(|i| 1.0 + 0.12 * i as f64)
+            .collect();
+        let mut years: Vec<u32> = (0..n_studies)
+            .map(|_| FIRST_YEAR + rng.weighted(&year_weights) as u32)
+            .collect();
         years.sort();
         let birth_year = years[0] - first_age;
-        let birth = format!("{birth_year:04}{:02}{:02}", rng.range(1, 12), rng.range(1, 28));
+        let birth = format!(
+            "{birth_year:04}{:02}{:02}",
+            rng.range(1, 12),
+            rng.range(1, 28)
+        );
         self.summary.patients += 1;
         for (si, year) in years.iter().enumerate() {
-            let site = if rng.chance(0.8) { &SITES[home_site] } else { rng.pick(SITES) };
+            let site = if rng.chance(0.8) {
+                &SITES[home_site]
+            } else {
+                rng.pick(SITES)
+            };
             let weights: Vec<f64> = PROCEDURES.iter().map(|p| p.weight).collect();
             let proc = &PROCEDURES[rng.weighted(&weights)];
             let study = StudyCtx {
@@ -142,13 +161,19 @@ impl Generator {
                 birth: birth.clone(),
                 charset: if utf8 { "ISO_IR 192" } else { "ISO_IR 100" },
                 date: format!("{year:04}{:02}{:02}", rng.range(1, 12), rng.range(1, 28)),
-                time: format!("{:02}{:02}{:02}", rng.range(7, 19), rng.range(0, 59), rng.range(0, 59)),
+                time: format!(
+                    "{:02}{:02}{:02}",
+                    rng.range(7, 19),
+                    rng.range(0, 59),
+                    rng.range(0, 59)
+                ),
                 uid: rng.uid(),
                 accession: format!("{}{:08}", site.code, rng.range(0, 99_999_999)),
                 age: year - birth_year,
                 site_index: SITES.iter().position(|s| s.code == site.code).unwrap_or(0),
                 referrer: rng.pick(REFERRERS).to_string(),
-                folder: PathBuf::from(format!("{year}")).join(format!("{:08x}", rng.next_u64() as u32)),
+                folder: PathBuf::from(format!("{year}"))
+                    .join(format!("{:08x}", rng.next_u64() as u32)),
             };
             let _ = si;
             self.study(rng, &study, proc, opts)?;
@@ -156,7 +181,13 @@ impl Generator {
         Ok(())
     }
 
-    fn study(&mut self, rng: &mut Rng, st: &StudyCtx, proc: &Procedure, opts: &SynthOptions) -> Result<(), SynthError> {
+    fn study(
+        &mut self,
+        rng: &mut Rng,
+        st: &StudyCtx,
+        proc: &Procedure,
+        opts: &SynthOptions,
+    ) -> Result<(), SynthError> {
         self.summary.studies += 1;
         let site = &SITES[st.site_index];
         let scanners = catalog::scanners(proc.modality);
@@ -178,8 +209,12 @@ impl Generator {
             let ts = if proc.modality == "US" {
                 write::JPEG_BASELINE
             } else {
-                [write::EXPLICIT_VR_LE, write::IMPLICIT_VR_LE, write::DEFLATED_LE, write::RLE_LOSSLESS]
-                    [rng.weighted(&[0.45, 0.25, 0.12, 0.18])]
+                [
+                    write::EXPLICIT_VR_LE,
+                    write::IMPLICIT_VR_LE,
+                    write::DEFLATED_LE,
+                    write::RLE_LOSSLESS,
+                ][rng.weighted(&[0.45, 0.25, 0.12, 0.18])]
             };
             let thickness = match proc.modality {
                 "CT" => Some(*rng.pick(&["1.0", "1.25", "2.5", "3.0", "5.0"])),
@@ -189,10 +224,23 @@ impl Generator {
             for n in 0..slices {
                 let mut e = Vec::new();
                 let mut t = |g: u16, el: u16, vr: VR, v: &str| {
-                    e.push(TextElement { tag: (g, el), vr, value: v.to_string() })
+                    e.push(TextElement {
+                        tag: (g, el),
+                        vr,
+                        value: v.to_string(),
+                    })
                 };
                 t(0x0008, 0x0005, VR::CS, st.charset);
-                t(0x0008, 0x0008, VR::CS, if k == 0 { "ORIGINAL\\PRIMARY\\AXIAL" } else { "DERIVED\\SECONDARY" });
+                t(
+                    0x0008,
+                    0x0008,
+                    VR::CS,
+                    if k == 0 {
+                        "ORIGINAL\\PRIMARY\\AXIAL"
+                    } else {
+                        "DERIVED\\SECONDARY"
+                    },
+                );
                 t(0x0008, 0x0016, VR::UI, sop_class(proc.modality));
                 let sop_uid = rng.uid();
                 t(0x0008, 0x0018, VR::UI, &sop_uid);
@@ -222,10 +270,20 @@ impl Generator {
                 if proc.modality == "CT" {
                     t(0x0018, 0x0060, VR::DS, "120");
                 }
-                t(0x0018, 0x1030, VR::LO, &format!("{} {}", proc.body_part, proc.modality));
+                t(
+                    0x0018,
+                    0x1030,
+                    VR::LO,
+                    &format!("{} {}", proc.body_part, proc.modality),
+                );
                 t(0x0020, 0x000D, VR::UI, &st.uid);
                 t(0x0020, 0x000E, VR::UI, &series_uid);
-                t(0x0020, 0x0010, VR::SH, &format!("{}", rng.range(1000, 9999)));
+                t(
+                    0x0020,
+                    0x0010,
+                    VR::SH,
+                    &format!("{}", rng.range(1000, 9999)),
+                );
                 t(0x0020, 0x0011, VR::IS, &format!("{}", k + 1));
                 t(0x0020, 0x0013, VR::IS, &format!("{}", n + 1));
                 t(0x0028, 0x0030, VR::DS, "0.7\\0.7");
@@ -244,7 +302,11 @@ impl Generator {
                     transfer_syntax: ts.to_string(),
                     framing: Framing::Standard,
                 };
-                let file_name = if rng.chance(0.5) { format!("IM{:05}", n + 1) } else { format!("{:08X}.dcm", rng.next_u64() as u32) };
+                let file_name = if rng.chance(0.5) {
+                    format!("IM{:05}", n + 1)
+                } else {
+                    format!("{:08X}.dcm", rng.next_u64() as u32)
+                };
                 let rel = st.folder.join(format!("S{:02}", k + 1)).join(file_name);
                 self.write(&rel, &spec)?;
                 self.summary.instances += 1;
@@ -296,7 +358,11 @@ fn synth_pixels(rng: &mut Rng, size: u16, eight_bit: bool) -> Pixels {
             let base = if d < 0.8 { 1.0 - d * 0.5 } else { 0.05 };
             let noise = (rng.next_u64() % 16) as f64 / 16.0 * 0.05;
             let v = (base + noise).clamp(0.0, 1.0);
-            samples.push(if eight_bit { (v * 255.0) as u16 } else { (v * 4095.0) as u16 });
+            samples.push(if eight_bit {
+                (v * 255.0) as u16
+            } else {
+                (v * 4095.0) as u16
+            });
         }
     }
     Pixels {

@@ -14,7 +14,12 @@ pub fn bin() -> Command {
 
 /// Runs the binary with `--db db` and arguments.
 pub fn run(db: &Path, args: &[&str]) -> Output {
-    bin().arg("--db").arg(db).args(args).output().expect("binary runs")
+    bin()
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("binary runs")
 }
 
 /// Runs and parses stdout as JSON.
@@ -82,7 +87,9 @@ pub fn sqlite(db: &Path) -> rusqlite::Connection {
 /// no empty parents.
 pub fn assert_consistent(db: &Path) {
     let c = sqlite(db);
-    let ic: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ic: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ic, "ok");
     let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(
@@ -90,7 +97,10 @@ pub fn assert_consistent(db: &Path) {
         q("SELECT count(*) FROM instances"),
         "every instance has an ok canonical file"
     );
-    assert_eq!(q("SELECT count(*) FROM files WHERE status = 'ok'"), q("SELECT count(*) FROM instances"));
+    assert_eq!(
+        q("SELECT count(*) FROM files WHERE status = 'ok'"),
+        q("SELECT count(*) FROM instances")
+    );
     assert_eq!(q("SELECT count(*) FROM series s WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = s.id)"), 0);
     assert_eq!(q("SELECT count(*) FROM studies s WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_ref = s.id)"), 0);
     assert_eq!(q("SELECT count(*) FROM patients p WHERE NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref = p.id)"), 0);
@@ -113,5 +123,9 @@ pub fn file_status(db: &Path, suffix: &str) -> (String, String) {
 
 /// Whether the tests run as root (chmod does not stop root).
 pub fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }

@@ -12,11 +12,17 @@ fn real_files_get_the_expected_statuses() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("ws.db");
     let (code, v) = run_json(&db, &["index", fixtures().to_str().unwrap(), "--json"]);
-    assert_eq!(code, 3, "truncated and missing-uid files need attention: {v}");
+    assert_eq!(
+        code, 3,
+        "truncated and missing-uid files need attention: {v}"
+    );
     assert_eq!(v["files_seen"], 15);
     let st = &v["status"];
     assert_eq!(st["ok"], 8, "{v}");
-    assert_eq!(st["duplicate"], 3, "the MR_small files share one SOP Instance UID");
+    assert_eq!(
+        st["duplicate"], 3,
+        "the MR_small files share one SOP Instance UID"
+    );
     assert_eq!(st["truncated"], 1);
     assert_eq!(st["missing-uid"], 1);
     assert_eq!(st["dicomdir"], 1);
@@ -46,8 +52,14 @@ fn text_is_decoded_per_specific_character_set() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert!(names.iter().any(|n| n == "Люкceмбypг"), "ISO_IR 144 decoded: {names:?}");
-    assert!(names.iter().any(|n| n.contains("王^小東")), "UTF-8 decoded: {names:?}");
+    assert!(
+        names.iter().any(|n| n == "Люкceмбypг"),
+        "ISO_IR 144 decoded: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.contains("王^小東")),
+        "UTF-8 decoded: {names:?}"
+    );
 }
 
 #[test]

@@ -53,13 +53,19 @@ fn a_duplicate_is_promoted_when_the_canonical_copy_vanishes() {
     std::fs::copy(&canonical, &copy).unwrap();
     let (_, v) = run_json(&db, &["index", archive.to_str().unwrap(), "--json"]);
     assert_eq!(v["status"]["duplicate"], 1);
-    assert_eq!(v["levels"]["instances"], s.instances, "a duplicate is not double-counted");
+    assert_eq!(
+        v["levels"]["instances"], s.instances,
+        "a duplicate is not double-counted"
+    );
 
     std::fs::remove_file(&canonical).unwrap();
     let (_, v) = run_json(&db, &["index", archive.to_str().unwrap(), "--json"]);
     assert_eq!(v["status"]["duplicate"], 0);
     assert_eq!(v["status"]["pending"], 0);
-    assert_eq!(v["levels"]["instances"], s.instances, "the copy now carries the instance");
+    assert_eq!(
+        v["levels"]["instances"], s.instances,
+        "the copy now carries the instance"
+    );
     assert_eq!(file_status(&db, "zz-copies/copy.dcm").0, "ok");
     assert_consistent(&db);
 }
@@ -79,7 +85,10 @@ fn a_missing_root_keeps_its_files_unless_pruned() {
     assert_eq!(v["roots_left_untouched"].as_array().unwrap().len(), 1);
     assert_eq!(v["levels"]["instances"], s.instances);
 
-    let (code, v) = run_json(&db, &["index", archive.to_str().unwrap(), "--prune", "--json"]);
+    let (code, v) = run_json(
+        &db,
+        &["index", archive.to_str().unwrap(), "--prune", "--json"],
+    );
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["levels"]["instances"], 0);
     assert_eq!(v["removed"], s.files);
@@ -93,7 +102,10 @@ fn an_unknown_missing_root_is_a_clear_error() {
     let out = run(&db, &["index", tmp.path().join("nope").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("does not exist") && err.contains("nope"), "{err}");
+    assert!(
+        err.contains("does not exist") && err.contains("nope"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -120,7 +132,15 @@ fn retry_failed_rereads_unchanged_problem_files() {
     synth(&archive, 2, 15, true);
     let db = tmp.path().join("ws.db");
     run(&db, &["index", archive.to_str().unwrap()]);
-    let (_, v) = run_json(&db, &["index", archive.to_str().unwrap(), "--retry-failed", "--json"]);
+    let (_, v) = run_json(
+        &db,
+        &[
+            "index",
+            archive.to_str().unwrap(),
+            "--retry-failed",
+            "--json",
+        ],
+    );
     assert!(v["retried"].as_u64().unwrap() >= 8, "{v}");
     assert_eq!(v["new"], 0);
     assert_consistent(&db);

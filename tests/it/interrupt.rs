@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 fn wait_for_rows(db: &std::path::Path, at_least: i64, deadline: Duration) {
     let start = Instant::now();
     while start.elapsed() < deadline {
-        if let Ok(c) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) {
+        if let Ok(c) =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        {
             if let Ok(n) = c.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0)) {
                 if n >= at_least {
                     return;
@@ -37,19 +39,33 @@ fn kill_9_leaves_a_consistent_index_and_the_next_run_completes() {
         .spawn()
         .unwrap();
     wait_for_rows(&db, 500, Duration::from_secs(60));
-    assert!(child.try_wait().unwrap().is_none(), "still running when killed (archive too small?)");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running when killed (archive too small?)"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_consistent(&db);
     let c = sqlite(&db);
-    let partial: i64 = c.query_row("SELECT count(*) FROM files", [], |r| r.get(0)).unwrap();
-    assert!(partial > 0 && (partial as u64) < s.files, "partial: {partial}");
+    let partial: i64 = c
+        .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        partial > 0 && (partial as u64) < s.files,
+        "partial: {partial}"
+    );
     drop(c);
     let (code, v) = run_json(&db, &["index", archive.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["levels"]["instances"], s.instances);
-    assert_eq!(v["unchanged"].as_u64().unwrap() + v["new"].as_u64().unwrap(), s.files);
-    assert!(v["unchanged"].as_u64().unwrap() >= partial as u64, "work before the kill was kept");
+    assert_eq!(
+        v["unchanged"].as_u64().unwrap() + v["new"].as_u64().unwrap(),
+        s.files
+    );
+    assert!(
+        v["unchanged"].as_u64().unwrap() >= partial as u64,
+        "work before the kill was kept"
+    );
     assert_consistent(&db);
 }
 
@@ -68,17 +84,28 @@ fn ctrl_c_stops_cleanly_with_exit_130_and_keeps_the_work() {
         .unwrap();
     wait_for_rows(&db, 500, Duration::from_secs(60));
     let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "exit code for a cancelled run");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "exit code for a cancelled run"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["cancelled"], true);
     let done = v["levels"]["instances"].as_u64().unwrap();
     assert!(done > 0 && done < s.instances, "partial: {done}");
     assert_consistent(&db);
     let run: String = sqlite(&db)
-        .query_row("SELECT outcome FROM index_runs ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT outcome FROM index_runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(run, "cancelled");
 }
@@ -89,10 +116,18 @@ fn a_cancelled_job_reports_progress_and_keeps_what_it_indexed() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("ws.db");
     let engine = Engine::open(&db).unwrap();
-    let job = engine.spawn_index(vec![archive.clone()], IndexOptions::default(), Arc::new(|| {}));
+    let job = engine.spawn_index(
+        vec![archive.clone()],
+        IndexOptions::default(),
+        Arc::new(|| {}),
+    );
     let mut saw_reading = false;
     let summary = loop {
-        match job.events.recv_timeout(Duration::from_secs(120)).expect("job event") {
+        match job
+            .events
+            .recv_timeout(Duration::from_secs(120))
+            .expect("job event")
+        {
             JobEvent::Progress(p) => {
                 if p.phase == "reading" && p.read >= 200 && !saw_reading {
                     saw_reading = true;
@@ -108,7 +143,12 @@ fn a_cancelled_job_reports_progress_and_keeps_what_it_indexed() {
     assert!(summary.levels.instances > 0 && summary.levels.instances < s.instances);
     assert_consistent(&db);
     let again = engine
-        .index(&[archive.clone()], &IndexOptions::default(), &Default::default(), &mut |_| {})
+        .index(
+            std::slice::from_ref(archive),
+            &IndexOptions::default(),
+            &Default::default(),
+            &mut |_| {},
+        )
         .unwrap();
     assert!(!again.cancelled);
     assert_eq!(again.levels.instances, s.instances);

@@ -54,14 +54,25 @@ fn an_unreadable_file_and_folder_are_recorded_not_fatal() {
     std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o000)).unwrap();
     let db = tmp.path().join("ws.db");
     let out = run_unprivileged(&db, &["index", "--json", archive.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["levels"]["instances"], s.instances);
     assert_eq!(v["status"]["unreadable"], 2);
     let (st, reason) = file_status(&db, "secret.dcm");
-    assert_eq!((st.as_str(), reason.as_str()), ("unreadable", "cannot open: permission denied"));
+    assert_eq!(
+        (st.as_str(), reason.as_str()),
+        ("unreadable", "cannot open: permission denied")
+    );
     let (st, reason) = file_status(&db, "/closed");
-    assert_eq!((st.as_str(), reason.as_str()), ("unreadable", "cannot list folder: permission denied"));
+    assert_eq!(
+        (st.as_str(), reason.as_str()),
+        ("unreadable", "cannot list folder: permission denied")
+    );
     std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
@@ -78,7 +89,10 @@ fn a_read_only_database_gives_a_clear_error() {
     let out = run_unprivileged(&db, &["index", archive.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("read-only") || err.contains("cannot open"), "{err}");
+    assert!(
+        err.contains("read-only") || err.contains("cannot open"),
+        "{err}"
+    );
     assert!(err.contains("ws.db"), "names the database: {err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert_eq!(std::fs::read(&db).unwrap(), before, "database untouched");
@@ -120,7 +134,10 @@ fn a_full_disk_stops_with_a_clear_error_and_a_consistent_index() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("disk is full") && err.contains("free space"), "{err}");
+    assert!(
+        err.contains("disk is full") && err.contains("free space"),
+        "{err}"
+    );
     assert_consistent(&db);
     let (code, v) = run_json(&db, &["index", archive.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{v}");
@@ -142,7 +159,12 @@ fn the_source_archive_is_never_modified() {
                 if m.is_dir() {
                     stack.push(e.path());
                 }
-                v.push((e.path(), m.len(), m.modified().unwrap(), std::fs::read(e.path()).ok()));
+                v.push((
+                    e.path(),
+                    m.len(),
+                    m.modified().unwrap(),
+                    std::fs::read(e.path()).ok(),
+                ));
             }
         }
         v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -169,7 +191,21 @@ fn usage_errors_exit_2_and_json_shapes_are_stable() {
     let archive = tmp.path().join("archive");
     synth(&archive, 1, 26, false);
     let (_, v) = run_json(&db, &["index", archive.to_str().unwrap(), "--json"]);
-    for key in ["run_id", "roots", "files_seen", "new", "changed", "unchanged", "removed", "retried", "cancelled", "roots_left_untouched", "status", "levels", "elapsed_seconds"] {
+    for key in [
+        "run_id",
+        "roots",
+        "files_seen",
+        "new",
+        "changed",
+        "unchanged",
+        "removed",
+        "retried",
+        "cancelled",
+        "roots_left_untouched",
+        "status",
+        "levels",
+        "elapsed_seconds",
+    ] {
         assert!(v.get(key).is_some(), "index --json has {key}");
     }
     let st = status(&db);
@@ -179,5 +215,9 @@ fn usage_errors_exit_2_and_json_shapes_are_stable() {
     for level in ["patients", "studies", "series", "instances"] {
         assert!(st["levels"][level].is_u64());
     }
-    assert_eq!(st["status"].as_object().unwrap().len(), 9, "every status listed, zero included");
+    assert_eq!(
+        st["status"].as_object().unwrap().len(),
+        9,
+        "every status listed, zero included"
+    );
 }
