@@ -42,7 +42,7 @@ def run(cmd, **kw):
 
 def archive(out, files, seed):
     path = os.path.join(out, f"archive-{files}")
-    marker = os.path.join(path, ".complete")
+    marker = path + ".complete"
     if not os.path.exists(marker):
         shutil.rmtree(path, ignore_errors=True)
         patients = max(1, int(files / FILES_PER_PATIENT))

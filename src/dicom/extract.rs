@@ -47,7 +47,9 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn text(&mut self, tag: Tag) -> Option<String> {
-        let elem = self.obj.element_opt(tag).ok().flatten()?;
+        // `get`, not `element_opt`: the latter builds an error (with a captured
+        // backtrace, snafu) for every absent element, which dominated indexing time.
+        let elem = self.obj.get(tag)?;
         let s = elem.to_str().ok()?;
         let t = s.trim_matches(|c: char| c == ' ' || c == '\0').to_string();
         if t.contains('\u{FFFD}') || has_octal_escape(&t) {

@@ -101,7 +101,7 @@ pub fn read_header(path: &Path) -> ReadOutcome {
             }
         }
     }
-    parse(&buf[..layout.header_end], &layout)
+    parse(&buf, &layout)
 }
 
 fn read_deflated(
@@ -136,8 +136,8 @@ fn read_deflated(
             "deflated data set inflates beyond 256 MiB",
         );
     }
-    match prescan::prescan_data_set(&inflated) {
-        Ok(_) => {}
+    let header_end = match prescan::prescan_data_set(&inflated) {
+        Ok((end, _)) => end,
         Err(PrescanError::Truncated(r)) => return ReadOutcome::problem(FileStatus::Truncated, r),
         Err(PrescanError::NotDicom(r)) | Err(PrescanError::Malformed(r)) => {
             return ReadOutcome::problem(FileStatus::Unreadable, r)
@@ -145,17 +145,28 @@ fn read_deflated(
         Err(PrescanError::NeedMore(_)) => {
             return ReadOutcome::problem(FileStatus::Truncated, "deflated data set ends early")
         }
+    };
+    // Parse the inflated data set directly instead of letting dicom-object
+    // inflate the file a second time.
+    let ts = entries::EXPLICIT_VR_LITTLE_ENDIAN.erased();
+    match InMemDicomObject::read_dataset_with_ts(&inflated[..header_end], &ts) {
+        Ok(obj) => finish(obj, layout.transfer_syntax.clone(), None),
+        Err(e) => parse_failure(&e.to_string()),
     }
-    parse(&buf, layout)
 }
 
-/// Hands exactly the header bytes to dicom-object.
-fn parse(header: &[u8], layout: &Layout) -> ReadOutcome {
+/// Hands the header bytes of `buf` to dicom-object.
+fn parse(buf: &[u8], layout: &Layout) -> ReadOutcome {
+    let header = &buf[..layout.header_end];
     let (obj, ts, media_class) = match layout.framing {
         Framing::Preamble | Framing::NoPreamble => {
+            // Include the Pixel Data element header: `read_until` then stops
+            // on the tag rather than at end of input, which would cost an
+            // error value with a captured backtrace per file (snafu).
+            let with_tag = &buf[..buf.len().min(layout.header_end + 12)];
             match OpenFileOptions::new()
                 .read_until(tags::PIXEL_DATA)
-                .from_reader(header)
+                .from_reader(with_tag)
             {
                 Ok(f) => {
                     let ts = f
@@ -185,12 +196,13 @@ fn parse(header: &[u8], layout: &Layout) -> ReadOutcome {
             }
         }
     };
+    finish(obj, ts, media_class)
+}
+
+/// Classifies a parsed header: DICOMDIR, instance, or missing UID.
+fn finish(obj: InMemDicomObject, ts: Option<String>, media_class: Option<String>) -> ReadOutcome {
     if media_class.as_deref() == Some(uids::MEDIA_STORAGE_DIRECTORY_STORAGE)
-        || obj
-            .element_opt(tags::DIRECTORY_RECORD_SEQUENCE)
-            .ok()
-            .flatten()
-            .is_some()
+        || obj.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some()
     {
         return ReadOutcome::problem(
             FileStatus::Dicomdir,

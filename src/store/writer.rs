@@ -258,16 +258,21 @@ impl Cx<'_> {
             ReadOutcome::Instance(_) => (FileStatus::Ok, None),
             ReadOutcome::Problem(st, r) => (*st, Some(r.as_str())),
         };
+        // A path the index did not know takes the plain (cheaper) insert.
+        let sql = if item.known {
+            "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(root_ref, rel_path) DO UPDATE SET size_bytes = excluded.size_bytes,
+               mtime_ns = excluded.mtime_ns, status = excluded.status, reason = excluded.reason,
+               sop_uid = excluded.sop_uid
+             RETURNING id"
+        } else {
+            "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id"
+        };
         let file_id: i64 = self
             .tx
-            .prepare_cached(
-                "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(root_ref, rel_path) DO UPDATE SET size_bytes = excluded.size_bytes,
-                   mtime_ns = excluded.mtime_ns, status = excluded.status, reason = excluded.reason,
-                   sop_uid = excluded.sop_uid
-                 RETURNING id",
-            )?
+            .prepare_cached(sql)?
             .query_row(
                 params![
                     item.root_id,
