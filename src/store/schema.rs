@@ -85,7 +85,6 @@ CREATE TABLE instances (
     text_lossy INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX instances_series ON instances(series_ref);
-CREATE INDEX instances_file ON instances(file_ref);
 CREATE TABLE index_runs (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),

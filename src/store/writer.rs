@@ -258,33 +258,36 @@ impl Cx<'_> {
             ReadOutcome::Instance(_) => (FileStatus::Ok, None),
             ReadOutcome::Problem(st, r) => (*st, Some(r.as_str())),
         };
-        // A path the index did not know takes the plain (cheaper) insert.
-        let sql = if item.known {
-            "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT(root_ref, rel_path) DO UPDATE SET size_bytes = excluded.size_bytes,
-               mtime_ns = excluded.mtime_ns, status = excluded.status, reason = excluded.reason,
-               sop_uid = excluded.sop_uid
-             RETURNING id"
+        let file_params = params![
+            item.root_id,
+            item.rel_path,
+            item.size_bytes as i64,
+            item.mtime_ns,
+            status.as_str(),
+            reason,
+            new_uid
+        ];
+        let file_id: i64 = if item.known {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT(root_ref, rel_path) DO UPDATE SET size_bytes = excluded.size_bytes,
+                       mtime_ns = excluded.mtime_ns, status = excluded.status, reason = excluded.reason,
+                       sop_uid = excluded.sop_uid
+                     RETURNING id",
+                )?
+                .query_row(file_params, |r| r.get(0))?
         } else {
-            "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id"
+            // A path the index did not know: the plain insert is cheaper.
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO files(root_ref, rel_path, size_bytes, mtime_ns, status, reason, sop_uid)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(file_params)?;
+            self.tx.last_insert_rowid()
         };
-        let file_id: i64 = self
-            .tx
-            .prepare_cached(sql)?
-            .query_row(
-                params![
-                    item.root_id,
-                    item.rel_path,
-                    item.size_bytes as i64,
-                    item.mtime_ns,
-                    status.as_str(),
-                    reason,
-                    new_uid
-                ],
-                |r| r.get(0),
-            )?;
         if let ReadOutcome::Instance(rec) = &item.outcome {
             self.place_instance(rec, file_id, item)?;
         }
