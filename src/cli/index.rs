@@ -54,10 +54,12 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
         prune: a.prune,
         threads: a.threads,
     };
-    let mut reading = false;
+    let mut bar_shown = false;
     let summary = engine.index(&a.roots, &opts, &cancel, &mut |p| {
-        if p.phase == "reading" && !reading && p.to_read > 0 {
-            reading = true;
+        // Reading starts while the walk still runs: show the bar as soon as
+        // there is something to read; its length grows until the walk ends.
+        if p.to_read > 0 && !bar_shown {
+            bar_shown = true;
             bar.set_style(
                 ProgressStyle::with_template(
                     "{bar:30} {pos}/{len} files  {per_sec}  ETA {eta}  {wide_msg}",
@@ -65,10 +67,15 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
         }
-        if reading {
+        if bar_shown {
             bar.set_length(p.to_read);
             bar.set_position(p.read);
-            bar.set_message(p.current_folder.clone());
+            let walking = if p.phase == "walking" {
+                format!("(walking: {} found) ", p.files_seen)
+            } else {
+                String::new()
+            };
+            bar.set_message(format!("{walking}{}", p.current_folder));
         } else {
             bar.set_message(format!(
                 "walking: {} files found  {}",

@@ -9,10 +9,14 @@ mod walk;
 
 use crate::dicom::{read_header, ReadOutcome};
 use crate::engine::CancelToken;
+use crate::model::FileStatus;
 use crate::model::{IndexProgress, IndexSummary, StatusCounts};
 use crate::store::{self, path_bytes, StoreError, WriteItem, Writer};
+use crossbeam_channel::Sender;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Commit at least this often (rows) ...
@@ -105,6 +109,7 @@ pub fn run(
             if cancel.is_cancelled() {
                 break;
             }
+            progress.shared.walking.store(true, Ordering::Relaxed);
             index_root(
                 &mut writer,
                 &pool,
@@ -144,10 +149,23 @@ pub fn run(
     Ok(summary)
 }
 
+/// Progress state shared by the walk thread and the writer (which reports).
+#[derive(Default)]
+struct Shared {
+    files_seen: AtomicU64,
+    to_read: AtomicU64,
+    walking: AtomicBool,
+    folder: Mutex<String>,
+}
+
 struct Progress {
     started: Instant,
     last: Instant,
     report: IndexProgress,
+    shared: Arc<Shared>,
+    /// Counts carried over from earlier roots of the same run.
+    seen_base: u64,
+    to_read_base: u64,
 }
 
 impl Progress {
@@ -160,16 +178,58 @@ impl Progress {
                 status: StatusCounts::zeroed(),
                 ..Default::default()
             },
+            shared: Arc::new(Shared::default()),
+            seen_base: 0,
+            to_read_base: 0,
         }
     }
+
+    /// Starts a new pipeline (a root, or a promotion pass).
+    fn next_stage(&mut self) {
+        self.seen_base = self.report.files_seen;
+        self.to_read_base = self.report.to_read;
+        self.shared = Arc::new(Shared::default());
+    }
+
     fn maybe_emit(&mut self, force: bool, on_progress: &mut dyn FnMut(&IndexProgress)) {
         let now = Instant::now();
         if force || now.duration_since(self.last) >= PROGRESS_EVERY {
             self.last = now;
+            let sh = &self.shared;
+            self.report.files_seen = self.seen_base + sh.files_seen.load(Ordering::Relaxed);
+            self.report.to_read = self.to_read_base + sh.to_read.load(Ordering::Relaxed);
+            self.report.phase = if sh.walking.load(Ordering::Relaxed) {
+                "walking"
+            } else {
+                "reading"
+            };
+            if let Ok(f) = sh.folder.lock() {
+                self.report.current_folder.clone_from(&f);
+            }
             self.report.elapsed_seconds = now.duration_since(self.started).as_secs_f64();
             on_progress(&self.report);
         }
     }
+}
+
+/// A file the parsers must read.
+struct ReadJob {
+    rel: PathBuf,
+    size_bytes: u64,
+    mtime_ns: i64,
+    known: bool,
+}
+
+/// What the walk of one root found, for the decisions taken after it.
+#[derive(Default)]
+struct WalkOutcome {
+    entries: u64,
+    present: HashSet<Vec<u8>>,
+    unlisted_dirs: Vec<PathBuf>,
+    new: u64,
+    changed: u64,
+    unchanged: u64,
+    retried: u64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -184,79 +244,120 @@ fn index_root(
     progress: &mut Progress,
     on_progress: &mut dyn FnMut(&IndexProgress),
 ) -> Result<(), IndexError> {
-    let known_root = writer.root_id(root)?;
-    let known = match known_root {
+    let known = match writer.root_id(root)? {
         Some(id) => writer.known_files(id)?,
         None => HashMap::new(),
     };
-    progress.report.phase = "walking";
-    let seen_before = progress.report.files_seen;
-    let walk = if exists {
-        walk::walk(root, &mut |n, dir| {
-            progress.report.files_seen = seen_before + n;
-            progress.report.current_folder = dir.display().to_string();
-            progress.maybe_emit(false, on_progress);
-            !cancel.is_cancelled()
-        })
-    } else {
-        walk::Walk::default()
-    };
-    if cancel.is_cancelled() {
-        return Ok(());
-    }
-    summary.files_seen += walk.entries.len() as u64;
-    if walk.entries.is_empty() && !known.is_empty() && !opts.prune {
-        summary
-            .roots_left_untouched
-            .push(root.display().to_string());
-        return Ok(());
-    }
-    if !exists && !opts.prune {
-        summary
-            .roots_left_untouched
-            .push(root.display().to_string());
+    if !exists {
+        if opts.prune {
+            if let Some(id) = writer.root_id(root)? {
+                let all: Vec<Vec<u8>> = known.keys().cloned().collect();
+                summary.removed += all.len() as u64;
+                for chunk in all.chunks(BATCH_ROWS) {
+                    writer.remove(id, chunk)?;
+                }
+            }
+        } else {
+            summary
+                .roots_left_untouched
+                .push(root.display().to_string());
+        }
         return Ok(());
     }
     let root_id = writer.ensure_root(root)?;
-
-    // Classify.
-    let mut present: HashSet<Vec<u8>> = HashSet::with_capacity(walk.entries.len());
-    let mut to_read: Vec<(walk::Entry, bool)> = Vec::new();
-    let mut recorded: Vec<WriteItem> = Vec::new();
-    for e in walk.entries {
-        let key = path_bytes(&e.rel);
-        let prev = known.get(&key);
-        present.insert(key.clone());
-        let unchanged = prev.is_some_and(|p| {
-            p.size_bytes == e.size_bytes
-                && p.mtime_ns == e.mtime_ns
-                && !(opts.retry_failed && p.status != "ok" && p.status != "duplicate")
-        });
-        match prev {
-            None => summary.new += 1,
-            Some(_) if unchanged => {
-                summary.unchanged += 1;
-                continue;
-            }
-            Some(p) if p.size_bytes == e.size_bytes && p.mtime_ns == e.mtime_ns => {
-                summary.retried += 1
-            }
-            Some(_) => summary.changed += 1,
-        }
-        match e.problem.clone() {
-            Some((st, reason)) => recorded.push(WriteItem {
-                root_id,
-                rel_path: key,
-                size_bytes: e.size_bytes,
-                mtime_ns: e.mtime_ns,
-                known: prev.is_some(),
-                outcome: ReadOutcome::Problem(st, reason),
-            }),
-            None => to_read.push((e, prev.is_some())),
-        }
+    progress.next_stage();
+    let shared = progress.shared.clone();
+    shared.walking.store(true, Ordering::Relaxed);
+    let known_ref = &known;
+    // The walk streams into the parsers: reading starts with the first file.
+    let walked = pipeline(
+        writer,
+        pool,
+        root,
+        root_id,
+        cancel,
+        progress,
+        on_progress,
+        move |jobs, items| {
+            let mut out = WalkOutcome::default();
+            let end = walk::walk(root, &mut |e| {
+                if cancel.is_cancelled() {
+                    return false;
+                }
+                out.entries += 1;
+                if out.entries % 256 == 0 {
+                    shared.files_seen.store(out.entries, Ordering::Relaxed);
+                    if let (Some(parent), Ok(mut f)) = (e.rel.parent(), shared.folder.lock()) {
+                        *f = parent.display().to_string();
+                    }
+                }
+                let key = path_bytes(&e.rel);
+                let prev = known_ref.get(&key);
+                let same =
+                    prev.is_some_and(|p| p.size_bytes == e.size_bytes && p.mtime_ns == e.mtime_ns);
+                let retry = opts.retry_failed
+                    && prev.is_some_and(|p| p.status != "ok" && p.status != "duplicate");
+                match prev {
+                    None => out.new += 1,
+                    Some(_) if same && !retry => {
+                        out.unchanged += 1;
+                        out.present.insert(key);
+                        return true;
+                    }
+                    Some(_) if same => out.retried += 1,
+                    Some(_) => out.changed += 1,
+                }
+                out.present.insert(key.clone());
+                let sent = match e.problem {
+                    Some((st, reason)) => items
+                        .send(WriteItem {
+                            root_id,
+                            rel_path: key,
+                            size_bytes: e.size_bytes,
+                            mtime_ns: e.mtime_ns,
+                            known: prev.is_some(),
+                            outcome: ReadOutcome::Problem(st, reason),
+                        })
+                        .is_ok(),
+                    None => {
+                        shared.to_read.fetch_add(1, Ordering::Relaxed);
+                        jobs.send(ReadJob {
+                            rel: e.rel,
+                            size_bytes: e.size_bytes,
+                            mtime_ns: e.mtime_ns,
+                            known: prev.is_some(),
+                        })
+                        .is_ok()
+                    }
+                };
+                sent
+            });
+            out.unlisted_dirs = end.unlisted_dirs;
+            shared.files_seen.store(out.entries, Ordering::Relaxed);
+            shared.walking.store(false, Ordering::Relaxed);
+            out
+        },
+    )?;
+    summary.files_seen += walked.entries;
+    summary.new += walked.new;
+    summary.changed += walked.changed;
+    summary.unchanged += walked.unchanged;
+    summary.retried += walked.retried;
+    if cancel.is_cancelled() {
+        return Ok(());
+    }
+    if walked.entries == 0 && !known.is_empty() && !opts.prune {
+        summary
+            .roots_left_untouched
+            .push(root.display().to_string());
+        return Ok(());
     }
     // Vanished files leave the index, except under folders we could not list.
-    let unlisted: Vec<Vec<u8>> = walk
+    let root_unlisted = walked
+        .unlisted_dirs
+        .iter()
+        .any(|d| d.as_os_str().is_empty());
+    let unlisted: Vec<Vec<u8>> = walked
         .unlisted_dirs
         .iter()
         .filter(|d| !d.as_os_str().is_empty())
@@ -266,41 +367,17 @@ fn index_root(
             b
         })
         .collect();
-    let root_unlisted = walk.unlisted_dirs.iter().any(|d| d.as_os_str().is_empty());
-    let vanished: Vec<Vec<u8>> = if root_unlisted {
-        Vec::new()
-    } else {
-        known
+    if !root_unlisted {
+        let vanished: Vec<Vec<u8>> = known
             .keys()
-            .filter(|k| !present.contains(*k) && !unlisted.iter().any(|u| k.starts_with(u)))
+            .filter(|k| !walked.present.contains(*k) && !unlisted.iter().any(|u| k.starts_with(u)))
             .cloned()
-            .collect()
-    };
-    summary.removed += vanished.len() as u64;
-    for chunk in vanished.chunks(BATCH_ROWS) {
-        writer.remove(root_id, chunk)?;
-    }
-    writer.apply(&recorded)?;
-    for item in &recorded {
-        if let ReadOutcome::Problem(st, _) = &item.outcome {
-            progress.report.status.add(*st, 1);
+            .collect();
+        summary.removed += vanished.len() as u64;
+        for chunk in vanished.chunks(BATCH_ROWS) {
+            writer.remove(root_id, chunk)?;
         }
     }
-    // Largest folders first would be nicer for ETA; path order keeps
-    // neighbouring files together, which the page cache likes.
-    to_read.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
-    progress.report.phase = "reading";
-    progress.report.to_read += to_read.len() as u64;
-    read_and_write(
-        writer,
-        pool,
-        root,
-        root_id,
-        to_read,
-        cancel,
-        progress,
-        on_progress,
-    )?;
 
     // Copies whose canonical file vanished or changed are promoted now.
     for _ in 0..3 {
@@ -311,33 +388,35 @@ fn index_root(
         if pending.is_empty() {
             break;
         }
-        let entries: Vec<(walk::Entry, bool)> = pending
-            .into_iter()
-            .filter_map(|rel| {
-                let rel = store::bytes_path(&rel);
-                let meta = std::fs::metadata(root.join(&rel)).ok()?;
-                Some((
-                    walk::Entry {
-                        rel,
-                        size_bytes: meta.len(),
-                        mtime_ns: walk::mtime_ns(&meta),
-                        problem: None,
-                    },
-                    true,
-                ))
-            })
-            .collect();
-        summary.retried += entries.len() as u64;
-        progress.report.to_read += entries.len() as u64;
-        read_and_write(
+        summary.retried += pending.len() as u64;
+        progress.next_stage();
+        let shared = progress.shared.clone();
+        pipeline(
             writer,
             pool,
             root,
             root_id,
-            entries,
             cancel,
             progress,
             on_progress,
+            move |jobs, _items| {
+                for rel in pending {
+                    let rel = store::bytes_path(&rel);
+                    let Ok(meta) = std::fs::metadata(root.join(&rel)) else {
+                        continue;
+                    };
+                    shared.to_read.fetch_add(1, Ordering::Relaxed);
+                    let job = ReadJob {
+                        rel,
+                        size_bytes: meta.len(),
+                        mtime_ns: walk::mtime_ns(&meta),
+                        known: true,
+                    };
+                    if jobs.send(job).is_err() {
+                        break;
+                    }
+                }
+            },
         )?;
     }
     progress.report.phase = "finishing";
@@ -345,73 +424,78 @@ fn index_root(
     Ok(())
 }
 
+/// Runs `feed` (on its own thread) to produce read jobs and recorded items,
+/// reads the jobs in the rayon pool, and writes everything from the calling
+/// thread in batches. Returns what `feed` returned.
 #[allow(clippy::too_many_arguments)]
-fn read_and_write(
+fn pipeline<R: Send>(
     writer: &mut Writer,
     pool: &rayon::ThreadPool,
     root: &Path,
     root_id: i64,
-    entries: Vec<(walk::Entry, bool)>,
     cancel: &CancelToken,
     progress: &mut Progress,
     on_progress: &mut dyn FnMut(&IndexProgress),
-) -> Result<(), IndexError> {
+    feed: impl FnOnce(&Sender<ReadJob>, &Sender<WriteItem>) -> R + Send,
+) -> Result<R, IndexError> {
     use rayon::prelude::*;
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let (tx, rx) = crossbeam_channel::bounded::<WriteItem>(4096);
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<ReadJob>(8192);
+    let (item_tx, item_rx) = crossbeam_channel::bounded::<WriteItem>(4096);
     // Set when the writer fails, so the parsers stop without touching the
     // caller's cancel token (a failure is not a cancellation).
-    let writer_failed = std::sync::atomic::AtomicBool::new(false);
+    let writer_failed = AtomicBool::new(false);
     let writer_failed = &writer_failed;
-    std::thread::scope(|scope| -> Result<(), IndexError> {
+    std::thread::scope(|scope| -> Result<R, IndexError> {
+        let feeder_items = item_tx.clone();
+        let feeder = std::thread::Builder::new()
+            .name("pacs-index-walk".into())
+            .spawn_scoped(scope, move || {
+                let r = feed(&job_tx, &feeder_items);
+                drop(job_tx);
+                drop(feeder_items);
+                r
+            })
+            .map_err(|e| IndexError::Threads(e.to_string()))?;
         let producer = std::thread::Builder::new()
             .name("pacs-index-producer".into())
             .spawn_scoped(scope, move || {
                 pool.install(|| {
-                    entries.into_par_iter().for_each_with(tx, |tx, (e, known)| {
-                        if cancel.is_cancelled()
-                            || writer_failed.load(std::sync::atomic::Ordering::Relaxed)
-                        {
-                            return;
-                        }
-                        let outcome = read_header(&root.join(&e.rel));
-                        let item = WriteItem {
-                            root_id,
-                            rel_path: path_bytes(&e.rel),
-                            size_bytes: e.size_bytes,
-                            mtime_ns: e.mtime_ns,
-                            known,
-                            outcome,
-                        };
-                        // The writer only hangs up on error; then stop quietly.
-                        let _ = tx.send(item);
-                    });
+                    job_rx
+                        .into_iter()
+                        .par_bridge()
+                        .for_each_with(item_tx, |tx, job| {
+                            if cancel.is_cancelled() || writer_failed.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            let outcome = read_header(&root.join(&job.rel));
+                            // The writer only hangs up on error; then stop quietly.
+                            let _ = tx.send(WriteItem {
+                                root_id,
+                                rel_path: path_bytes(&job.rel),
+                                size_bytes: job.size_bytes,
+                                mtime_ns: job.mtime_ns,
+                                known: job.known,
+                                outcome,
+                            });
+                        });
                 });
             })
             .map_err(|e| IndexError::Threads(e.to_string()))?;
         let mut batch: Vec<WriteItem> = Vec::with_capacity(BATCH_ROWS);
         let mut batch_started = Instant::now();
-        let mut result = Ok(());
+        let mut result: Result<(), IndexError> = Ok(());
         loop {
-            let msg = rx.recv_timeout(Duration::from_millis(50));
-            match msg {
+            match item_rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(item) => {
                     if batch.is_empty() {
                         batch_started = Instant::now();
                     }
                     let st = match &item.outcome {
-                        ReadOutcome::Instance(_) => crate::model::FileStatus::Ok,
+                        ReadOutcome::Instance(_) => FileStatus::Ok,
                         ReadOutcome::Problem(st, _) => *st,
                     };
                     progress.report.status.add(st, 1);
                     progress.report.read += 1;
-                    if let Some(parent) = store::bytes_path(&item.rel_path).parent() {
-                        if progress.report.read % 64 == 0 {
-                            progress.report.current_folder = parent.display().to_string();
-                        }
-                    }
                     batch.push(item);
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
@@ -422,20 +506,25 @@ fn read_and_write(
             {
                 if let Err(e) = writer.apply(&batch) {
                     result = Err(e.into());
-                    writer_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    writer_failed.store(true, Ordering::Relaxed);
                     break;
                 }
                 batch.clear();
             }
             progress.maybe_emit(false, on_progress);
         }
-        // Drop the receiver so a blocked producer wakes up and ends.
-        drop(rx);
+        // Hang up so blocked senders wake and end; drain what remains unread.
+        drop(item_rx);
+        let fed = feeder
+            .join()
+            .map_err(|_| IndexError::Threads("walk thread panicked".into()));
         let _ = producer.join();
-        if result.is_ok() && !batch.is_empty() {
+        result?;
+        let fed = fed?;
+        if !batch.is_empty() {
             writer.apply(&batch)?;
         }
         progress.maybe_emit(true, on_progress);
-        result
+        Ok(fed)
     })
 }

@@ -17,61 +17,76 @@ pub(crate) struct Entry {
     pub problem: Option<(FileStatus, String)>,
 }
 
-/// The result of walking one root.
+/// What the walk learned besides the entries it handed out.
 #[derive(Debug, Default)]
-pub(crate) struct Walk {
-    pub entries: Vec<Entry>,
+pub(crate) struct WalkEnd {
     /// Folders that could not be listed: files the index holds under them
     /// are kept, not treated as vanished.
     pub unlisted_dirs: Vec<PathBuf>,
+    /// The sink asked to stop (cancel).
+    pub stopped: bool,
 }
 
-/// Walks `root` depth-first. `tick` is called every few hundred entries with
-/// the count so far and the current folder (relative); returning `false`
-/// stops the walk (cancel).
-pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Walk {
-    let mut out = Walk::default();
+/// Walks `root` depth-first, handing every entry to `sink` as it is found
+/// (so reading can start before the walk ends). `sink` returns `false` to
+/// stop the walk (cancel).
+pub(crate) fn walk(root: &Path, sink: &mut dyn FnMut(Entry) -> bool) -> WalkEnd {
+    let mut end = WalkEnd::default();
     let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
+    macro_rules! emit {
+        ($e:expr) => {
+            if !sink($e) {
+                end.stopped = true;
+                return end;
+            }
+        };
+    }
     while let Some(dir_rel) = stack.pop() {
         let dir_abs = root.join(&dir_rel);
         let rd = match fs::read_dir(&dir_abs) {
             Ok(rd) => rd,
             Err(e) => {
                 if !dir_rel.as_os_str().is_empty() {
-                    out.entries.push(problem(
+                    emit!(problem(
                         dir_rel.clone(),
                         FileStatus::Unreadable,
-                        format!("cannot list folder: {}", io_kind(&e)),
+                        format!("cannot list folder: {}", io_kind(&e))
                     ));
                 }
-                out.unlisted_dirs.push(dir_rel);
+                end.unlisted_dirs.push(dir_rel);
                 continue;
             }
         };
         let mut children: Vec<fs::DirEntry> = Vec::new();
+        let mut listing_failed = None;
         for ent in rd {
             match ent {
                 Ok(e) => children.push(e),
                 Err(e) => {
-                    out.entries.push(problem(
-                        dir_rel.clone(),
-                        FileStatus::Unreadable,
-                        format!("folder listing failed part-way: {}", io_kind(&e)),
-                    ));
-                    out.unlisted_dirs.push(dir_rel.clone());
+                    listing_failed = Some(e);
                     break;
                 }
             }
         }
+        if let Some(e) = listing_failed {
+            emit!(problem(
+                dir_rel.clone(),
+                FileStatus::Unreadable,
+                format!("folder listing failed part-way: {}", io_kind(&e))
+            ));
+            end.unlisted_dirs.push(dir_rel.clone());
+        }
+        // Sorted so neighbouring files are read together and runs are reproducible.
+        children.sort_by_key(|e| e.file_name());
         for ent in children {
             let rel = dir_rel.join(ent.file_name());
             let ft = match ent.file_type() {
                 Ok(ft) => ft,
                 Err(e) => {
-                    out.entries.push(problem(
+                    emit!(problem(
                         rel,
                         FileStatus::Unreadable,
-                        format!("cannot stat: {}", io_kind(&e)),
+                        format!("cannot stat: {}", io_kind(&e))
                     ));
                     continue;
                 }
@@ -94,38 +109,33 @@ pub(crate) fn walk(root: &Path, tick: &mut dyn FnMut(u64, &Path) -> bool) -> Wal
                     } else {
                         format!("cannot stat: {}", io_kind(&e))
                     };
-                    out.entries
-                        .push(problem(rel, FileStatus::Unreadable, reason));
+                    emit!(problem(rel, FileStatus::Unreadable, reason));
                     continue;
                 }
             };
             if meta.is_dir() {
-                out.entries.push(problem(
+                emit!(problem(
                     rel,
                     FileStatus::SymlinkDir,
                     "symbolic link to a folder, not followed (avoids loops); add its target as a root to index it".into(),
                 ));
             } else if !meta.is_file() {
-                out.entries.push(problem(
+                emit!(problem(
                     rel,
                     FileStatus::NotDicom,
-                    "not a regular file (device, pipe or socket)".into(),
+                    "not a regular file (device, pipe or socket)".into()
                 ));
             } else {
-                out.entries.push(Entry {
+                emit!(Entry {
                     rel,
                     size_bytes: meta.len(),
                     mtime_ns: mtime_ns(&meta),
                     problem: None,
                 });
             }
-            if out.entries.len() % 512 == 0 && !tick(out.entries.len() as u64, &dir_rel) {
-                return out;
-            }
         }
     }
-    tick(out.entries.len() as u64, Path::new(""));
-    out
+    end
 }
 
 fn problem(rel: PathBuf, st: FileStatus, reason: String) -> Entry {

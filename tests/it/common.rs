@@ -97,7 +97,10 @@ pub fn assert_consistent(db: &Path) {
         .query_map([], |_| Ok(()))
         .unwrap()
         .count() as i64;
-    assert_eq!(fk_violations, 0, "every reference points at an existing row");
+    assert_eq!(
+        fk_violations, 0,
+        "every reference points at an existing row"
+    );
     let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(
         q("SELECT count(*) FROM instances i JOIN files f ON f.id = i.file_ref WHERE f.status = 'ok'"),
