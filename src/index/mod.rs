@@ -308,7 +308,7 @@ fn index_root(
                     Some(_) => out.changed += 1,
                 }
                 out.present.insert(key.clone());
-                let sent = match e.problem {
+                match e.problem {
                     Some((st, reason)) => items
                         .send(WriteItem {
                             root_id,
@@ -329,8 +329,7 @@ fn index_root(
                         })
                         .is_ok()
                     }
-                };
-                sent
+                }
             });
             out.unlisted_dirs = end.unlisted_dirs;
             shared.files_seen.store(out.entries, Ordering::Relaxed);
