@@ -58,24 +58,19 @@ impl Reader<'_> {
         (!t.is_empty()).then_some(t)
     }
 
-    fn int(&mut self, tag: Tag) -> Option<i64> {
+    /// The first value of a numeric string (IS/DS) or binary number.
+    fn number(&mut self, tag: Tag) -> Option<f64> {
         let s = self.text(tag)?;
-        s.split('\\')
-            .next()?
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .map(|f| f as i64)
+        let v = s.split('\\').next()?.trim().parse::<f64>().ok()?;
+        v.is_finite().then_some(v)
+    }
+
+    fn int(&mut self, tag: Tag) -> Option<i64> {
+        self.number(tag).map(|f| f as i64)
     }
 
     fn float(&mut self, tag: Tag) -> Option<f64> {
-        let s = self.text(tag)?;
-        s.split('\\')
-            .next()?
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
+        self.number(tag)
     }
 }
 
