@@ -31,6 +31,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Open the desktop app (the default with no arguments).
+    Gui(GuiArgs),
     /// Index one or more folders of DICOM files (headers only, incremental).
     Index(index::IndexArgs),
     /// Counts per level and per file status, roots, last run.
@@ -42,6 +44,28 @@ enum Command {
     /// Benchmark floor: read the first 8 KiB of every file, or stat only.
     #[command(hide = true)]
     BenchFloor(bench_floor::FloorArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct GuiArgs {
+    /// Archive to index on first start when the workspace is empty
+    /// (default: the bundled sample_data).
+    #[arg(long, value_name = "DIR")]
+    sample: Option<PathBuf>,
+}
+
+/// The bundled sample archive: `$PACS_COHORT_SAMPLE_DATA`, else the
+/// source tree's `sample_data`, else `./sample_data`.
+fn sample_data() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PACS_COHORT_SAMPLE_DATA") {
+        return Some(PathBuf::from(p));
+    }
+    [
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_data"),
+        PathBuf::from("sample_data"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
 }
 
 /// Parses arguments, runs the command, returns the exit code.
@@ -63,10 +87,9 @@ pub fn run() -> i32 {
         .clone()
         .unwrap_or_else(pacs_cohort::Engine::default_db_path);
     let result = match cli.command {
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            Ok(exit::OK)
+        None => crate::gui::run(db, sample_data()).map(|_| exit::OK),
+        Some(Command::Gui(a)) => {
+            crate::gui::run(db, a.sample.or_else(sample_data)).map(|_| exit::OK)
         }
         Some(Command::Index(a)) => index::run(&db, a),
         Some(Command::Status(a)) => query::status(&db, a),

@@ -7,7 +7,10 @@ mod job;
 pub use job::{CancelToken, JobEvent, JobHandle};
 
 use crate::index::{self, IndexError, IndexOptions};
-use crate::model::{FileRow, FileStatus, IndexProgress, IndexSummary, WorkspaceStatus};
+use crate::model::{
+    FileRow, FileStatus, IndexProgress, IndexSummary, SeriesRow, StudyQuery, StudyRow,
+    WorkspaceStatus,
+};
 use crate::store::{self, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,6 +104,25 @@ impl Engine {
             status: store::status_counts(&conn, &self.db)?,
             last_run: store::last_run(&conn, &self.db)?,
         })
+    }
+
+    /// Studies for the browser (run it off the UI thread).
+    pub fn studies(&self, q: &StudyQuery) -> Result<Vec<StudyRow>, EngineError> {
+        let conn = store::open_ro(&self.db)?;
+        Ok(store::studies(&conn, &self.db, q)?)
+    }
+
+    /// The series of one study.
+    pub fn series(&self, study_uid: &str) -> Result<Vec<SeriesRow>, EngineError> {
+        let conn = store::open_ro(&self.db)?;
+        Ok(store::series(&conn, &self.db, study_uid)?)
+    }
+
+    /// Drops a root and its indexed files from the workspace (never touches
+    /// the files). Returns how many file rows were removed.
+    pub fn remove_root(&self, root: &Path) -> Result<u64, EngineError> {
+        let mut w = store::Writer::open(&self.db)?;
+        Ok(w.remove_root(root)?)
     }
 
     /// Files with their status and reason, optionally of one status.

@@ -1,10 +1,12 @@
 //! Plain domain types shared by every layer: file statuses, header records,
 //! index summaries. No I/O here.
 
+mod browse;
 mod header;
 mod status;
 mod summary;
 
+pub use browse::{SeriesRow, StudyQuery, StudyRow, StudySort};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
 pub use status::FileStatus;
 pub use summary::{

@@ -4,8 +4,11 @@
 //! writer thread; readers open their own read-only connections. Errors are
 //! translated into messages that say what to do.
 
+mod browse;
 mod schema;
 mod writer;
+
+pub(crate) use browse::{series, studies};
 
 pub(crate) use writer::{WriteItem, Writer};
 

@@ -212,6 +212,24 @@ impl Writer {
         Ok(())
     }
 
+    /// Drops a root and everything indexed under it (the files on disk are
+    /// not touched). Copies of its instances under other roots become
+    /// `pending` and are promoted when those roots are indexed again.
+    pub fn remove_root(&mut self, root: &Path) -> Result<u64> {
+        let Some(id) = self.root_id(root)? else {
+            return Ok(0);
+        };
+        let all: Vec<Vec<u8>> = self.known_files(id)?.into_keys().collect();
+        for chunk in all.chunks(4096) {
+            self.remove(id, chunk)?;
+        }
+        self.conn
+            .execute("DELETE FROM roots WHERE id = ?1", [id])
+            .at(&self.path)?;
+        self.root_paths.remove(&id);
+        Ok(all.len() as u64)
+    }
+
     fn clear_caches(&mut self) {
         self.patients.clear();
         self.studies.clear();

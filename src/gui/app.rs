@@ -1,0 +1,514 @@
+//! The app: state, event draining, command handling. Layout lives in
+//! `panels`; this file never touches the database or files directly.
+
+use super::commands::Command;
+use super::frame_stats::FrameStats;
+use super::panels;
+use super::picker::FolderPicker;
+use super::queries::{Answer, Query, QueryWorker};
+use super::state::{Prefs, Tab};
+use super::theme;
+use eframe::egui;
+use pacs_cohort::model::{
+    FileRow, IndexProgress, IndexSummary, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus,
+};
+use pacs_cohort::{Engine, IndexOptions, JobEvent, JobHandle};
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often counts are refreshed while an index job runs.
+const LIVE_REFRESH: Duration = Duration::from_millis(1000);
+/// Time budget for draining events in one frame.
+const DRAIN_BUDGET: Duration = Duration::from_millis(4);
+
+/// A running index job.
+pub struct IndexRun {
+    pub root: PathBuf,
+    pub handle: JobHandle<IndexProgress, IndexSummary>,
+    pub progress: Option<IndexProgress>,
+    pub cancelling: bool,
+}
+
+/// One line of the jobs panel.
+#[derive(Debug, Clone)]
+pub struct JobLog {
+    pub title: String,
+    pub outcome: String,
+    pub running: bool,
+}
+
+pub struct PacsApp {
+    pub(crate) prefs: Prefs,
+    engine: Engine,
+    picker: Arc<dyn FolderPicker>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    queries: QueryWorker,
+    picking: Option<Receiver<Option<PathBuf>>>,
+    removing: Vec<(PathBuf, Receiver<Result<u64, String>>)>,
+    pub(crate) index: Option<IndexRun>,
+    queue: Vec<PathBuf>,
+    pub(crate) jobs: Vec<JobLog>,
+    pub(crate) status: Option<WorkspaceStatus>,
+    pub(crate) studies: Vec<StudyRow>,
+    pub(crate) selected_study: Option<String>,
+    pub(crate) series: Vec<SeriesRow>,
+    pub(crate) files: Vec<FileRow>,
+    pub(crate) filter: String,
+    pub(crate) errors: Vec<String>,
+    pub(crate) focus_search: bool,
+    commands: Vec<Command>,
+    last_refresh: Instant,
+    stats: FrameStats,
+    /// The sample archive to index on first start, if the workspace is empty.
+    pending_sample: Option<PathBuf>,
+}
+
+impl PacsApp {
+    /// Builds the app; restores preferences from `storage`; indexes
+    /// `sample` when the workspace has no archive yet (first start).
+    pub fn new(
+        ctx: &egui::Context,
+        storage: Option<&dyn eframe::Storage>,
+        engine: Engine,
+        picker: Arc<dyn FolderPicker>,
+        sample: Option<PathBuf>,
+    ) -> PacsApp {
+        let prefs: Prefs = storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        theme::apply(ctx, prefs.dark);
+        let repaint_ctx = ctx.clone();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_ctx.request_repaint());
+        let queries = QueryWorker::spawn(engine.clone(), wake.clone());
+        let mut app = PacsApp {
+            prefs,
+            engine,
+            picker,
+            wake,
+            queries,
+            picking: None,
+            removing: Vec::new(),
+            index: None,
+            queue: Vec::new(),
+            jobs: Vec::new(),
+            status: None,
+            studies: Vec::new(),
+            selected_study: None,
+            series: Vec::new(),
+            files: Vec::new(),
+            filter: String::new(),
+            errors: Vec::new(),
+            focus_search: false,
+            commands: Vec::new(),
+            last_refresh: Instant::now(),
+            stats: FrameStats::from_env(),
+            pending_sample: None,
+        };
+        app.refresh_all();
+        if let Some(sample) = sample {
+            // Only when the workspace is empty: checked on the worker's answer.
+            app.queue_sample(sample);
+        }
+        app
+    }
+
+    fn queue_sample(&mut self, sample: PathBuf) {
+        // The status answer decides (see `on_answer`); remember the candidate.
+        self.pending_sample = Some(sample);
+    }
+
+    /// Pushes a command to be handled after this frame's layout.
+    pub(crate) fn push(&mut self, c: Command) {
+        self.commands.push(c);
+    }
+
+    pub(crate) fn queries_busy(&self) -> bool {
+        self.queries.busy() || self.picking.is_some() || !self.removing.is_empty()
+    }
+
+    fn study_query(&self) -> StudyQuery {
+        StudyQuery {
+            text: self.filter.clone(),
+            sort: self.prefs.sort,
+            descending: self.prefs.descending,
+            limit: None,
+        }
+    }
+
+    fn refresh_all(&mut self) {
+        self.queries.ask(Query::Status);
+        self.queries.ask(Query::Studies(self.study_query()));
+        self.queries.ask(Query::Files(self.prefs.files_status));
+        if let Some(uid) = self.selected_study.clone() {
+            self.queries.ask(Query::Series(uid));
+        }
+        self.last_refresh = Instant::now();
+    }
+
+    /// One frame: drain events, lay out, handle commands.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.stats.begin();
+        self.drain(ui.ctx());
+        self.shortcuts(ui.ctx());
+        panels::layout(self, ui);
+        let commands = std::mem::take(&mut self.commands);
+        for c in commands {
+            self.handle(ui.ctx(), c);
+        }
+        if self.index.is_some() {
+            // Keep the progress figures moving even between job events.
+            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        }
+        self.stats.end();
+        if self.stats.enabled() {
+            ui.ctx().request_repaint();
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let pairs = [
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::O),
+                Command::PickFolder,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::R),
+                Command::ReindexAll,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::F),
+                Command::FocusSearch,
+            ),
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::J),
+                Command::ToggleJobs,
+            ),
+        ];
+        for (shortcut, command) in pairs {
+            if ctx.input_mut(|i| i.consume_shortcut(&shortcut)) {
+                self.push(command);
+            }
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) && self.index.is_some() {
+            self.push(Command::CancelIndex);
+        }
+        // Folders dropped on the window are opened as archives.
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        for p in dropped {
+            if p.is_dir() {
+                self.push(Command::OpenArchive(p));
+            } else {
+                self.errors.push(format!(
+                    "drop a folder, not a file, to add an archive: {}",
+                    p.display()
+                ));
+            }
+        }
+    }
+
+    /// Drains job events and query answers within a small time budget.
+    fn drain(&mut self, ctx: &egui::Context) {
+        let start = Instant::now();
+        let mut finished: Option<JobEvent<IndexProgress, IndexSummary>> = None;
+        if let Some(run) = &mut self.index {
+            while start.elapsed() < DRAIN_BUDGET {
+                match run.handle.events.try_recv() {
+                    Ok(JobEvent::Progress(p)) => run.progress = Some(p),
+                    Ok(other) => {
+                        finished = Some(other);
+                        break;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        finished = Some(JobEvent::Failed(
+                            "the index job stopped unexpectedly".into(),
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(ev) = finished {
+            self.finish_index(ev);
+        }
+        for a in self.queries.answers() {
+            self.on_answer(a);
+        }
+        if let Some(rx) = &self.picking {
+            if let Ok(choice) = rx.try_recv() {
+                self.picking = None;
+                if let Some(p) = choice {
+                    self.push(Command::OpenArchive(p));
+                }
+            }
+        }
+        let mut done = Vec::new();
+        for (i, (root, rx)) in self.removing.iter().enumerate() {
+            if let Ok(r) = rx.try_recv() {
+                done.push(i);
+                match r {
+                    Ok(n) => self.jobs.push(JobLog {
+                        title: format!("Remove {}", root.display()),
+                        outcome: format!("removed {n} files from the index"),
+                        running: false,
+                    }),
+                    Err(e) => self.errors.push(e),
+                }
+            }
+        }
+        for i in done.into_iter().rev() {
+            self.removing.remove(i);
+            self.refresh_all();
+        }
+        if self.index.is_some() && self.last_refresh.elapsed() >= LIVE_REFRESH {
+            self.queries.ask(Query::Status);
+            self.queries.ask(Query::Studies(self.study_query()));
+            self.last_refresh = Instant::now();
+        }
+        let _ = ctx;
+    }
+
+    fn on_answer(&mut self, a: Answer) {
+        match a {
+            Answer::Status(s) => {
+                let empty = s.roots.is_empty();
+                self.status = Some(s);
+                if let Some(sample) = self.pending_sample.take() {
+                    if empty && !self.prefs.sample_offered {
+                        self.prefs.sample_offered = true;
+                        self.push(Command::OpenArchive(sample));
+                    }
+                }
+            }
+            Answer::Studies(rows) => {
+                if let Some(sel) = &self.selected_study {
+                    if !rows.iter().any(|r| &r.study_uid == sel) {
+                        self.selected_study = None;
+                        self.series.clear();
+                    }
+                }
+                self.studies = rows;
+            }
+            Answer::Series(uid, rows) => {
+                if self.selected_study.as_ref() == Some(&uid) {
+                    self.series = rows;
+                }
+            }
+            Answer::Files(rows) => self.files = rows,
+            Answer::Failed(e) => {
+                if !self.errors.contains(&e) {
+                    self.errors.push(e);
+                }
+            }
+        }
+    }
+
+    fn finish_index(&mut self, ev: JobEvent<IndexProgress, IndexSummary>) {
+        let Some(run) = self.index.take() else { return };
+        let title = format!("Index {}", run.root.display());
+        let outcome = match ev {
+            JobEvent::Done(s) if s.cancelled => format!(
+                "cancelled after {} files; what was read is kept ({} instances in the index)",
+                s.new + s.changed,
+                s.levels.instances
+            ),
+            JobEvent::Done(s) => {
+                let attention = s.status.total() - s.status.get(pacs_cohort::model::FileStatus::Ok);
+                format!(
+                    "{} files in {:.1} s ({} new, {} changed, {} removed); {} not ok",
+                    s.files_seen, s.elapsed_seconds, s.new, s.changed, s.removed, attention
+                )
+            }
+            JobEvent::Failed(e) => {
+                self.errors.push(e.clone());
+                format!("failed: {e}")
+            }
+            JobEvent::Progress(_) => String::new(),
+        };
+        if let Some(j) = self
+            .jobs
+            .iter_mut()
+            .rev()
+            .find(|j| j.running && j.title == title)
+        {
+            j.running = false;
+            j.outcome = outcome;
+        }
+        self.refresh_all();
+        if !self.queue.is_empty() {
+            let next = self.queue.remove(0);
+            self.start_index(next);
+        }
+    }
+
+    fn start_index(&mut self, root: PathBuf) {
+        if self.index.is_some() {
+            if !self.queue.contains(&root) {
+                self.queue.push(root);
+            }
+            return;
+        }
+        let handle = self.engine.spawn_index(
+            vec![root.clone()],
+            IndexOptions::default(),
+            self.wake.clone(),
+        );
+        self.jobs.push(JobLog {
+            title: format!("Index {}", root.display()),
+            outcome: "running".into(),
+            running: true,
+        });
+        self.index = Some(IndexRun {
+            root,
+            handle,
+            progress: None,
+            cancelling: false,
+        });
+    }
+
+    fn handle(&mut self, ctx: &egui::Context, c: Command) {
+        match c {
+            Command::PickFolder => {
+                if self.picking.is_none() {
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let picker = self.picker.clone();
+                    let wake = self.wake.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("pacs-gui-picker".into())
+                        .spawn(move || {
+                            let _ = tx.send(picker.pick_folder());
+                            wake();
+                        });
+                    match spawned {
+                        Ok(_) => self.picking = Some(rx),
+                        Err(e) => self
+                            .errors
+                            .push(format!("cannot open the folder dialog: {e}")),
+                    }
+                }
+            }
+            Command::OpenArchive(p) => {
+                if !p.is_dir() {
+                    self.errors.push(format!(
+                        "not a folder, or it does not exist; check the path: {}",
+                        p.display()
+                    ));
+                    return;
+                }
+                let p = std::fs::canonicalize(&p).unwrap_or(p);
+                self.prefs.remember(p.clone());
+                self.start_index(p);
+            }
+            Command::Reindex(p) => self.start_index(p),
+            Command::ReindexAll => {
+                let roots: Vec<PathBuf> = self
+                    .status
+                    .as_ref()
+                    .map(|s| s.roots.iter().map(|r| PathBuf::from(&r.path)).collect())
+                    .unwrap_or_default();
+                for r in roots {
+                    self.start_index(r);
+                }
+            }
+            Command::RemoveArchive(p) => {
+                if self.index.as_ref().is_some_and(|r| r.root == p) {
+                    self.errors.push(
+                        "cancel the running index job of this archive before removing it".into(),
+                    );
+                    return;
+                }
+                let (tx, rx) = std::sync::mpsc::channel();
+                let engine = self.engine.clone();
+                let wake = self.wake.clone();
+                let root = p.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("pacs-gui-remove".into())
+                    .spawn(move || {
+                        let _ = tx.send(engine.remove_root(&root).map_err(|e| e.to_string()));
+                        wake();
+                    });
+                match spawned {
+                    Ok(_) => self.removing.push((p, rx)),
+                    Err(e) => self
+                        .errors
+                        .push(format!("cannot start a worker thread: {e}")),
+                }
+            }
+            Command::CancelIndex => {
+                if let Some(run) = &mut self.index {
+                    run.handle.cancel.cancel();
+                    run.cancelling = true;
+                }
+                self.queue.clear();
+            }
+            Command::SelectStudy(uid) => {
+                if self.selected_study.as_ref() != Some(&uid) {
+                    self.series.clear();
+                    self.selected_study = Some(uid.clone());
+                    self.queries.ask(Query::Series(uid));
+                }
+            }
+            Command::Sort(col) => {
+                if self.prefs.sort == col {
+                    self.prefs.descending = !self.prefs.descending;
+                } else {
+                    self.prefs.sort = col;
+                    self.prefs.descending = false;
+                }
+                self.queries.ask(Query::Studies(self.study_query()));
+            }
+            Command::FilterChanged => self.queries.ask(Query::Studies(self.study_query())),
+            Command::ShowTab(t) => {
+                self.prefs.tab = t;
+                if t == Tab::Files {
+                    self.queries.ask(Query::Files(self.prefs.files_status));
+                }
+            }
+            Command::FilesStatus(st) => {
+                self.prefs.files_status = st;
+                self.queries.ask(Query::Files(st));
+            }
+            Command::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+            Command::ToggleTheme => {
+                self.prefs.dark = !self.prefs.dark;
+                theme::apply(ctx, self.prefs.dark);
+            }
+            Command::ToggleJobs => self.prefs.show_jobs = !self.prefs.show_jobs,
+            Command::FocusSearch => {
+                self.prefs.tab = Tab::Studies;
+                self.focus_search = true;
+            }
+        }
+    }
+}
+
+impl eframe::App for PacsApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.stats.write();
+        if let Some(run) = &self.index {
+            // Stop the worker promptly; what it committed is kept.
+            run.handle.cancel.cancel();
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! What the UI asks for. Panels push commands during layout; the app
+//! handles them after layout (so no panel mutates state mid-frame).
+
+use super::state::Tab;
+use pacs_cohort::model::{FileStatus, StudySort};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Open the folder dialog (on a worker thread).
+    PickFolder,
+    /// Add and index an archive folder.
+    OpenArchive(PathBuf),
+    Reindex(PathBuf),
+    ReindexAll,
+    RemoveArchive(PathBuf),
+    CancelIndex,
+    SelectStudy(String),
+    Sort(StudySort),
+    FilterChanged,
+    ShowTab(Tab),
+    FilesStatus(Option<FileStatus>),
+    DismissError(usize),
+    ToggleTheme,
+    ToggleJobs,
+    FocusSearch,
+}

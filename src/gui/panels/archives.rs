@@ -1,0 +1,165 @@
+//! The left panel: archives in the workspace, the running index job with
+//! its progress, recent archives.
+
+use crate::gui::app::PacsApp;
+use crate::gui::commands::Command;
+use crate::gui::theme;
+use eframe::egui;
+use pacs_cohort::model::FileStatus;
+use std::path::PathBuf;
+
+pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+    ui.add_space(4.0);
+    if ui
+        .add_sized([ui.available_width(), 28.0], egui::Button::new("Open archive…"))
+        .on_hover_text("Add a folder of DICOM files and index it (Ctrl+O); you can also drop a folder on the window")
+        .clicked()
+    {
+        app.push(Command::PickFolder);
+    }
+    ui.add_space(6.0);
+    progress(app, ui);
+    ui.heading("Archives");
+    let roots = app
+        .status
+        .as_ref()
+        .map(|s| s.roots.clone())
+        .unwrap_or_default();
+    if roots.is_empty() {
+        ui.label(egui::RichText::new("No archive yet: open a folder to index it.").weak());
+    }
+    for r in roots {
+        let path = PathBuf::from(&r.path);
+        ui.group(|ui| {
+            ui.set_width(ui.available_width());
+            ui.label(egui::RichText::new(&r.path).monospace())
+                .on_hover_text(&r.path);
+            ui.horizontal(|ui| {
+                ui.label(format!("{} files", r.files));
+                let indexing = app.index.as_ref().is_some_and(|run| run.root == path);
+                ui.add_enabled_ui(!indexing, |ui| {
+                    if ui
+                        .small_button("Re-index")
+                        .on_hover_text("Pick up new, changed and removed files")
+                        .clicked()
+                    {
+                        app.push(Command::Reindex(path.clone()));
+                    }
+                    if ui
+                        .small_button("Remove")
+                        .on_hover_text(
+                            "Remove this archive from the workspace (its files are not touched)",
+                        )
+                        .clicked()
+                    {
+                        app.push(Command::RemoveArchive(path.clone()));
+                    }
+                });
+            });
+        });
+    }
+    let known: Vec<String> = app
+        .status
+        .as_ref()
+        .map(|s| s.roots.iter().map(|r| r.path.clone()).collect())
+        .unwrap_or_default();
+    let recent: Vec<PathBuf> = app
+        .prefs
+        .recent
+        .iter()
+        .filter(|p| !known.contains(&p.display().to_string()))
+        .cloned()
+        .collect();
+    if !recent.is_empty() {
+        ui.add_space(8.0);
+        ui.heading("Recent");
+        for p in recent {
+            if ui
+                .link(p.display().to_string())
+                .on_hover_text("Open and index again")
+                .clicked()
+            {
+                app.push(Command::OpenArchive(p));
+            }
+        }
+    }
+}
+
+fn progress(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let dark = app.prefs.dark;
+    let Some(run) = &app.index else { return };
+    let mut cancel = false;
+    ui.group(|ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.strong(if run.cancelling {
+                "Cancelling…"
+            } else {
+                "Indexing"
+            });
+        });
+        ui.label(
+            egui::RichText::new(run.root.display().to_string())
+                .monospace()
+                .small(),
+        );
+        match &run.progress {
+            None => {
+                ui.label("starting…");
+            }
+            Some(p) => {
+                let fraction = if p.to_read > 0 {
+                    p.read as f32 / p.to_read as f32
+                } else {
+                    0.0
+                };
+                ui.add(egui::ProgressBar::new(fraction).show_percentage());
+                let rate = if p.elapsed_seconds > 0.0 {
+                    p.read as f64 / p.elapsed_seconds
+                } else {
+                    0.0
+                };
+                let eta = if rate > 0.0 && p.phase != "walking" {
+                    format!(
+                        "ETA {:.0} s",
+                        (p.to_read.saturating_sub(p.read)) as f64 / rate
+                    )
+                } else {
+                    "ETA after the walk".to_string()
+                };
+                ui.label(format!(
+                    "{} / {} files read · {:.0} files/s · {eta}",
+                    p.read, p.to_read, rate
+                ));
+                ui.label(format!("{} files found ({})", p.files_seen, p.phase));
+                if !p.current_folder.is_empty() {
+                    ui.label(
+                        egui::RichText::new(format!("in {}", p.current_folder))
+                            .small()
+                            .weak(),
+                    );
+                }
+                ui.horizontal_wrapped(|ui| {
+                    for st in FileStatus::ALL {
+                        let n = p.status.get(st);
+                        if n > 0 {
+                            ui.colored_label(theme::status_color(st, dark), format!("{st} {n}"));
+                        }
+                    }
+                });
+            }
+        }
+        if ui
+            .button("Cancel")
+            .on_hover_text("Stop indexing; what was read is kept (Esc)")
+            .clicked()
+        {
+            cancel = true;
+        }
+    });
+    if cancel {
+        app.push(Command::CancelIndex);
+    }
+    ui.add_space(6.0);
+}

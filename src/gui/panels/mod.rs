@@ -1,0 +1,57 @@
+//! Layout. Panels read the app's already-loaded view state and push
+//! commands; none of them does I/O.
+
+mod archives;
+mod errors;
+mod files;
+mod jobs;
+mod menu;
+mod status_bar;
+mod studies;
+
+use super::app::PacsApp;
+use super::state::Tab;
+use eframe::egui;
+
+pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
+    egui::Panel::top("menu").show(ui, |ui| menu::show(app, ui));
+    if !app.errors.is_empty() {
+        egui::Panel::top("errors").show(ui, |ui| errors::show(app, ui));
+    }
+    egui::Panel::bottom("status_bar").show(ui, |ui| status_bar::show(app, ui));
+    egui::Panel::left("archives")
+        .resizable(true)
+        .default_size(300.0)
+        .min_size(220.0)
+        .show(ui, |ui| archives::show(app, ui));
+    egui::CentralPanel::default_margins().show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let tab = app.prefs.tab;
+            if ui
+                .selectable_label(tab == Tab::Studies, "Studies")
+                .clicked()
+            {
+                app.push(super::commands::Command::ShowTab(Tab::Studies));
+            }
+            if ui
+                .selectable_label(tab == Tab::Files, "Files and statuses")
+                .clicked()
+            {
+                app.push(super::commands::Command::ShowTab(Tab::Files));
+            }
+        });
+        ui.separator();
+        match app.prefs.tab {
+            Tab::Studies => studies::show(app, ui),
+            Tab::Files => files::show(app, ui),
+        }
+    });
+    if app.prefs.show_jobs {
+        jobs::window(app, ui.ctx());
+    }
+}
+
+/// Formats an optional value for a table cell.
+pub(super) fn cell(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("")
+}

@@ -1,0 +1,253 @@
+//! The study browser (virtualised, sortable, filterable) and the series of
+//! the selected study.
+
+use super::cell;
+use crate::gui::app::PacsApp;
+use crate::gui::commands::Command;
+use eframe::egui;
+use egui_extras::{Column, TableBuilder};
+use pacs_cohort::model::StudySort;
+
+const ROW_HEIGHT: f32 = 20.0;
+
+/// A DICOM person name (`Family^Given^Middle^Prefix^Suffix`, with optional
+/// ideographic and phonetic groups after `=`) as "Family, Given Middle".
+fn person_name(pn: &Option<String>) -> String {
+    let Some(pn) = pn else { return String::new() };
+    let alphabetic = pn.split('=').next().unwrap_or("");
+    let mut parts = alphabetic.split('^').map(str::trim);
+    let family = parts.next().unwrap_or("");
+    let rest: Vec<&str> = parts.take(2).filter(|p| !p.is_empty()).collect();
+    if rest.is_empty() {
+        family.to_string()
+    } else {
+        format!("{family}, {}", rest.join(" "))
+    }
+}
+
+pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Search");
+        let edit = egui::TextEdit::singleline(&mut app.filter)
+            .hint_text("patient, accession, description, modality, site (Ctrl+F)")
+            .desired_width(360.0);
+        let response = ui.add(edit).labelled_by(label.id);
+        if app.focus_search {
+            response.request_focus();
+            app.focus_search = false;
+        }
+        if response.changed() {
+            app.push(Command::FilterChanged);
+        }
+        ui.label(format!("{} studies", app.studies.len()));
+    });
+    egui::Panel::bottom("series_panel")
+        .resizable(true)
+        .default_size(220.0)
+        .min_size(80.0)
+        .show(ui, |ui| series(app, ui));
+    egui::CentralPanel::default().show(ui, |ui| studies_table(app, ui));
+}
+
+fn header(app: &mut PacsApp, ui: &mut egui::Ui, title: &str, col: StudySort) {
+    let sorted = (app.prefs.sort == col).then_some(app.prefs.descending);
+    let hover = match sorted {
+        Some(false) => format!(
+            "Sorted by {} ascending; click to reverse",
+            title.to_lowercase()
+        ),
+        Some(true) => format!(
+            "Sorted by {} descending; click to reverse",
+            title.to_lowercase()
+        ),
+        None => format!("Sort by {}", title.to_lowercase()),
+    };
+    let clicked = ui
+        .add(egui::Button::new(egui::RichText::new(title).strong()).frame(false))
+        .on_hover_text(hover)
+        .clicked();
+    if let Some(descending) = sorted {
+        // A drawn triangle: the bundled fonts have no arrow glyphs.
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+        let c = rect.center();
+        let (tip, base) = if descending { (4.0, -4.0) } else { (-4.0, 4.0) };
+        let points = vec![
+            egui::pos2(c.x - 4.0, c.y + base),
+            egui::pos2(c.x + 4.0, c.y + base),
+            egui::pos2(c.x, c.y + tip),
+        ];
+        let color = ui.visuals().strong_text_color();
+        ui.painter().add(egui::Shape::convex_polygon(
+            points,
+            color,
+            egui::Stroke::NONE,
+        ));
+    }
+    if clicked {
+        app.push(Command::Sort(col));
+    }
+}
+
+fn studies_table(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let columns: [(&str, StudySort, f32); 10] = [
+        ("Patient ID", StudySort::PatientId, 96.0),
+        ("Name", StudySort::PatientName, 140.0),
+        ("Sex", StudySort::Sex, 34.0),
+        ("Age", StudySort::Age, 38.0),
+        ("Date", StudySort::StudyDate, 82.0),
+        ("Modality", StudySort::Modalities, 66.0),
+        ("Description", StudySort::Description, 190.0),
+        ("Site", StudySort::Institution, 150.0),
+        ("Series", StudySort::Series, 50.0),
+        ("Images", StudySort::Instances, 56.0),
+    ];
+    // Plain labels, so that a click selects the row instead of starting a
+    // text selection.
+    ui.style_mut().interaction.selectable_labels = false;
+    let mut table = TableBuilder::new(ui)
+        .id_salt("studies")
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    for (_, _, w) in &columns[..columns.len() - 1] {
+        table = table.column(Column::initial(*w).at_least(30.0).clip(true));
+    }
+    table = table.column(Column::remainder());
+    let n = app.studies.len();
+    let mut clicked = None;
+    table
+        .header(ROW_HEIGHT + 4.0, |mut h| {
+            for (title, col, _) in columns {
+                h.col(|ui| header(app, ui, title, col));
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, n, |mut row| {
+                let s = &app.studies[row.index()];
+                row.set_selected(app.selected_study.as_ref() == Some(&s.study_uid));
+                row.col(|ui| {
+                    ui.label(&s.patient_id);
+                });
+                row.col(|ui| {
+                    ui.label(person_name(&s.patient_name));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.sex));
+                });
+                row.col(|ui| {
+                    ui.label(
+                        s.age_at_study_years
+                            .map(|a| a.to_string())
+                            .unwrap_or_default(),
+                    );
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.study_date));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.modalities));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.description));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.institution));
+                });
+                row.col(|ui| {
+                    ui.label(s.series_count.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(s.instance_count.to_string());
+                });
+                if row.response().clicked() {
+                    clicked = Some(s.study_uid.clone());
+                }
+            });
+        });
+    if let Some(uid) = clicked {
+        app.push(Command::SelectStudy(uid));
+    }
+}
+
+fn series(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let Some(uid) = &app.selected_study else {
+        ui.label(egui::RichText::new("Select a study to see its series.").weak());
+        return;
+    };
+    let study = app.studies.iter().find(|s| &s.study_uid == uid);
+    ui.horizontal(|ui| {
+        ui.strong("Series");
+        if let Some(s) = study {
+            ui.label(format!(
+                "of {} · {} · {}",
+                s.patient_id,
+                cell(&s.study_date),
+                cell(&s.description)
+            ));
+        }
+    });
+    let columns: [(&str, f32); 9] = [
+        ("#", 36.0),
+        ("Modality", 64.0),
+        ("Body part", 80.0),
+        ("Description", 200.0),
+        ("Images", 56.0),
+        ("Slice mm", 64.0),
+        ("Manufacturer", 150.0),
+        ("Model", 150.0),
+        ("Station", 90.0),
+    ];
+    let mut table = TableBuilder::new(ui)
+        .id_salt("series")
+        .striped(true)
+        .resizable(true);
+    for (_, w) in &columns[..columns.len() - 1] {
+        table = table.column(Column::initial(*w).at_least(24.0).clip(true));
+    }
+    table = table.column(Column::remainder());
+    table
+        .header(ROW_HEIGHT, |mut h| {
+            for (title, _) in columns {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, app.series.len(), |mut row| {
+                let s = &app.series[row.index()];
+                row.col(|ui| {
+                    ui.label(s.series_number.map(|n| n.to_string()).unwrap_or_default());
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.modality));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.body_part));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.description));
+                });
+                row.col(|ui| {
+                    ui.label(s.instance_count.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(
+                        s.slice_thickness_mm
+                            .map(|t| format!("{t:.2}"))
+                            .unwrap_or_default(),
+                    );
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.manufacturer));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.model_name));
+                });
+                row.col(|ui| {
+                    ui.label(cell(&s.station_name));
+                });
+            });
+        });
+}

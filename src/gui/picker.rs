@@ -1,0 +1,21 @@
+//! Folder dialogs behind a trait, so tests never open one. The dialog runs
+//! on its own thread (rfd blocks) and answers over a channel.
+
+use std::path::PathBuf;
+
+/// Asks the user for a folder.
+pub trait FolderPicker: Send + Sync {
+    /// Blocks until the user picks a folder or cancels. Called off the UI thread.
+    fn pick_folder(&self) -> Option<PathBuf>;
+}
+
+/// The system dialog (XDG portal, or zenity as a fallback).
+pub struct RfdPicker;
+
+impl FolderPicker for RfdPicker {
+    fn pick_folder(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Open a DICOM archive folder")
+            .pick_folder()
+    }
+}

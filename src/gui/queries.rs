@@ -1,0 +1,147 @@
+//! The query worker: one thread with its own read-only connections answers
+//! the browser's queries. Requests are coalesced (only the newest of each
+//! kind runs) and answers carry a generation, so stale results are dropped
+//! while the user keeps typing.
+
+use pacs_cohort::model::{FileRow, FileStatus, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus};
+use pacs_cohort::Engine;
+use std::collections::HashMap;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+
+/// Files shown at most in the file list (the CLI lists all).
+pub const FILES_LIMIT: u64 = 200_000;
+
+#[derive(Debug, Clone)]
+pub enum Query {
+    Status,
+    Studies(StudyQuery),
+    Series(String),
+    Files(Option<FileStatus>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Status,
+    Studies,
+    Series,
+    Files,
+}
+
+impl Query {
+    fn kind(&self) -> Kind {
+        match self {
+            Query::Status => Kind::Status,
+            Query::Studies(_) => Kind::Studies,
+            Query::Series(_) => Kind::Series,
+            Query::Files(_) => Kind::Files,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Answer {
+    Status(WorkspaceStatus),
+    Studies(Vec<StudyRow>),
+    Series(String, Vec<SeriesRow>),
+    Files(Vec<FileRow>),
+    Failed(String),
+}
+
+pub struct QueryWorker {
+    tx: Sender<(u64, Query)>,
+    rx: Receiver<(u64, Kind, Answer)>,
+    next: u64,
+    latest: HashMap<Kind, u64>,
+    answered: HashMap<Kind, u64>,
+}
+
+impl QueryWorker {
+    pub fn spawn(engine: Engine, wake: Arc<dyn Fn() + Send + Sync>) -> QueryWorker {
+        let (tx, req_rx) = channel::<(u64, Query)>();
+        let (ans_tx, rx) = channel();
+        let spawned = std::thread::Builder::new()
+            .name("pacs-gui-queries".into())
+            .spawn(move || {
+                while let Ok(first) = req_rx.recv() {
+                    // Coalesce: of everything queued, only the newest per kind runs.
+                    let mut newest: HashMap<Kind, (u64, Query)> = HashMap::new();
+                    newest.insert(first.1.kind(), first);
+                    while let Ok(q) = req_rx.try_recv() {
+                        newest.insert(q.1.kind(), q);
+                    }
+                    for (kind, (generation, q)) in newest {
+                        let answer = match run(&engine, q) {
+                            Ok(a) => a,
+                            Err(e) => Answer::Failed(e.to_string()),
+                        };
+                        if ans_tx.send((generation, kind, answer)).is_err() {
+                            return;
+                        }
+                        wake();
+                    }
+                }
+            });
+        // Without a worker thread, sends fail and `ask` marks queries answered.
+        drop(spawned);
+        QueryWorker {
+            tx,
+            rx,
+            next: 1,
+            latest: HashMap::new(),
+            answered: HashMap::new(),
+        }
+    }
+
+    /// Queues a query; an older one of the same kind becomes stale.
+    pub fn ask(&mut self, q: Query) {
+        let generation = self.next;
+        self.next += 1;
+        self.latest.insert(q.kind(), generation);
+        if self.tx.send((generation, q)).is_err() {
+            // The worker is gone: nothing will answer; do not look busy forever.
+            self.answered
+                .insert(self.latest_kind_of(generation), generation);
+        }
+    }
+
+    /// Current answers (stale ones dropped), without blocking.
+    pub fn answers(&mut self) -> Vec<Answer> {
+        let mut out = Vec::new();
+        while let Ok((generation, kind, a)) = self.rx.try_recv() {
+            let seen = self.answered.entry(kind).or_insert(0);
+            *seen = (*seen).max(generation);
+            if self.latest.get(&kind) == Some(&generation) {
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    /// Whether any query is still running (for tests and the busy indicator).
+    pub fn busy(&self) -> bool {
+        self.latest
+            .iter()
+            .any(|(k, g)| self.answered.get(k).copied().unwrap_or(0) < *g)
+    }
+
+    fn latest_kind_of(&self, generation: u64) -> Kind {
+        self.latest
+            .iter()
+            .find(|(_, g)| **g == generation)
+            .map(|(k, _)| *k)
+            .unwrap_or(Kind::Status)
+    }
+}
+
+fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
+    Ok(match q {
+        Query::Status => Answer::Status(engine.status()?),
+        Query::Studies(q) => Answer::Studies(engine.studies(&q)?),
+        Query::Series(uid) => {
+            let rows = engine.series(&uid)?;
+            Answer::Series(uid, rows)
+        }
+        Query::Files(st) => Answer::Files(engine.files(st, Some(FILES_LIMIT))?),
+    })
+}

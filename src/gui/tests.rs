@@ -1,0 +1,235 @@
+//! Headless GUI tests (egui_kittest): the real app state and the real
+//! library, driven by clicks and typing. The folder dialog is replaced by a
+//! picker that answers with a prepared folder.
+
+use super::app::PacsApp;
+use super::picker::FolderPicker;
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use pacs_cohort::synth::{generate, SynthOptions, SynthSummary};
+use pacs_cohort::Engine;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct FakePicker(PathBuf);
+
+impl FolderPicker for FakePicker {
+    fn pick_folder(&self) -> Option<PathBuf> {
+        Some(self.0.clone())
+    }
+}
+
+fn archive(dir: &Path, patients: u32, faults: bool) -> SynthSummary {
+    generate(
+        dir,
+        &SynthOptions {
+            patients,
+            seed: 77,
+            with_faults: faults,
+            max_slices: 4,
+        },
+    )
+    .unwrap()
+}
+
+fn harness(db: &Path, archive: &Path) -> Harness<'static, PacsApp> {
+    let engine = Engine::open(db).unwrap();
+    let picker = Arc::new(FakePicker(archive.to_path_buf()));
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| PacsApp::new(&cc.egui_ctx, None, engine, picker, None))
+}
+
+/// Steps frames until `done` holds (worker threads answer in real time).
+fn wait_until(h: &mut Harness<'static, PacsApp>, what: &str, done: impl Fn(&PacsApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+}
+
+fn idle(app: &PacsApp) -> bool {
+    app.index.is_none() && !app.queries_busy()
+}
+
+fn open_and_index(h: &mut Harness<'static, PacsApp>) {
+    wait_until(h, "the workspace to load", |a| a.status.is_some());
+    h.get_by_label("Open archive…").click();
+    wait_until(h, "indexing to start", |a| a.index.is_some());
+    wait_until(h, "indexing to finish", idle);
+}
+
+#[test]
+fn open_index_sort_filter_and_select_a_study() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    let s = archive(&dir, 8, false);
+    let mut h = harness(&tmp.path().join("ws.db"), &dir);
+    open_and_index(&mut h);
+
+    // Counts are shown in the status bar and match the generator.
+    let levels = h.state().status.as_ref().unwrap().levels;
+    assert_eq!(levels.instances, s.instances);
+    h.get_by_label_contains(&format!("{} instances", s.instances));
+    assert_eq!(h.state().studies.len() as u64, s.studies);
+    assert_eq!(h.state().jobs.len(), 1);
+    assert!(!h.state().jobs[0].running);
+
+    // Sort by patient ID (ascending on first click).
+    h.get_by_label("Patient ID").click();
+    wait_until(&mut h, "sorted studies", |a| {
+        !a.queries_busy()
+            && a.studies
+                .windows(2)
+                .all(|w| w[0].patient_id <= w[1].patient_id)
+    });
+    assert_eq!(
+        h.state().prefs.sort,
+        pacs_cohort::model::StudySort::PatientId
+    );
+    h.get_by_label("Patient ID").click();
+    wait_until(&mut h, "descending order", |a| {
+        !a.queries_busy()
+            && a.studies
+                .windows(2)
+                .all(|w| w[0].patient_id >= w[1].patient_id)
+    });
+
+    // Filter by one patient's ID.
+    let pid = h.state().studies[0].patient_id.clone();
+    let expected = h
+        .state()
+        .studies
+        .iter()
+        .filter(|r| r.patient_id == pid)
+        .count();
+    let search = h.get_by_label("Search");
+    search.click();
+    search.type_text(&pid);
+    wait_until(&mut h, "filtered studies", |a| {
+        !a.queries_busy() && a.studies.len() == expected
+    });
+    assert!(h.state().studies.iter().all(|r| r.patient_id == pid));
+
+    // Select the first study: its series appear.
+    let uid = h.state().studies[0].study_uid.clone();
+    h.get_all_by_label(&pid).next().unwrap().click();
+    wait_until(&mut h, "series of the selected study", |a| {
+        a.selected_study.as_ref() == Some(&uid) && !a.series.is_empty()
+    });
+    h.get_by_label_contains(&format!("of {pid}"));
+    let n_series = h.state().studies[0].series_count as usize;
+    assert_eq!(h.state().series.len(), n_series);
+}
+
+#[test]
+fn the_files_view_filters_by_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 3, true);
+    let mut h = harness(&tmp.path().join("ws.db"), &dir);
+    open_and_index(&mut h);
+    h.get_by_label("Files and statuses").click();
+    wait_until(&mut h, "the file list", |a| {
+        a.prefs.tab == super::state::Tab::Files && !a.files.is_empty() && !a.queries_busy()
+    });
+    h.run_steps(2);
+    let counts = h.state().status.as_ref().unwrap().status.clone();
+    assert_eq!(
+        counts.get(pacs_cohort::model::FileStatus::NotDicom),
+        3,
+        "{counts:?}"
+    );
+    h.get_by_label("not-dicom (3)").click();
+    wait_until(&mut h, "not-dicom files", |a| {
+        !a.queries_busy() && a.files.len() == 3
+    });
+    assert!(h
+        .state()
+        .files
+        .iter()
+        .all(|f| f.status == pacs_cohort::model::FileStatus::NotDicom));
+    assert_eq!(
+        h.get_all_by_label_contains("no DICM marker").count(),
+        2,
+        "README.txt and random.dcm"
+    );
+}
+
+#[test]
+fn cancelling_an_index_job_keeps_a_consistent_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    let s = archive(&dir, 900, false);
+    let db = tmp.path().join("ws.db");
+    let mut h = harness(&db, &dir);
+    wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
+    h.get_by_label("Open archive…").click();
+    wait_until(&mut h, "some files read", |a| {
+        a.index
+            .as_ref()
+            .and_then(|r| r.progress.as_ref())
+            .is_some_and(|p| p.read >= 100)
+    });
+    h.get_by_label("Cancel").click();
+    wait_until(&mut h, "the job to stop", idle);
+    let job = h.state().jobs.last().unwrap().outcome.clone();
+    assert!(job.starts_with("cancelled"), "{job}");
+    let levels = h.state().status.as_ref().unwrap().levels;
+    assert!(
+        levels.instances > 0 && levels.instances < s.instances,
+        "{levels:?}"
+    );
+    // The index is consistent: re-indexing completes it.
+    let engine = Engine::open(&db).unwrap();
+    let again = engine
+        .index(
+            std::slice::from_ref(&dir),
+            &Default::default(),
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(again.levels.instances, s.instances);
+}
+
+#[test]
+fn errors_are_shown_and_dismissable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("not-there");
+    let mut h = harness(&tmp.path().join("ws.db"), &missing);
+    wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
+    h.get_by_label("Open archive…").click();
+    wait_until(&mut h, "an error", |a| !a.errors.is_empty());
+    h.get_by_label_contains("does not exist");
+    h.get_by_label("Dismiss").click();
+    wait_until(&mut h, "the error to go", |a| a.errors.is_empty());
+    assert!(h.query_by_label_contains("does not exist").is_none());
+}
+
+#[test]
+fn keyboard_shortcut_opens_the_picker_and_preferences_persist() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 2, false);
+    let mut h = harness(&tmp.path().join("ws.db"), &dir);
+    wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    wait_until(&mut h, "indexing via Ctrl+O", |a| {
+        a.index.is_some() || a.status.as_ref().is_some_and(|s| !s.roots.is_empty())
+    });
+    wait_until(&mut h, "idle", idle);
+    assert_eq!(h.state().prefs.recent.len(), 1, "the archive is remembered");
+    let saved = ron_roundtrip(&h.state().prefs);
+    assert_eq!(saved.recent, h.state().prefs.recent);
+}
+
+fn ron_roundtrip(p: &super::state::Prefs) -> super::state::Prefs {
+    let json = serde_json::to_string(p).unwrap();
+    serde_json::from_str(&json).unwrap()
+}

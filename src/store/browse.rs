@@ -1,0 +1,126 @@
+//! Read queries of the browser: studies with aggregates, series of a study.
+
+use super::{Ctx, Result};
+use crate::model::{SeriesRow, StudyQuery, StudyRow, StudySort};
+use rusqlite::{params, Connection};
+use std::path::Path;
+
+/// The SQL expression for a sort column. Fixed strings only: user input
+/// never reaches this text.
+fn sort_expr(s: StudySort) -> &'static str {
+    match s {
+        StudySort::PatientId => "p.patient_id",
+        StudySort::PatientName => "p.patient_name",
+        StudySort::Sex => "p.sex",
+        StudySort::Age => "st.age_at_study_years",
+        StudySort::StudyDate => "st.study_date",
+        StudySort::Modalities => "a.modalities",
+        StudySort::Description => "st.description",
+        StudySort::Institution => "a.institution",
+        StudySort::Series => "a.n_series",
+        StudySort::Instances => "a.n_instances",
+    }
+}
+
+/// Escapes LIKE wildcards so user text matches literally (with `ESCAPE '\'`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Studies matching the query, with per-study aggregates.
+pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<Vec<StudyRow>> {
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "WITH a AS (
+           SELECT s.study_ref, count(*) AS n_series,
+                  group_concat(DISTINCT s.modality) AS modalities,
+                  max(s.institution_name) AS institution,
+                  sum((SELECT count(*) FROM instances i WHERE i.series_ref = s.id)) AS n_instances
+           FROM series s GROUP BY s.study_ref)
+         SELECT st.study_uid, p.patient_id, p.patient_name, p.sex, st.age_at_study_years,
+                st.study_date, st.description, st.accession_number, a.modalities, a.institution,
+                a.n_series, a.n_instances
+         FROM studies st JOIN patients p ON p.id = st.patient_ref JOIN a ON a.study_ref = st.id
+         WHERE ?1 = '%%' OR p.patient_id LIKE ?1 ESCAPE '\\' OR p.patient_name LIKE ?1 ESCAPE '\\'
+            OR st.accession_number LIKE ?1 ESCAPE '\\' OR st.description LIKE ?1 ESCAPE '\\'
+            OR a.modalities LIKE ?1 ESCAPE '\\' OR a.institution LIKE ?1 ESCAPE '\\'
+         ORDER BY {} IS NULL, {} {dir}, st.study_uid
+         LIMIT ?2",
+        sort_expr(q.sort),
+        sort_expr(q.sort)
+    );
+    let mut stmt = conn.prepare_cached(&sql).at(path)?;
+    let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
+    let rows = stmt
+        .query_map(params![like_pattern(q.text.trim()), limit], |r| {
+            Ok(StudyRow {
+                study_uid: r.get(0)?,
+                patient_id: r.get(1)?,
+                patient_name: r.get(2)?,
+                sex: r.get(3)?,
+                age_at_study_years: r.get(4)?,
+                study_date: r.get(5)?,
+                description: r.get(6)?,
+                accession_number: r.get(7)?,
+                modalities: r.get(8)?,
+                institution: r.get(9)?,
+                series_count: r.get::<_, i64>(10)? as u64,
+                instance_count: r.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
+            })
+        })
+        .at(path)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().at(path)
+}
+
+/// The series of one study, by series number.
+pub(crate) fn series(conn: &Connection, path: &Path, study_uid: &str) -> Result<Vec<SeriesRow>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT s.series_uid, s.series_number, s.modality, s.body_part, s.description,
+                    s.protocol_name, s.manufacturer, s.model_name, s.station_name, s.institution_name,
+                    (SELECT count(*) FROM instances i WHERE i.series_ref = s.id),
+                    (SELECT min(i.slice_thickness_mm) FROM instances i WHERE i.series_ref = s.id)
+             FROM series s JOIN studies st ON st.id = s.study_ref
+             WHERE st.study_uid = ?1 ORDER BY s.series_number IS NULL, s.series_number, s.series_uid",
+        )
+        .at(path)?;
+    let rows = stmt
+        .query_map([study_uid], |r| {
+            Ok(SeriesRow {
+                series_uid: r.get(0)?,
+                series_number: r.get(1)?,
+                modality: r.get(2)?,
+                body_part: r.get(3)?,
+                description: r.get(4)?,
+                protocol_name: r.get(5)?,
+                manufacturer: r.get(6)?,
+                model_name: r.get(7)?,
+                station_name: r.get(8)?,
+                institution: r.get(9)?,
+                instance_count: r.get::<_, i64>(10)? as u64,
+                slice_thickness_mm: r.get(11)?,
+            })
+        })
+        .at(path)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().at(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("ab"), "%ab%");
+        assert_eq!(like_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
+    }
+}
