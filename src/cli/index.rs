@@ -53,6 +53,7 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
         retry_failed: a.retry_failed,
         prune: a.prune,
         threads: a.threads,
+        low_priority: false,
     };
     let mut bar_shown = false;
     let summary = engine.index(&a.roots, &opts, &cancel, &mut |p| {

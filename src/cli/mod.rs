@@ -52,6 +52,9 @@ struct GuiArgs {
     /// (default: the bundled sample_data).
     #[arg(long, value_name = "DIR")]
     sample: Option<PathBuf>,
+    /// Close the window when indexing is done (frame-time benchmark, smoke test).
+    #[arg(long, hide = true)]
+    exit_when_indexed: bool,
 }
 
 /// The bundled sample archive: `$PACS_COHORT_SAMPLE_DATA`, else the
@@ -87,9 +90,10 @@ pub fn run() -> i32 {
         .clone()
         .unwrap_or_else(pacs_cohort::Engine::default_db_path);
     let result = match cli.command {
-        None => crate::gui::run(db, sample_data()).map(|_| exit::OK),
+        None => crate::gui::run(db, sample_data(), false).map(|_| exit::OK),
         Some(Command::Gui(a)) => {
-            crate::gui::run(db, a.sample.or_else(sample_data)).map(|_| exit::OK)
+            crate::gui::run(db, a.sample.or_else(sample_data), a.exit_when_indexed)
+                .map(|_| exit::OK)
         }
         Some(Command::Index(a)) => index::run(&db, a),
         Some(Command::Status(a)) => query::status(&db, a),

@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 /// How often counts are refreshed while an index job runs.
 const LIVE_REFRESH: Duration = Duration::from_millis(1000);
+/// How often the study list is refreshed while an index job runs: the
+/// aggregate query competes with the indexer for the same cores.
+const LIVE_STUDIES_REFRESH: Duration = Duration::from_millis(5000);
 /// Time budget for draining events in one frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(4);
 
@@ -63,6 +66,10 @@ pub struct PacsApp {
     stats: FrameStats,
     /// The sample archive to index on first start, if the workspace is empty.
     pending_sample: Option<PathBuf>,
+    last_studies_refresh: Instant,
+    close_requested: bool,
+    /// Close the window once no index job is left (benchmarks, smoke tests).
+    pub(crate) exit_when_indexed: bool,
 }
 
 impl PacsApp {
@@ -105,6 +112,9 @@ impl PacsApp {
             last_refresh: Instant::now(),
             stats: FrameStats::from_env(),
             pending_sample: None,
+            last_studies_refresh: Instant::now(),
+            close_requested: false,
+            exit_when_indexed: false,
         };
         app.refresh_all();
         if let Some(sample) = sample {
@@ -156,6 +166,9 @@ impl PacsApp {
         let commands = std::mem::take(&mut self.commands);
         for c in commands {
             self.handle(ui.ctx(), c);
+        }
+        if self.close_requested {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
         if self.index.is_some() {
             // Keep the progress figures moving even between job events.
@@ -271,8 +284,14 @@ impl PacsApp {
         }
         if self.index.is_some() && self.last_refresh.elapsed() >= LIVE_REFRESH {
             self.queries.ask(Query::Status);
-            self.queries.ask(Query::Studies(self.study_query()));
             self.last_refresh = Instant::now();
+        }
+        if self.index.is_some()
+            && self.prefs.tab == Tab::Studies
+            && self.last_studies_refresh.elapsed() >= LIVE_STUDIES_REFRESH
+        {
+            self.queries.ask(Query::Studies(self.study_query()));
+            self.last_studies_refresh = Instant::now();
         }
         let _ = ctx;
     }
@@ -347,6 +366,8 @@ impl PacsApp {
         if !self.queue.is_empty() {
             let next = self.queue.remove(0);
             self.start_index(next);
+        } else if self.exit_when_indexed {
+            self.close_requested = true;
         }
     }
 
@@ -357,11 +378,14 @@ impl PacsApp {
             }
             return;
         }
-        let handle = self.engine.spawn_index(
-            vec![root.clone()],
-            IndexOptions::default(),
-            self.wake.clone(),
-        );
+        // Background priority: the window must stay smooth while indexing.
+        let opts = IndexOptions {
+            low_priority: true,
+            ..Default::default()
+        };
+        let handle = self
+            .engine
+            .spawn_index(vec![root.clone()], opts, self.wake.clone());
         self.jobs.push(JobLog {
             title: format!("Index {}", root.display()),
             outcome: "running".into(),
@@ -496,7 +520,8 @@ impl PacsApp {
 }
 
 impl eframe::App for PacsApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        self.stats.previous_frame_cpu(frame.info().cpu_usage);
         self.show(ui);
     }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 pub struct FrameStats {
     path: Option<std::path::PathBuf>,
     ui_ms: Vec<f64>,
+    cpu_ms: Vec<f64>,
     interval_ms: Vec<f64>,
     last_frame: Option<Instant>,
     started: Option<Instant>,
@@ -38,9 +39,21 @@ impl FrameStats {
         self.started = Some(now);
     }
 
+    /// eframe's measure of the previous frame: UI code plus tessellation
+    /// and rendering, without waiting for vsync/present.
+    pub fn previous_frame_cpu(&mut self, seconds: Option<f32>) {
+        if let (true, Some(s)) = (self.enabled(), seconds) {
+            self.cpu_ms.push(s as f64 * 1e3);
+        }
+    }
+
     pub fn end(&mut self) {
         if let Some(s) = self.started.take() {
             self.ui_ms.push(s.elapsed().as_secs_f64() * 1e3);
+            // Also written periodically, for runs that are killed.
+            if self.ui_ms.len() % 120 == 0 {
+                self.write();
+            }
         }
     }
 
@@ -56,7 +69,11 @@ impl FrameStats {
             };
             serde_json::json!({"frames": s.len(), "p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": pct(1.0)})
         };
-        let json = serde_json::json!({"ui_ms": summary(&self.ui_ms), "interval_ms": summary(&self.interval_ms)});
+        let json = serde_json::json!({
+            "ui_ms": summary(&self.ui_ms),
+            "frame_cpu_ms": summary(&self.cpu_ms),
+            "interval_ms": summary(&self.interval_ms),
+        });
         let _ = std::fs::write(path, json.to_string());
     }
 }

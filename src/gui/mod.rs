@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 /// Opens the window on the workspace `db`. When the workspace is empty and
 /// `sample` is given, the sample archive is indexed at once.
-pub fn run(db: PathBuf, sample: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(db: PathBuf, sample: Option<PathBuf>, exit_when_indexed: bool) -> anyhow::Result<()> {
     let engine = pacs_cohort::Engine::open(&db)?;
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
@@ -36,13 +36,14 @@ pub fn run(db: PathBuf, sample: Option<PathBuf>) -> anyhow::Result<()> {
         "pacs-cohort",
         options,
         Box::new(move |cc| {
-            let app = PacsApp::new(
+            let mut app = PacsApp::new(
                 &cc.egui_ctx,
                 cc.storage,
                 engine,
                 Arc::new(RfdPicker),
                 sample,
             );
+            app.exit_when_indexed = exit_when_indexed;
             Ok(Box::new(app))
         }),
     )

@@ -45,6 +45,19 @@ pub struct IndexOptions {
     pub prune: bool,
     /// Parser threads (default: available cores).
     pub threads: Option<usize>,
+    /// Run the job's threads at a lower scheduling priority, so that an
+    /// interactive UI on the same cores stays smooth (the GUI sets this).
+    pub low_priority: bool,
+}
+
+/// Lowers the calling thread's scheduling priority (Linux: per-thread nice).
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with who = 0 changes only the calling thread's
+    // nice value; it has no memory-safety preconditions.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
 }
 
 /// Why an index run could not proceed.
@@ -67,6 +80,9 @@ pub fn run(
     on_progress: &mut dyn FnMut(&IndexProgress),
 ) -> Result<IndexSummary, IndexError> {
     let started = Instant::now();
+    if opts.low_priority {
+        lower_thread_priority();
+    }
     let mut writer = Writer::open(db)?;
     // Resolve roots first so a typo fails before anything is written.
     let mut resolved: Vec<(PathBuf, bool)> = Vec::new();
@@ -107,6 +123,14 @@ pub fn run(
         .num_threads(threads)
         .stack_size(PARSER_STACK_BYTES)
         .thread_name(|i| format!("pacs-parse-{i}"))
+        .start_handler({
+            let low = opts.low_priority;
+            move |_| {
+                if low {
+                    lower_thread_priority();
+                }
+            }
+        })
         .build()
         .map_err(|e| IndexError::Threads(e.to_string()))?;
 
@@ -285,6 +309,9 @@ fn index_root(
         progress,
         on_progress,
         move |jobs, items| {
+            if opts.low_priority {
+                lower_thread_priority();
+            }
             let mut out = WalkOutcome::default();
             let end = walk::walk(root, &mut |e| {
                 if cancel.is_cancelled() {

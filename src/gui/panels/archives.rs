@@ -114,7 +114,12 @@ fn progress(app: &mut PacsApp, ui: &mut egui::Ui) {
                 } else {
                     0.0
                 };
-                ui.add(egui::ProgressBar::new(fraction).show_percentage());
+                let bar = egui::ProgressBar::new(fraction);
+                ui.add(if p.phase == "walking" {
+                    bar.text(format!("walking… {} found", p.files_seen))
+                } else {
+                    bar.show_percentage()
+                });
                 let rate = if p.elapsed_seconds > 0.0 {
                     p.read as f64 / p.elapsed_seconds
                 } else {
