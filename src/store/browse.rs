@@ -5,6 +5,9 @@ use crate::model::{SeriesRow, StudyQuery, StudyRow, StudySort};
 use rusqlite::{params, Connection};
 use std::path::Path;
 
+/// Longer filters match nothing (see `studies`).
+const MAX_FILTER_BYTES: usize = 4096;
+
 /// The SQL expression for a sort column. Fixed strings only: user input
 /// never reaches this text.
 fn sort_expr(s: StudySort) -> &'static str {
@@ -38,6 +41,14 @@ pub(crate) fn like_pattern(text: &str) -> String {
 
 /// Studies matching the query, with per-study aggregates.
 pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<Vec<StudyRow>> {
+    // SQLite's LIKE stops at a NUL; indexed text never contains one, so such
+    // a filter matches nothing (rather than a truncated pattern).
+    // Likewise no searched value (LO, SH, PN: at most a few hundred
+    // characters) can contain a filter this long, and SQLite refuses LIKE
+    // patterns over 50,000 bytes.
+    if q.text.contains('\0') || q.text.len() > MAX_FILTER_BYTES {
+        return Ok(Vec::new());
+    }
     let dir = if q.descending { "DESC" } else { "ASC" };
     let sql = format!(
         "WITH a AS (
