@@ -220,7 +220,7 @@ impl PacsApp {
             if p.is_dir() {
                 self.push(Command::OpenArchive(p));
             } else {
-                self.errors.push(format!(
+                self.report_error(format!(
                     "drop a folder, not a file, to add an archive: {}",
                     p.display()
                 ));
@@ -264,22 +264,23 @@ impl PacsApp {
                 }
             }
         }
-        let mut done = Vec::new();
-        for (i, (root, rx)) in self.removing.iter().enumerate() {
-            if let Ok(r) = rx.try_recv() {
-                done.push(i);
-                match r {
-                    Ok(n) => self.jobs.push(JobLog {
-                        title: format!("Remove {}", root.display()),
-                        outcome: format!("removed {n} files from the index"),
-                        running: false,
-                    }),
-                    Err(e) => self.errors.push(e),
-                }
+        let mut results = Vec::new();
+        self.removing.retain(|(root, rx)| match rx.try_recv() {
+            Ok(r) => {
+                results.push((root.clone(), r));
+                false
             }
-        }
-        for i in done.into_iter().rev() {
-            self.removing.remove(i);
+            Err(_) => true,
+        });
+        for (root, r) in results {
+            match r {
+                Ok(n) => self.jobs.push(JobLog {
+                    title: format!("Remove {}", root.display()),
+                    outcome: format!("removed {n} files from the index"),
+                    running: false,
+                }),
+                Err(e) => self.report_error(e),
+            }
             self.refresh_all();
         }
         if self.index.is_some() && self.last_refresh.elapsed() >= LIVE_REFRESH {
@@ -323,11 +324,7 @@ impl PacsApp {
                 }
             }
             Answer::Files(rows) => self.files = rows,
-            Answer::Failed(e) => {
-                if !self.errors.contains(&e) {
-                    self.errors.push(e);
-                }
-            }
+            Answer::Failed(e) => self.report_error(e),
         }
     }
 
@@ -348,7 +345,7 @@ impl PacsApp {
                 )
             }
             JobEvent::Failed(e) => {
-                self.errors.push(e.clone());
+                self.report_error(e.clone());
                 format!("failed: {e}")
             }
             JobEvent::Progress(_) => String::new(),
@@ -422,7 +419,7 @@ impl PacsApp {
             }
             Command::OpenArchive(p) => {
                 if !p.is_dir() {
-                    self.errors.push(format!(
+                    self.report_error(format!(
                         "not a folder, or it does not exist; check the path: {}",
                         p.display()
                     ));
@@ -445,7 +442,7 @@ impl PacsApp {
             }
             Command::RemoveArchive(p) => {
                 if self.index.as_ref().is_some_and(|r| r.root == p) {
-                    self.errors.push(
+                    self.report_error(
                         "cancel the running index job of this archive before removing it".into(),
                     );
                     return;
@@ -515,6 +512,22 @@ impl PacsApp {
                 self.prefs.tab = Tab::Studies;
                 self.focus_search = true;
             }
+        }
+    }
+}
+
+impl PacsApp {
+    /// Shows an error in the window and logs it. Messages end with the path
+    /// they concern (a folder name may carry PHI), so the log gets the
+    /// message without it.
+    pub(crate) fn report_error(&mut self, message: String) {
+        let loggable = message
+            .rsplit_once(": /")
+            .map(|(head, _)| head)
+            .unwrap_or(&message);
+        eprintln!("pacs-cohort: error: {loggable}");
+        if !self.errors.contains(&message) {
+            self.errors.push(message);
         }
     }
 }

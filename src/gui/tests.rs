@@ -233,3 +233,33 @@ fn ron_roundtrip(p: &super::state::Prefs) -> super::state::Prefs {
     let json = serde_json::to_string(p).unwrap();
     serde_json::from_str(&json).unwrap()
 }
+
+#[test]
+fn remove_and_reindex_are_one_click() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    let s = archive(&dir, 3, false);
+    let mut h = harness(&tmp.path().join("ws.db"), &dir);
+    open_and_index(&mut h);
+    std::fs::remove_dir_all(dir.join("faults")).ok();
+    h.get_by_label("Re-index").click();
+    wait_until(&mut h, "re-index to start", |a| {
+        a.index.is_some() || a.jobs.len() > 1
+    });
+    wait_until(&mut h, "re-index to finish", idle);
+    assert_eq!(h.state().jobs.len(), 2);
+    assert!(
+        h.state().jobs[1]
+            .outcome
+            .contains(&format!("{} files", s.files)),
+        "{}",
+        h.state().jobs[1].outcome
+    );
+    h.get_by_label("Remove").click();
+    wait_until(&mut h, "the archive to go", |a| {
+        idle(a) && a.status.as_ref().is_some_and(|s| s.roots.is_empty())
+    });
+    assert_eq!(h.state().status.as_ref().unwrap().levels.instances, 0);
+    assert!(dir.exists(), "files on disk untouched");
+    assert!(h.state().jobs.iter().any(|j| j.title.starts_with("Remove")));
+}
