@@ -1,10 +1,13 @@
 //! Turning a parsed header into a [`HeaderRecord`]: text decoding, date and
 //! age normalisation, derived age at study.
 
+use super::prescan::RawValue;
 use crate::model::HeaderRecord;
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
+use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
 use dicom_object::InMemDicomObject;
+use std::borrow::Cow;
 
 /// Character sets dicom-rs 0.10 decodes (first value of SpecificCharacterSet).
 const SUPPORTED_CHARSETS: &[&str] = &[
@@ -40,19 +43,86 @@ const SUPPORTED_CHARSETS: &[&str] = &[
     "ISO 2022 IR 58",
 ];
 
-struct Reader<'a> {
-    obj: &'a InMemDicomObject,
+/// Where header values come from: a dicom-object data set, or the raw
+/// bytes located by the pre-scan.
+pub(crate) trait TextSource {
+    /// The value of a root element as text (multi-values joined by `\\`),
+    /// and whether decoding it lost information.
+    fn text(&self, tag: Tag) -> Option<(Cow<'_, str>, bool)>;
+}
+
+impl TextSource for InMemDicomObject {
+    fn text(&self, tag: Tag) -> Option<(Cow<'_, str>, bool)> {
+        // `get`, not `element_opt`: the latter builds an error (with a
+        // captured backtrace, snafu) for every absent element.
+        let s = self.get(tag)?.to_str().ok()?;
+        let lossy = has_octal_escape(&s);
+        Some((s, lossy))
+    }
+}
+
+/// Header values straight from the bytes the pre-scan walked: no second
+/// parse. Text VRs that use the declared character set are decoded with it.
+pub(crate) struct RawSource<'a> {
+    pub bytes: &'a [u8],
+    pub values: &'a [RawValue],
+    pub big_endian: bool,
+    pub charset: SpecificCharacterSet,
+}
+
+impl TextSource for RawSource<'_> {
+    fn text(&self, tag: Tag) -> Option<(Cow<'_, str>, bool)> {
+        let v = self.values.iter().find(|v| v.tag == tag)?;
+        let b = self.bytes.get(v.start..v.start + v.len)?;
+        match v.vr {
+            Some(VR::US) => {
+                let nums: Vec<String> = b
+                    .chunks_exact(2)
+                    .map(|c| {
+                        let n = if self.big_endian {
+                            u16::from_be_bytes([c[0], c[1]])
+                        } else {
+                            u16::from_le_bytes([c[0], c[1]])
+                        };
+                        n.to_string()
+                    })
+                    .collect();
+                Some((Cow::Owned(nums.join("\\")), false))
+            }
+            Some(VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC) => {
+                let (text, lossy) = match self.charset.decode(b) {
+                    Ok(t) => (t, false),
+                    Err(_) => (String::from_utf8_lossy(b).into_owned(), true),
+                };
+                Some((Cow::Owned(trim_components(&text)), lossy))
+            }
+            _ => {
+                let text = String::from_utf8_lossy(b);
+                let lossy = matches!(text, Cow::Owned(_));
+                Some((Cow::Owned(trim_components(&text)), lossy))
+            }
+        }
+    }
+}
+
+/// Trims the padding of each value of a multi-valued string, as dicom-rs does.
+fn trim_components(s: &str) -> String {
+    s.split('\\')
+        .map(|c| c.trim_end_matches([' ', '\0']))
+        .collect::<Vec<_>>()
+        .join("\\")
+}
+
+struct Reader<'a, S: TextSource> {
+    src: &'a S,
     lossy: bool,
 }
 
-impl Reader<'_> {
+impl<S: TextSource> Reader<'_, S> {
     fn text(&mut self, tag: Tag) -> Option<String> {
-        // `get`, not `element_opt`: the latter builds an error (with a captured
-        // backtrace, snafu) for every absent element, which dominated indexing time.
-        let elem = self.obj.get(tag)?;
-        let s = elem.to_str().ok()?;
+        let (s, lossy) = self.src.text(tag)?;
         let t = s.trim_matches(|c: char| c == ' ' || c == '\0').to_string();
-        if t.contains('\u{FFFD}') || has_octal_escape(&t) {
+        if lossy || t.contains('\u{FFFD}') {
             self.lossy = true;
         }
         (!t.is_empty()).then_some(t)
@@ -83,11 +153,11 @@ fn has_octal_escape(s: &str) -> bool {
 
 /// Extracts the indexed attributes. Fails with the keyword of a missing
 /// required UID (StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID).
-pub(crate) fn extract(
-    obj: &InMemDicomObject,
+pub(crate) fn extract<S: TextSource>(
+    src: &S,
     transfer_syntax: Option<String>,
 ) -> Result<HeaderRecord, &'static str> {
-    let mut r = Reader { obj, lossy: false };
+    let mut r = Reader { src, lossy: false };
     let charset = r.text(tags::SPECIFIC_CHARACTER_SET);
     if let Some(cs) = &charset {
         let values: Vec<&str> = cs.split('\\').map(str::trim).collect();

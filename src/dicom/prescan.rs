@@ -69,9 +69,69 @@ pub struct Layout {
     pub header_end: usize,
     /// Root pixel data: declared value length if defined.
     pub pixel_data: Option<PixelDataInfo>,
+    /// Where the values of the indexed root elements are (see [`WANTED`]).
+    pub values: Vec<RawValue>,
+    /// The data set encoding (for binary values' byte order).
+    pub encoding: DataSetEncoding,
+    /// Media Storage SOP Class UID from the file meta group, if any.
+    pub media_storage_class: Option<String>,
 }
 
-/// Where the root Pixel Data element sits and how long it claims to be.
+/// A root element's value located in the scanned bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawValue {
+    pub tag: Tag,
+    /// Explicit VR, or the dictionary's VR for implicit VR data.
+    pub vr: Option<VR>,
+    pub start: usize,
+    pub len: usize,
+}
+
+/// Root elements whose values the walk records, sorted. The header
+/// extraction reads exactly these (plus DirectoryRecordSequence, to spot a
+/// DICOMDIR).
+pub const WANTED: &[Tag] = &[
+    Tag(0x0004, 0x1220),
+    Tag(0x0008, 0x0005),
+    Tag(0x0008, 0x0008),
+    Tag(0x0008, 0x0016),
+    Tag(0x0008, 0x0018),
+    Tag(0x0008, 0x0020),
+    Tag(0x0008, 0x0030),
+    Tag(0x0008, 0x0050),
+    Tag(0x0008, 0x0060),
+    Tag(0x0008, 0x0070),
+    Tag(0x0008, 0x0080),
+    Tag(0x0008, 0x0090),
+    Tag(0x0008, 0x1010),
+    Tag(0x0008, 0x1030),
+    Tag(0x0008, 0x103E),
+    Tag(0x0008, 0x1090),
+    Tag(0x0010, 0x0010),
+    Tag(0x0010, 0x0020),
+    Tag(0x0010, 0x0021),
+    Tag(0x0010, 0x0030),
+    Tag(0x0010, 0x0040),
+    Tag(0x0010, 0x1010),
+    Tag(0x0018, 0x0010),
+    Tag(0x0018, 0x0015),
+    Tag(0x0018, 0x0050),
+    Tag(0x0018, 0x0060),
+    Tag(0x0018, 0x1030),
+    Tag(0x0020, 0x000D),
+    Tag(0x0020, 0x000E),
+    Tag(0x0020, 0x0011),
+    Tag(0x0020, 0x0013),
+    Tag(0x0028, 0x0004),
+    Tag(0x0028, 0x0008),
+    Tag(0x0028, 0x0010),
+    Tag(0x0028, 0x0011),
+    Tag(0x0028, 0x0030),
+    Tag(0x0028, 0x0100),
+    Tag(0x0028, 0x0301),
+];
+
+/// Where the root Pixel element sits and how long it claims to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PixelDataInfo {
     pub offset: usize,
@@ -102,6 +162,7 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
     let mut w = Walker::new(buf, file_size, DataSetEncoding::ExplicitLittle);
     w.pos = start;
     let mut transfer_syntax = None;
+    let mut media_storage_class = None;
     let encoding = match framing {
         Framing::RawDataSet { explicit_vr } => {
             if explicit_vr {
@@ -129,13 +190,17 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
                     )));
                 }
                 let value = w.take(len as usize, tag, vr)?;
-                if tag == Tag(0x0002, 0x0010) {
-                    if let Some(v) = value {
-                        let uid = String::from_utf8_lossy(v)
+                let uid = || {
+                    value.map(|v| {
+                        String::from_utf8_lossy(v)
                             .trim_end_matches(['\0', ' '])
-                            .to_string();
-                        transfer_syntax = Some(uid);
-                    }
+                            .to_string()
+                    })
+                };
+                if tag == Tag(0x0002, 0x0010) {
+                    transfer_syntax = uid();
+                } else if tag == Tag(0x0002, 0x0002) {
+                    media_storage_class = uid();
                 }
             }
             transfer_syntax
@@ -153,6 +218,9 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
             data_set_start,
             header_end: file_size,
             pixel_data: None,
+            values: Vec::new(),
+            encoding,
+            media_storage_class,
         });
     }
     w.encoding = encoding;
@@ -163,13 +231,18 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
         data_set_start,
         header_end,
         pixel_data,
+        values: w.values,
+        encoding,
+        media_storage_class,
     })
 }
 
-/// Pre-scans a complete, already inflated data set (explicit VR little endian).
-pub fn prescan_data_set(data: &[u8]) -> Result<(usize, Option<PixelDataInfo>), PrescanError> {
+/// Pre-scans a complete, already inflated data set (explicit VR little
+/// endian). Returns where the header ends and the recorded root values.
+pub fn prescan_data_set(data: &[u8]) -> Result<(usize, Vec<RawValue>), PrescanError> {
     let mut w = Walker::new(data, data.len(), DataSetEncoding::ExplicitLittle);
-    w.root()
+    let (end, _) = w.root()?;
+    Ok((end, w.values))
 }
 
 fn detect_framing(buf: &[u8], file_size: usize) -> Result<(Framing, usize), PrescanError> {
@@ -217,6 +290,7 @@ struct Walker<'a> {
     file_size: usize,
     encoding: DataSetEncoding,
     pos: usize,
+    values: Vec<RawValue>,
 }
 
 impl<'a> Walker<'a> {
@@ -226,6 +300,7 @@ impl<'a> Walker<'a> {
             file_size,
             encoding,
             pos: 0,
+            values: Vec::new(),
         }
     }
 
@@ -430,6 +505,17 @@ impl<'a> Walker<'a> {
         }
         if tag == ITEM_END {
             return Ok(tag);
+        }
+        if depth == 0 && WANTED.binary_search(&tag).is_ok() {
+            let (start, n) = (self.pos, if len == UNDEFINED { 0 } else { len as usize });
+            if start + n <= self.buf.len() {
+                self.values.push(RawValue {
+                    tag,
+                    vr,
+                    start,
+                    len: n,
+                });
+            }
         }
         if len == UNDEFINED {
             match vr {

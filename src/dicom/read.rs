@@ -1,9 +1,10 @@
 //! Reading one file's header, never its pixels, with bounded work.
 
-use super::extract::extract;
-use super::prescan::{self, DataSetEncoding, Framing, Layout, PrescanError};
+use super::extract::{extract, RawSource};
+use super::prescan::{self, DataSetEncoding, Framing, Layout, PrescanError, RawValue};
 use crate::model::{FileStatus, HeaderRecord};
 use dicom_dictionary_std::{tags, uids};
+use dicom_encoding::text::SpecificCharacterSet;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use dicom_transfer_syntax_registry::entries;
 use std::io::Read;
@@ -36,6 +37,26 @@ impl ReadOutcome {
 /// header with dicom-object. Never panics on file content; never reads
 /// Pixel Data values.
 pub fn read_header(path: &Path) -> ReadOutcome {
+    read_with(path, Parser::Raw)
+}
+
+/// Like [`read_header`], but the header is parsed by dicom-object instead
+/// of being read from the pre-scanned bytes. Slower; kept as the reference
+/// the fast path is tested against.
+pub fn read_header_with_dicom_object(path: &Path) -> ReadOutcome {
+    read_with(path, Parser::DicomObject)
+}
+
+/// Who turns the header bytes into a record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parser {
+    /// The values the pre-scan located, decoded directly.
+    Raw,
+    /// A full dicom-object parse of the header.
+    DicomObject,
+}
+
+fn read_with(path: &Path, parser: Parser) -> ReadOutcome {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -86,7 +107,7 @@ pub fn read_header(path: &Path) -> ReadOutcome {
         .map(DataSetEncoding::from_transfer_syntax)
         == Some(DataSetEncoding::Deflated)
     {
-        return read_deflated(&mut file, buf, size, &layout);
+        return read_deflated(&mut file, buf, size, &layout, parser);
     }
     if let Some(px) = layout.pixel_data {
         if let Some(declared) = px.declared_len {
@@ -101,7 +122,91 @@ pub fn read_header(path: &Path) -> ReadOutcome {
             }
         }
     }
-    parse(&buf, &layout)
+    match parser {
+        Parser::Raw => from_raw(
+            &buf,
+            &layout.values,
+            layout.encoding == DataSetEncoding::ExplicitBig,
+            transfer_syntax_of(&layout),
+            layout.media_storage_class.as_deref(),
+        ),
+        Parser::DicomObject => parse(&buf, &layout),
+    }
+}
+
+/// The transfer syntax to record: from the meta, or the one guessed for a
+/// raw data set.
+fn transfer_syntax_of(layout: &Layout) -> Option<String> {
+    match layout.framing {
+        Framing::RawDataSet { explicit_vr: true } => {
+            Some(entries::EXPLICIT_VR_LITTLE_ENDIAN.uid().to_string())
+        }
+        Framing::RawDataSet { explicit_vr: false } => {
+            Some(entries::IMPLICIT_VR_LITTLE_ENDIAN.uid().to_string())
+        }
+        _ => layout.transfer_syntax.clone(),
+    }
+}
+
+/// Builds the record from the values the pre-scan located.
+fn from_raw(
+    bytes: &[u8],
+    values: &[RawValue],
+    big_endian: bool,
+    ts: Option<String>,
+    media_class: Option<&str>,
+) -> ReadOutcome {
+    if media_class == Some(uids::MEDIA_STORAGE_DIRECTORY_STORAGE)
+        || values
+            .iter()
+            .any(|v| v.tag == tags::DIRECTORY_RECORD_SEQUENCE)
+    {
+        return dicomdir();
+    }
+    let charset = values
+        .iter()
+        .find(|v| v.tag == tags::SPECIFIC_CHARACTER_SET)
+        .and_then(|v| bytes.get(v.start..v.start + v.len))
+        .map(|b| {
+            String::from_utf8_lossy(b)
+                .split('\\')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .and_then(|term| {
+            if term.is_empty() {
+                None
+            } else {
+                SpecificCharacterSet::from_code(&term)
+            }
+        })
+        .unwrap_or_default();
+    let src = RawSource {
+        bytes,
+        values,
+        big_endian,
+        charset,
+    };
+    finish_record(extract(&src, ts))
+}
+
+fn dicomdir() -> ReadOutcome {
+    ReadOutcome::problem(
+        FileStatus::Dicomdir,
+        "media directory (DICOMDIR); its folder is walked instead",
+    )
+}
+
+fn finish_record(r: Result<crate::model::HeaderRecord, &'static str>) -> ReadOutcome {
+    match r {
+        Ok(rec) => ReadOutcome::Instance(Box::new(rec)),
+        Err(missing) => ReadOutcome::problem(
+            FileStatus::MissingUid,
+            format!("required attribute {missing} is missing or empty"),
+        ),
+    }
 }
 
 fn read_deflated(
@@ -109,6 +214,7 @@ fn read_deflated(
     mut buf: Vec<u8>,
     size: usize,
     layout: &Layout,
+    parser: Parser,
 ) -> ReadOutcome {
     if size > MAX_HEADER_BYTES * 4 {
         return ReadOutcome::problem(
@@ -136,8 +242,8 @@ fn read_deflated(
             "deflated data set inflates beyond 256 MiB",
         );
     }
-    let header_end = match prescan::prescan_data_set(&inflated) {
-        Ok((end, _)) => end,
+    let (header_end, values) = match prescan::prescan_data_set(&inflated) {
+        Ok(found) => found,
         Err(PrescanError::Truncated(r)) => return ReadOutcome::problem(FileStatus::Truncated, r),
         Err(PrescanError::NotDicom(r)) | Err(PrescanError::Malformed(r)) => {
             return ReadOutcome::problem(FileStatus::Unreadable, r)
@@ -148,6 +254,15 @@ fn read_deflated(
     };
     // Parse the inflated data set directly instead of letting dicom-object
     // inflate the file a second time.
+    if parser == Parser::Raw {
+        return from_raw(
+            &inflated,
+            &values,
+            false,
+            layout.transfer_syntax.clone(),
+            layout.media_storage_class.as_deref(),
+        );
+    }
     let ts = entries::EXPLICIT_VR_LITTLE_ENDIAN.erased();
     match InMemDicomObject::read_dataset_with_ts(&inflated[..header_end], &ts) {
         Ok(obj) => finish(obj, layout.transfer_syntax.clone(), None),
@@ -204,18 +319,9 @@ fn finish(obj: InMemDicomObject, ts: Option<String>, media_class: Option<String>
     if media_class.as_deref() == Some(uids::MEDIA_STORAGE_DIRECTORY_STORAGE)
         || obj.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some()
     {
-        return ReadOutcome::problem(
-            FileStatus::Dicomdir,
-            "media directory (DICOMDIR); its folder is walked instead",
-        );
+        return dicomdir();
     }
-    match extract(&obj, ts) {
-        Ok(rec) => ReadOutcome::Instance(Box::new(rec)),
-        Err(missing) => ReadOutcome::problem(
-            FileStatus::MissingUid,
-            format!("required attribute {missing} is missing or empty"),
-        ),
-    }
+    finish_record(extract(&obj, ts))
 }
 
 fn parse_failure(msg: &str) -> ReadOutcome {

@@ -2,6 +2,7 @@
 
 mod browse;
 mod common;
+mod equivalence;
 mod faults;
 mod fixtures;
 mod incremental;
