@@ -2,6 +2,7 @@
 //! Human output on stdout, progress on stderr, `--json` for scripts.
 
 mod bench_floor;
+mod cohort;
 mod index;
 mod output;
 mod query;
@@ -39,6 +40,9 @@ enum Command {
     Status(query::StatusArgs),
     /// List indexed files with their status and reason.
     Files(query::FilesArgs),
+    /// Build, count, save and compare cohorts.
+    #[command(subcommand)]
+    Cohort(cohort::CohortCmd),
     /// Write a synthetic DICOM archive (deterministic from the seed).
     Synth(synth::SynthArgs),
     /// Benchmark floor: read the first 8 KiB of every file, or stat only.
@@ -99,6 +103,7 @@ pub fn run() -> i32 {
         Some(Command::Status(a)) => query::status(&db, a),
         Some(Command::Files(a)) => query::files(&db, a),
         Some(Command::Synth(a)) => synth::run(a),
+        Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
     };
     match result {

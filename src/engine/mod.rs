@@ -6,10 +6,11 @@ mod job;
 
 pub use job::{CancelToken, JobEvent, JobHandle};
 
+use crate::cohort::{self, CohortError};
 use crate::index::{self, IndexError, IndexOptions};
 use crate::model::{
-    FileRow, FileStatus, IndexProgress, IndexSummary, SeriesRow, StudyQuery, StudyRow,
-    WorkspaceStatus,
+    AttritionStep, CohortComparison, CohortCounts, CohortSpec, FileRow, FileStatus, IndexProgress,
+    IndexSummary, Rule, SavedCohort, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus,
 };
 use crate::store::{self, StoreError};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,10 @@ pub enum EngineError {
     NoWorkspace(PathBuf),
     #[error("the job's worker thread stopped unexpectedly")]
     WorkerLost,
+    #[error(transparent)]
+    Cohort(#[from] CohortError),
+    #[error("no saved cohort named '{0}'; `pacs-cohort cohort list` shows the saved ones")]
+    CohortNotFound(String),
 }
 
 /// A workspace: one SQLite database (the index and, later, user data).
@@ -123,6 +128,94 @@ impl Engine {
     pub fn remove_root(&self, root: &Path) -> Result<u64, EngineError> {
         let mut w = store::Writer::open(&self.db)?;
         Ok(w.remove_root(root)?)
+    }
+
+    /// Counts per level and the attrition funnel of a cohort definition.
+    /// Read-only; run it off the UI thread.
+    pub fn cohort_count(&self, spec: &CohortSpec) -> Result<CohortCounts, EngineError> {
+        cohort::validate(spec)?;
+        let conn = store::open_ro(&self.db)?;
+        let count = |rules: &[&Rule]| {
+            store::cohorts::entry_count(&conn, &self.db, &cohort::compile(spec, rules))
+        };
+        let population = count(&[])?;
+        let mut attrition = Vec::with_capacity(spec.rules.len());
+        let mut previous = population;
+        let all: Vec<&Rule> = spec.rules.iter().collect();
+        for (i, rule) in spec.rules.iter().enumerate() {
+            let remaining = count(&all[..=i])?;
+            let alone = count(&[rule])?;
+            attrition.push(AttritionStep {
+                rule: rule.name.clone(),
+                exclude: rule.exclude,
+                remaining,
+                removed: previous.saturating_sub(remaining),
+                removed_alone: population.saturating_sub(alone),
+            });
+            previous = remaining;
+        }
+        let levels = store::cohorts::levels(&conn, &self.db, &cohort::compile(spec, &all))?;
+        Ok(CohortCounts {
+            unit: spec.unit,
+            population,
+            levels,
+            attrition,
+        })
+    }
+
+    /// Saves a new revision of a cohort; returns the revision number.
+    pub fn save_cohort(&self, spec: &CohortSpec) -> Result<u32, EngineError> {
+        cohort::validate(spec)?;
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::cohorts::save(&conn, &self.db, spec)?)
+    }
+
+    /// The latest revision of every saved cohort.
+    pub fn cohorts(&self) -> Result<Vec<SavedCohort>, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::cohorts::list(&conn, &self.db)?)
+    }
+
+    /// A saved cohort by name (latest revision unless one is given).
+    pub fn cohort(&self, name: &str, revision: Option<u32>) -> Result<SavedCohort, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        store::cohorts::get(&conn, &self.db, name, revision)?
+            .ok_or_else(|| EngineError::CohortNotFound(name.to_string()))
+    }
+
+    /// Deletes a saved cohort with all its revisions.
+    pub fn delete_cohort(&self, name: &str) -> Result<(), EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        if store::cohorts::delete(&conn, &self.db, name)? {
+            Ok(())
+        } else {
+            Err(EngineError::CohortNotFound(name.to_string()))
+        }
+    }
+
+    /// Overlap of two cohorts' content, in patients and studies.
+    pub fn compare_cohorts(
+        &self,
+        a: &CohortSpec,
+        b: &CohortSpec,
+    ) -> Result<CohortComparison, EngineError> {
+        cohort::validate(a)?;
+        cohort::validate(b)?;
+        let conn = store::open_ro(&self.db)?;
+        let keys = |s: &CohortSpec| {
+            let rules: Vec<&Rule> = s.rules.iter().collect();
+            store::cohorts::content_keys(&conn, &self.db, &cohort::compile(s, &rules))
+        };
+        let (sa, pa) = keys(a)?;
+        let (sb, pb) = keys(b)?;
+        Ok(CohortComparison {
+            both_patients: pa.intersection(&pb).count() as u64,
+            only_a_patients: pa.difference(&pb).count() as u64,
+            only_b_patients: pb.difference(&pa).count() as u64,
+            both_studies: sa.intersection(&sb).count() as u64,
+            only_a_studies: sa.difference(&sb).count() as u64,
+            only_b_studies: sb.difference(&sa).count() as u64,
+        })
     }
 
     /// Files with their status and reason, optionally of one status.

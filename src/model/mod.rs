@@ -2,11 +2,16 @@
 //! index summaries. No I/O here.
 
 mod browse;
+mod cohort;
 mod header;
 mod status;
 mod summary;
 
 pub use browse::{SeriesRow, StudyQuery, StudyRow, StudySort};
+pub use cohort::{
+    AttritionStep, CohortComparison, CohortCounts, CohortLevels, CohortSpec, CohortUnit, Criterion,
+    DateRange, NumRange, Rule, SavedCohort, COHORT_SCHEMA_VERSION,
+};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
 pub use status::FileStatus;
 pub use summary::{

@@ -5,6 +5,7 @@
 //! translated into messages that say what to do.
 
 mod browse;
+pub(crate) mod cohorts;
 mod schema;
 mod writer;
 

@@ -99,4 +99,20 @@ CREATE TABLE index_runs (
     elapsed_seconds REAL
 );
 "#,
+    // 2: saved cohorts (user data: refers to nothing in the index by row id).
+    r#"
+CREATE TABLE cohorts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE cohort_revisions (
+    id INTEGER PRIMARY KEY,
+    cohort_ref INTEGER NOT NULL REFERENCES cohorts(id),
+    revision INTEGER NOT NULL,
+    spec_json TEXT NOT NULL,
+    saved_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    UNIQUE (cohort_ref, revision)
+);
+"#,
 ];

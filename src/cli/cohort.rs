@@ -1,0 +1,289 @@
+//! `pacs-cohort cohort ...`: count, save, list, show, export, import,
+//! compare, delete. Same library calls as the GUI.
+
+use super::exit;
+use super::output::print_json;
+use pacs_cohort::cohort::parse_spec;
+use pacs_cohort::model::{CohortCounts, CohortSpec};
+use pacs_cohort::Engine;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum CohortCmd {
+    /// Counts per level and the attrition table of a definition file.
+    Count {
+        #[arg(long, value_name = "FILE")]
+        spec: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Output meant to leave the workstation: counts 1..threshold shown
+        /// as "<threshold+1", with complementary suppression.
+        #[arg(long)]
+        release: bool,
+        #[arg(long, default_value_t = 10)]
+        threshold: u64,
+    },
+    /// Saves a definition file as a new revision of its cohort.
+    Save {
+        #[arg(long, value_name = "FILE")]
+        spec: PathBuf,
+    },
+    /// Lists saved cohorts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints a saved cohort's definition (JSON).
+    Show {
+        name: String,
+        #[arg(long)]
+        revision: Option<u32>,
+    },
+    /// Writes a saved cohort's definition to a file (or stdout).
+    Export {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Saves a definition file (exported elsewhere) into this workspace.
+    Import { file: PathBuf },
+    /// Overlap of two saved cohorts.
+    Compare {
+        a: String,
+        b: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deletes a saved cohort and its revisions.
+    Delete { name: String },
+}
+
+fn read_spec(path: &Path) -> anyhow::Result<CohortSpec> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the cohort definition ({e}): {}",
+            path.display()
+        )
+    })?;
+    Ok(parse_spec(&text)?)
+}
+
+pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
+    match cmd {
+        CohortCmd::Count {
+            spec,
+            json,
+            release,
+            threshold,
+        } => {
+            let spec = read_spec(&spec)?;
+            let counts = Engine::open(db)?.cohort_count(&spec)?;
+            let out = if release {
+                suppressed(&counts, threshold)
+            } else {
+                exact(&counts, threshold)
+            };
+            if json {
+                print_json(&out)?;
+            } else {
+                print_counts(&spec, &out);
+            }
+        }
+        CohortCmd::Save { spec } => {
+            let spec = read_spec(&spec)?;
+            let rev = Engine::open(db)?.save_cohort(&spec)?;
+            println!("saved '{}' as revision {rev}", spec.name);
+        }
+        CohortCmd::List { json } => {
+            let list = Engine::open(db)?.cohorts()?;
+            if json {
+                print_json(&list)?;
+            } else {
+                for c in &list {
+                    println!(
+                        "{}\trevision {}\t{}\t{} rules\t{:?}",
+                        c.name,
+                        c.revision,
+                        c.saved_at,
+                        c.spec.rules.len(),
+                        c.spec.unit
+                    );
+                }
+            }
+        }
+        CohortCmd::Show { name, revision } => {
+            let c = Engine::open(db)?.cohort(&name, revision)?;
+            print_json(&c.spec)?;
+        }
+        CohortCmd::Export { name, out } => {
+            let c = Engine::open(db)?.cohort(&name, None)?;
+            let text = serde_json::to_string_pretty(&c.spec)?;
+            match out {
+                Some(path) => {
+                    let part = path.with_extension("json.part");
+                    std::fs::write(&part, text + "\n")?;
+                    std::fs::rename(&part, &path)?;
+                    println!(
+                        "wrote '{}' revision {} to {}",
+                        c.name,
+                        c.revision,
+                        path.display()
+                    );
+                }
+                None => println!("{text}"),
+            }
+        }
+        CohortCmd::Import { file } => {
+            let spec = read_spec(&file)?;
+            let rev = Engine::open(db)?.save_cohort(&spec)?;
+            println!("imported '{}' as revision {rev}", spec.name);
+        }
+        CohortCmd::Compare { a, b, json } => {
+            let engine = Engine::open(db)?;
+            let (ca, cb) = (engine.cohort(&a, None)?, engine.cohort(&b, None)?);
+            let cmp = engine.compare_cohorts(&ca.spec, &cb.spec)?;
+            if json {
+                print_json(&cmp)?;
+            } else {
+                println!("            patients  studies");
+                println!(
+                    "both        {:>8}  {:>7}",
+                    cmp.both_patients, cmp.both_studies
+                );
+                println!(
+                    "only {a:<6} {:>8}  {:>7}",
+                    cmp.only_a_patients, cmp.only_a_studies
+                );
+                println!(
+                    "only {b:<6} {:>8}  {:>7}",
+                    cmp.only_b_patients, cmp.only_b_studies
+                );
+            }
+        }
+        CohortCmd::Delete { name } => {
+            Engine::open(db)?.delete_cohort(&name)?;
+            println!("deleted '{name}'");
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Exact counts for the local user, each marked when below the threshold.
+fn exact(c: &CohortCounts, threshold: u64) -> Value {
+    let cell = |n: u64| {
+        if n >= 1 && n <= threshold {
+            json!({"count": n, "below_release_threshold": true})
+        } else {
+            json!({"count": n})
+        }
+    };
+    json!({
+        "unit": c.unit,
+        "population": cell(c.population),
+        "levels": {
+            "patients": cell(c.levels.patients), "studies": cell(c.levels.studies),
+            "series": cell(c.levels.series), "instances": cell(c.levels.instances),
+        },
+        "attrition": c.attrition.iter().map(|s| json!({
+            "rule": s.rule, "exclude": s.exclude, "remaining": cell(s.remaining),
+            "removed": cell(s.removed), "removed_alone": cell(s.removed_alone),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Counts fit to leave the workstation: 1..threshold become "<threshold+1";
+/// in the funnel, a hidden cell also hides what would let it be derived
+/// (remaining = previous - removed).
+fn suppressed(c: &CohortCounts, threshold: u64) -> Value {
+    let small = |n: u64| n >= 1 && n <= threshold;
+    let hidden = format!("<{}", threshold + 1);
+    let show = |n: u64, hide: bool| {
+        if hide {
+            json!({"count": hidden})
+        } else {
+            json!({"count": n})
+        }
+    };
+    let mut steps = Vec::new();
+    let mut previous_hidden = small(c.population);
+    for s in &c.attrition {
+        // remaining = previous - removed: of the three, none may be the
+        // only hidden one.
+        let hide_removed = small(s.removed) || small(s.remaining) || previous_hidden;
+        let hide_remaining = small(s.remaining) || hide_removed;
+        // removed_alone = population - (entries matching this rule alone).
+        let alone = c.population.saturating_sub(s.removed_alone);
+        steps.push(json!({
+            "rule": s.rule, "exclude": s.exclude,
+            "remaining": show(s.remaining, hide_remaining),
+            "removed": show(s.removed, hide_removed),
+            "removed_alone": show(
+                s.removed_alone,
+                small(s.removed_alone) || small(alone) || small(c.population),
+            ),
+        }));
+        previous_hidden = hide_remaining;
+    }
+    json!({
+        "unit": c.unit,
+        "suppression": {"threshold": threshold, "shown_as": hidden},
+        "population": show(c.population, small(c.population)),
+        "levels": {
+            "patients": show(c.levels.patients, small(c.levels.patients)),
+            "studies": show(c.levels.studies, small(c.levels.studies)),
+            "series": show(c.levels.series, small(c.levels.series)),
+            "instances": show(c.levels.instances, small(c.levels.instances)),
+        },
+        "attrition": steps,
+    })
+}
+
+fn print_counts(spec: &CohortSpec, v: &Value) {
+    let n = |x: &Value| match &x["count"] {
+        Value::String(s) => s.clone(),
+        other => {
+            let mark = if x.get("below_release_threshold").is_some() {
+                "*"
+            } else {
+                ""
+            };
+            format!("{other}{mark}")
+        }
+    };
+    println!("cohort '{}' (unit: {:?})", spec.name, spec.unit);
+    let l = &v["levels"];
+    println!(
+        "  patients {} · studies {} · series {} · instances {}",
+        n(&l["patients"]),
+        n(&l["studies"]),
+        n(&l["series"]),
+        n(&l["instances"])
+    );
+    println!(
+        "  {:<40} {:>10} {:>10} {:>14}",
+        "rule", "remaining", "removed", "removed alone"
+    );
+    println!("  {:<40} {:>10}", "(population)", n(&v["population"]));
+    for s in v["attrition"].as_array().into_iter().flatten() {
+        let name = format!(
+            "{}{}",
+            if s["exclude"] == true {
+                "exclude: "
+            } else {
+                ""
+            },
+            s["rule"].as_str().unwrap_or("")
+        );
+        println!(
+            "  {:<40} {:>10} {:>10} {:>14}",
+            name,
+            n(&s["remaining"]),
+            n(&s["removed"]),
+            n(&s["removed_alone"])
+        );
+    }
+    if v.get("suppression").is_none() {
+        println!("  (* below the release threshold: not for release; use --release for shareable output)");
+    }
+}

@@ -1,0 +1,334 @@
+//! SQL generation. Column expressions are fixed strings chosen by matching
+//! on the criterion; values are pushed as parameters (`?N`).
+
+use crate::model::{CohortSpec, CohortUnit, Criterion, DateRange, NumRange, Rule};
+
+/// A bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Text(String),
+    Num(f64),
+}
+
+/// Where a criterion is evaluated: on a study row (`st`, `p`) or on a series
+/// row (`s`, `st`, `p`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Study,
+    Series,
+}
+
+/// At which level an attribute lives.
+enum Level {
+    Patient,
+    Study,
+    Series,
+    Instance,
+}
+
+struct Builder {
+    params: Vec<Param>,
+}
+
+impl Builder {
+    fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("?{}", self.params.len())
+    }
+
+    fn expr(&mut self, c: &Criterion, scope: Scope) -> String {
+        match c {
+            Criterion::All(v) if v.is_empty() => "1".into(),
+            Criterion::Any(v) if v.is_empty() => "0".into(),
+            Criterion::All(v) => self.join(v, " AND ", scope),
+            Criterion::Any(v) => self.join(v, " OR ", scope),
+            Criterion::Not(c) => format!("NOT ({})", self.expr(c, scope)),
+            Criterion::Contrast(false) => {
+                format!("NOT ({})", self.expr(&Criterion::Contrast(true), scope))
+            }
+            other => {
+                let (level, cond) = self.condition(other, scope);
+                wrap(level, scope, cond)
+            }
+        }
+    }
+
+    fn join(&mut self, v: &[Criterion], sep: &str, scope: Scope) -> String {
+        let parts: Vec<String> = v.iter().map(|c| self.expr(c, scope)).collect();
+        format!("({})", parts.join(sep))
+    }
+
+    fn any_of(&mut self, col: &str, values: &[String]) -> String {
+        let json = serde_json::to_string(
+            &values
+                .iter()
+                .map(|v| v.trim().to_uppercase())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|_| "[]".into());
+        let p = self.bind(Param::Text(json));
+        format!("upper({col}) IN (SELECT value FROM json_each({p}))")
+    }
+
+    fn range(&mut self, col: &str, r: &NumRange) -> String {
+        let mut parts = Vec::new();
+        if let Some(min) = r.min {
+            parts.push(format!("{col} >= {}", self.bind(Param::Num(min))));
+        }
+        if let Some(max) = r.max {
+            parts.push(format!("{col} <= {}", self.bind(Param::Num(max))));
+        }
+        format!("({})", parts.join(" AND "))
+    }
+
+    fn dates(&mut self, col: &str, r: &DateRange) -> String {
+        let mut parts = Vec::new();
+        if let Some(from) = &r.from {
+            parts.push(format!("{col} >= {}", self.bind(Param::Text(from.clone()))));
+        }
+        if let Some(to) = &r.to {
+            parts.push(format!("{col} <= {}", self.bind(Param::Text(to.clone()))));
+        }
+        format!("({})", parts.join(" AND "))
+    }
+
+    /// Every word must start a word of the text (case-insensitive; `%`,
+    /// `_` and `\` in the query are literal).
+    fn words(&mut self, col: &str, query: &str) -> String {
+        let normalised = format!(
+            "(' ' || lower(replace(replace(replace(replace(coalesce({col}, ''), '/', ' '), '-', ' '), ',', ' '), '_', ' ')))"
+        );
+        let parts: Vec<String> = query
+            .split_whitespace()
+            .map(|w| {
+                let p = self.bind(Param::Text(format!(
+                    "% {}%",
+                    escape_like(&w.to_lowercase())
+                )));
+                format!("{normalised} LIKE {p} ESCAPE '\\'")
+            })
+            .collect();
+        format!("({})", parts.join(" AND "))
+    }
+
+    fn condition(&mut self, c: &Criterion, scope: Scope) -> (Level, String) {
+        let instances_of_study = "(SELECT count(*) FROM instances ci JOIN series cs ON cs.id = ci.series_ref WHERE cs.study_ref = st.id)";
+        match c {
+            Criterion::Modality(v) => (Level::Series, self.any_of("s.modality", v)),
+            Criterion::BodyPart(v) => (Level::Series, self.any_of("s.body_part", v)),
+            Criterion::Institution(v) => (Level::Series, self.any_of("s.institution_name", v)),
+            Criterion::Station(v) => (Level::Series, self.any_of("s.station_name", v)),
+            Criterion::Manufacturer(v) => (Level::Series, self.any_of("s.manufacturer", v)),
+            Criterion::Model(v) => (Level::Series, self.any_of("s.model_name", v)),
+            Criterion::SeriesDescription(t) => (Level::Series, self.words("s.description", t)),
+            Criterion::ProtocolName(t) => (Level::Series, self.words("s.protocol_name", t)),
+            Criterion::Sex(v) => (Level::Patient, self.any_of("p.sex", v)),
+            Criterion::StudyDate(r) => (Level::Study, self.dates("st.study_date", r)),
+            Criterion::Age(r) => (Level::Study, self.range("st.age_at_study_years", r)),
+            Criterion::StudyDescription(t) => (Level::Study, self.words("st.description", t)),
+            Criterion::SeriesCount(r) => (
+                Level::Study,
+                self.range(
+                    "(SELECT count(*) FROM series cs WHERE cs.study_ref = st.id)",
+                    r,
+                ),
+            ),
+            Criterion::InstanceCount(r) => match scope {
+                Scope::Study => (Level::Study, self.range(instances_of_study, r)),
+                Scope::Series => (
+                    Level::Series,
+                    self.range(
+                        "(SELECT count(*) FROM instances ci WHERE ci.series_ref = s.id)",
+                        r,
+                    ),
+                ),
+            },
+            Criterion::SopClass(v) => (Level::Instance, self.any_of("i.sop_class_uid", v)),
+            Criterion::SliceThicknessMm(r) => {
+                (Level::Instance, self.range("i.slice_thickness_mm", r))
+            }
+            Criterion::Contrast(_) => (
+                Level::Instance,
+                "coalesce(i.contrast_agent, '') <> ''".into(),
+            ),
+            Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => (Level::Study, "1".into()),
+        }
+    }
+}
+
+/// Lifts a condition to the scope: "has at least one matching series /
+/// image" when it lives below the row being filtered.
+fn wrap(level: Level, scope: Scope, cond: String) -> String {
+    match (level, scope) {
+        (Level::Patient | Level::Study, _) => cond,
+        (Level::Series, Scope::Series) => cond,
+        (Level::Series, Scope::Study) => {
+            format!("EXISTS (SELECT 1 FROM series s WHERE s.study_ref = st.id AND {cond})")
+        }
+        (Level::Instance, Scope::Series) => {
+            format!("EXISTS (SELECT 1 FROM instances i WHERE i.series_ref = s.id AND {cond})")
+        }
+        (Level::Instance, Scope::Study) => format!(
+            "EXISTS (SELECT 1 FROM series s JOIN instances i ON i.series_ref = s.id WHERE s.study_ref = st.id AND {cond})"
+        ),
+    }
+}
+
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The SQL that selects a cohort's entries, for some prefix or subset of
+/// its rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledCohort {
+    /// `SELECT <unit id> ...` of the matching entries.
+    pub entries_sql: String,
+    /// `SELECT id, patient_ref` of the studies that make up the content
+    /// (`None` for a series cohort: its content is the series themselves).
+    pub content_studies_sql: Option<String>,
+    pub params: Vec<Param>,
+    pub unit: CohortUnit,
+}
+
+/// Compiles the cohort restricted to `rules` (all of them for the cohort
+/// itself; prefixes and single rules for attrition).
+pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
+    let mut b = Builder { params: Vec::new() };
+    let conds = |b: &mut Builder, scope: Scope| -> String {
+        let parts: Vec<String> = rules
+            .iter()
+            .map(|r| {
+                let e = b.expr(&r.criterion, scope);
+                if r.exclude {
+                    format!("NOT ({e})")
+                } else {
+                    format!("({e})")
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            "1".into()
+        } else {
+            parts.join(" AND ")
+        }
+    };
+    match spec.unit {
+        CohortUnit::Study => {
+            let w = conds(&mut b, Scope::Study);
+            let sql = format!("SELECT st.id, st.patient_ref FROM studies st JOIN patients p ON p.id = st.patient_ref WHERE {w}");
+            CompiledCohort {
+                entries_sql: sql.clone(),
+                content_studies_sql: Some(sql),
+                params: b.params,
+                unit: spec.unit,
+            }
+        }
+        CohortUnit::Series => {
+            let w = conds(&mut b, Scope::Series);
+            let sql = format!(
+                "SELECT s.id, s.study_ref, st.patient_ref FROM series s JOIN studies st ON st.id = s.study_ref
+                 JOIN patients p ON p.id = st.patient_ref WHERE {w}"
+            );
+            CompiledCohort {
+                entries_sql: sql,
+                content_studies_sql: None,
+                params: b.params,
+                unit: spec.unit,
+            }
+        }
+        CohortUnit::Patient => {
+            // A patient qualifies when each inclusion rule matches one of
+            // their studies and no exclusion rule matches any.
+            // Each rule's expression is built once, so that its parameters
+            // are bound once and shared by both statements.
+            let exprs: Vec<String> = rules
+                .iter()
+                .map(|r| b.expr(&r.criterion, Scope::Study))
+                .collect();
+            let mut parts = Vec::new();
+            for (r, e) in rules.iter().zip(&exprs) {
+                let exists = format!(
+                    "EXISTS (SELECT 1 FROM studies st WHERE st.patient_ref = p.id AND {e})"
+                );
+                parts.push(if r.exclude {
+                    format!("NOT {exists}")
+                } else {
+                    exists
+                });
+            }
+            let w = if parts.is_empty() {
+                "1".into()
+            } else {
+                parts.join(" AND ")
+            };
+            let patients = format!("SELECT p.id FROM patients p WHERE {w}");
+            // Content: the qualifying patients' studies that meet every
+            // inclusion rule (not every image of the patient).
+            let include: Vec<String> = rules
+                .iter()
+                .zip(&exprs)
+                .filter(|(r, _)| !r.exclude)
+                .map(|(_, e)| format!("({e})"))
+                .collect();
+            let inc = if include.is_empty() {
+                "1".into()
+            } else {
+                include.join(" AND ")
+            };
+            let content = format!(
+                "SELECT st.id, st.patient_ref FROM studies st JOIN patients p ON p.id = st.patient_ref
+                 WHERE st.patient_ref IN ({patients}) AND {inc}"
+            );
+            CompiledCohort {
+                entries_sql: patients,
+                content_studies_sql: Some(content),
+                params: b.params,
+                unit: spec.unit,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_only_reaches_parameters() {
+        let hostile = "'; DROP TABLE studies; --";
+        let spec = CohortSpec {
+            schema_version: 1,
+            name: "x".into(),
+            description: String::new(),
+            unit: CohortUnit::Study,
+            rules: vec![Rule {
+                name: hostile.into(),
+                exclude: false,
+                criterion: Criterion::All(vec![
+                    Criterion::Modality(vec![hostile.into()]),
+                    Criterion::StudyDescription(format!("{hostile} 100%")),
+                ]),
+            }],
+        };
+        let rules: Vec<&Rule> = spec.rules.iter().collect();
+        let c = compile(&spec, &rules);
+        assert!(!c.entries_sql.contains("DROP"));
+        assert!(!c.entries_sql.contains("100"));
+        assert!(c
+            .params
+            .iter()
+            .any(|p| matches!(p, Param::Text(t) if t.contains("DROP"))));
+        assert!(c
+            .params
+            .iter()
+            .any(|p| matches!(p, Param::Text(t) if t == "% 100\\%%")));
+    }
+}

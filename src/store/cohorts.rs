@@ -1,0 +1,215 @@
+//! Running compiled cohorts, and saved cohorts with their revisions.
+
+use super::{Ctx, Result, StoreError};
+use crate::cohort::{CompiledCohort, Param};
+use crate::model::{CohortLevels, CohortSpec, CohortUnit, SavedCohort};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use std::collections::HashSet;
+use std::path::Path;
+
+fn bound(c: &CompiledCohort) -> impl Iterator<Item = Value> + '_ {
+    c.params.iter().map(|p| match p {
+        Param::Text(t) => Value::Text(t.clone()),
+        Param::Num(n) => Value::Real(*n),
+    })
+}
+
+/// Entries (in the cohort's unit).
+pub(crate) fn entry_count(conn: &Connection, path: &Path, c: &CompiledCohort) -> Result<u64> {
+    let sql = format!("SELECT count(*) FROM ({})", c.entries_sql);
+    let n: i64 = conn
+        .prepare_cached(&sql)
+        .at(path)?
+        .query_row(params_from_iter(bound(c)), |r| r.get(0))
+        .at(path)?;
+    Ok(n as u64)
+}
+
+/// Counts per level of the cohort's content.
+pub(crate) fn levels(conn: &Connection, path: &Path, c: &CompiledCohort) -> Result<CohortLevels> {
+    let sql = match (&c.content_studies_sql, c.unit) {
+        (Some(content), unit) => format!(
+            "WITH m AS ({content}) SELECT {}, (SELECT count(*) FROM m),
+               (SELECT count(*) FROM series s WHERE s.study_ref IN (SELECT id FROM m)),
+               (SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_ref
+                  WHERE s.study_ref IN (SELECT id FROM m))",
+            if unit == CohortUnit::Patient {
+                format!("(SELECT count(*) FROM ({}))", c.entries_sql)
+            } else {
+                "(SELECT count(DISTINCT patient_ref) FROM m)".to_string()
+            }
+        ),
+        (None, _) => format!(
+            "WITH m AS ({}) SELECT count(DISTINCT patient_ref), count(DISTINCT study_ref), count(*),
+               (SELECT count(*) FROM instances i WHERE i.series_ref IN (SELECT id FROM m)) FROM m",
+            c.entries_sql
+        ),
+    };
+    // The patient count above reuses the same parameters: bind them twice
+    // by numbering (?N refers to the same value wherever it appears).
+    conn.prepare_cached(&sql)
+        .at(path)?
+        .query_row(params_from_iter(bound(c)), |r| {
+            Ok(CohortLevels {
+                patients: r.get::<_, i64>(0)? as u64,
+                studies: r.get::<_, i64>(1)? as u64,
+                series: r.get::<_, i64>(2)? as u64,
+                instances: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .at(path)
+}
+
+/// Study UIDs and patient keys of the cohort's content (for comparisons).
+pub(crate) fn content_keys(
+    conn: &Connection,
+    path: &Path,
+    c: &CompiledCohort,
+) -> Result<(HashSet<String>, HashSet<i64>)> {
+    let inner = match &c.content_studies_sql {
+        Some(content) => format!("SELECT id FROM ({content})"),
+        None => format!("SELECT study_ref FROM ({})", c.entries_sql),
+    };
+    let sql =
+        format!("SELECT st.study_uid, st.patient_ref FROM studies st WHERE st.id IN ({inner})");
+    let mut stmt = conn.prepare(&sql).at(path)?;
+    let rows = stmt
+        .query_map(params_from_iter(bound(c)), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .at(path)?;
+    let mut studies = HashSet::new();
+    let mut patients = HashSet::new();
+    for row in rows {
+        let (uid, p) = row.at(path)?;
+        studies.insert(uid);
+        patients.insert(p);
+    }
+    Ok((studies, patients))
+}
+
+/// Saves a new revision of a cohort (creating it if new); returns the revision.
+pub(crate) fn save(conn: &Connection, path: &Path, spec: &CohortSpec) -> Result<u32> {
+    let json = serde_json::to_string_pretty(spec).map_err(|e| StoreError::Other {
+        message: e.to_string(),
+        path: path.into(),
+    })?;
+    conn.execute(
+        "INSERT INTO cohorts(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
+        [&spec.name],
+    )
+    .at(path)?;
+    let id: i64 = conn
+        .query_row(
+            "SELECT id FROM cohorts WHERE name = ?1",
+            [&spec.name],
+            |r| r.get(0),
+        )
+        .at(path)?;
+    let rev: i64 = conn
+        .query_row(
+            "SELECT coalesce(max(revision), 0) + 1 FROM cohort_revisions WHERE cohort_ref = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .at(path)?;
+    conn.execute(
+        "INSERT INTO cohort_revisions(cohort_ref, revision, spec_json) VALUES (?1, ?2, ?3)",
+        params![id, rev, json],
+    )
+    .at(path)?;
+    Ok(rev as u32)
+}
+
+/// The latest revision of every saved cohort, by name.
+pub(crate) fn list(conn: &Connection, path: &Path) -> Result<Vec<SavedCohort>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT c.name, r.revision, r.saved_at, r.spec_json FROM cohorts c
+             JOIN cohort_revisions r ON r.cohort_ref = c.id
+             WHERE r.revision = (SELECT max(revision) FROM cohort_revisions WHERE cohort_ref = c.id)
+             ORDER BY c.name",
+        )
+        .at(path)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .at(path)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, revision, saved_at, json) = row.at(path)?;
+        let spec: CohortSpec = serde_json::from_str(&json).map_err(|e| StoreError::Other {
+            message: format!("saved cohort '{name}' is unreadable: {e}"),
+            path: path.into(),
+        })?;
+        out.push(SavedCohort {
+            name,
+            revision: revision as u32,
+            saved_at,
+            spec,
+        });
+    }
+    Ok(out)
+}
+
+/// One saved cohort (latest revision, or the given one).
+pub(crate) fn get(
+    conn: &Connection,
+    path: &Path,
+    name: &str,
+    revision: Option<u32>,
+) -> Result<Option<SavedCohort>> {
+    let row: Option<(i64, String, String)> = conn
+        .query_row(
+            "SELECT r.revision, r.saved_at, r.spec_json FROM cohorts c JOIN cohort_revisions r ON r.cohort_ref = c.id
+             WHERE c.name = ?1 AND (?2 IS NULL AND r.revision = (SELECT max(revision) FROM cohort_revisions WHERE cohort_ref = c.id)
+                                    OR r.revision = ?2)",
+            params![name, revision.map(|r| r as i64)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .at(path)?;
+    let Some((rev, saved_at, json)) = row else {
+        return Ok(None);
+    };
+    let spec: CohortSpec = serde_json::from_str(&json).map_err(|e| StoreError::Other {
+        message: format!("saved cohort '{name}' is unreadable: {e}"),
+        path: path.into(),
+    })?;
+    Ok(Some(SavedCohort {
+        name: name.to_string(),
+        revision: rev as u32,
+        saved_at,
+        spec,
+    }))
+}
+
+/// Deletes a cohort and its revisions; false when it did not exist.
+pub(crate) fn delete(conn: &Connection, path: &Path, name: &str) -> Result<bool> {
+    let id: Option<i64> = conn
+        .query_row("SELECT id FROM cohorts WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()
+        .at(path)?;
+    let Some(id) = id else { return Ok(false) };
+    conn.execute_batch("BEGIN IMMEDIATE").at(path)?;
+    let r = conn
+        .execute("DELETE FROM cohort_revisions WHERE cohort_ref = ?1", [id])
+        .and_then(|_| conn.execute("DELETE FROM cohorts WHERE id = ?1", [id]));
+    match r {
+        Ok(_) => conn.execute_batch("COMMIT").at(path)?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::from_sqlite(e, path));
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,289 @@
+//! Cohorts through the real CLI and library: counts checked against
+//! independent SQL, attrition, suppression, hostile input, saved cohorts.
+
+use crate::common::*;
+use pacs_cohort::cohort::parse_spec;
+use pacs_cohort::Engine;
+use serde_json::Value;
+use std::path::Path;
+
+fn indexed(tmp: &Path, patients: u32) -> std::path::PathBuf {
+    let archive = tmp.join("archive");
+    synth(&archive, patients, 51, false);
+    let db = tmp.join("ws.db");
+    run(&db, &["index", archive.to_str().unwrap()]);
+    db
+}
+
+fn write_spec(dir: &Path, name: &str, json: &str) -> String {
+    let p = dir.join(format!("{name}.json"));
+    std::fs::write(&p, json).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn q(db: &Path, sql: &str) -> u64 {
+    sqlite(db)
+        .query_row(sql, [], |r| r.get::<_, i64>(0))
+        .unwrap() as u64
+}
+
+const CT_CHEST: &str = r#"{"schema_version": 1, "name": "ct-chest", "unit": "study", "rules": [
+  {"name": "CT", "criterion": {"modality": ["ct"]}},
+  {"name": "age 40-80", "criterion": {"age": {"min": 40, "max": 80}}},
+  {"name": "female", "criterion": {"sex": ["F"]}},
+  {"name": "contrast", "exclude": true, "criterion": {"contrast": true}}
+]}"#;
+
+#[test]
+fn counts_and_attrition_match_independent_sql() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 120);
+    let spec = write_spec(tmp.path(), "a", CT_CHEST);
+    let (code, v) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let n = |x: &Value| x["count"].as_u64().unwrap();
+    assert_eq!(n(&v["population"]), q(&db, "SELECT count(*) FROM studies"));
+    let ct = "EXISTS (SELECT 1 FROM series s WHERE s.study_ref = st.id AND s.modality = 'CT')";
+    let age = "st.age_at_study_years BETWEEN 40 AND 80";
+    let female = "(SELECT sex FROM patients WHERE id = st.patient_ref) = 'F'";
+    let contrast = "EXISTS (SELECT 1 FROM series s JOIN instances i ON i.series_ref = s.id WHERE s.study_ref = st.id AND i.contrast_agent IS NOT NULL)";
+    let steps = v["attrition"].as_array().unwrap();
+    let expected = [
+        q(&db, &format!("SELECT count(*) FROM studies st WHERE {ct}")),
+        q(&db, &format!("SELECT count(*) FROM studies st WHERE {ct} AND {age}")),
+        q(&db, &format!("SELECT count(*) FROM studies st WHERE {ct} AND {age} AND {female}")),
+        q(&db, &format!("SELECT count(*) FROM studies st WHERE {ct} AND {age} AND {female} AND NOT {contrast}")),
+    ];
+    for (step, want) in steps.iter().zip(expected) {
+        assert_eq!(n(&step["remaining"]), want, "{step}");
+    }
+    assert!(
+        expected[3] > 0 && expected[0] > expected[3],
+        "the funnel narrows: {expected:?}"
+    );
+    assert_eq!(
+        n(&steps[3]["removed_alone"]),
+        q(
+            &db,
+            &format!("SELECT count(*) FROM studies st WHERE {contrast}")
+        ),
+        "an exclusion rule alone removes the studies it matches"
+    );
+    let final_where = format!("{ct} AND {age} AND {female} AND NOT {contrast}");
+    assert_eq!(n(&v["levels"]["studies"]), expected[3]);
+    assert_eq!(
+        n(&v["levels"]["patients"]),
+        q(
+            &db,
+            &format!("SELECT count(DISTINCT patient_ref) FROM studies st WHERE {final_where}")
+        )
+    );
+    assert_eq!(
+        n(&v["levels"]["instances"]),
+        q(&db, &format!("SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_ref JOIN studies st ON st.id = s.study_ref WHERE {final_where}"))
+    );
+}
+
+#[test]
+fn units_and_groups_behave_as_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 80);
+    let engine = Engine::open(&db).unwrap();
+    let count = |json: &str| engine.cohort_count(&parse_spec(json).unwrap()).unwrap();
+    let series = count(
+        r#"{"schema_version":1,"name":"s","unit":"series","rules":[{"name":"MR","criterion":{"modality":["MR"]}}]}"#,
+    );
+    assert_eq!(
+        series.levels.series,
+        q(&db, "SELECT count(*) FROM series WHERE modality = 'MR'")
+    );
+    let patients = count(
+        r#"{"schema_version":1,"name":"p","unit":"patient","rules":[{"name":"MR","criterion":{"modality":["MR"]}},{"name":"not MG","exclude":true,"criterion":{"modality":["MG"]}}]}"#,
+    );
+    assert_eq!(
+        patients.levels.patients,
+        q(&db, "SELECT count(*) FROM patients p WHERE EXISTS (SELECT 1 FROM studies st JOIN series s ON s.study_ref = st.id WHERE st.patient_ref = p.id AND s.modality = 'MR')
+                AND NOT EXISTS (SELECT 1 FROM studies st JOIN series s ON s.study_ref = st.id WHERE st.patient_ref = p.id AND s.modality = 'MG')")
+    );
+    // The content of a patient cohort is its matching studies, not every study of the patient.
+    assert_eq!(
+        patients.levels.studies,
+        q(&db, "SELECT count(*) FROM studies st WHERE EXISTS (SELECT 1 FROM series s WHERE s.study_ref = st.id AND s.modality = 'MR')
+                AND NOT EXISTS (SELECT 1 FROM studies x JOIN series s ON s.study_ref = x.id WHERE x.patient_ref = st.patient_ref AND s.modality = 'MG')")
+    );
+    let any = count(
+        r#"{"schema_version":1,"name":"a","rules":[{"name":"CT or MR","criterion":{"any":[{"modality":["CT"]},{"modality":["MR"]}]}}]}"#,
+    );
+    let list = count(
+        r#"{"schema_version":1,"name":"l","rules":[{"name":"CT or MR","criterion":{"modality":["CT","MR"]}}]}"#,
+    );
+    assert_eq!(any.levels, list.levels);
+    let not = count(
+        r#"{"schema_version":1,"name":"n","rules":[{"name":"not CT","criterion":{"not":{"modality":["CT"]}}}]}"#,
+    );
+    let excl = count(
+        r#"{"schema_version":1,"name":"e","rules":[{"name":"CT","exclude":true,"criterion":{"modality":["CT"]}}]}"#,
+    );
+    assert_eq!(not.levels, excl.levels);
+    let words = count(
+        r#"{"schema_version":1,"name":"w","rules":[{"name":"chest w/o","criterion":{"study_description":"chest witho"}}]}"#,
+    );
+    assert_eq!(
+        words.levels.studies,
+        q(
+            &db,
+            "SELECT count(*) FROM studies WHERE description LIKE '%CHEST WITHOUT%'"
+        )
+    );
+    let dates = count(
+        r#"{"schema_version":1,"name":"d","rules":[{"name":"2020","criterion":{"study_date":{"from":"2020-01-01","to":"2020-12-31"}}}]}"#,
+    );
+    assert_eq!(
+        dates.levels.studies,
+        q(
+            &db,
+            "SELECT count(*) FROM studies WHERE study_date LIKE '2020-%'"
+        )
+    );
+}
+
+#[test]
+fn hostile_values_are_data_not_sql() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 10);
+    let long = "x".repeat(900);
+    let spec = format!(
+        r#"{{"schema_version":1,"name":"evil","rules":[
+        {{"name":"q","criterion":{{"any":[{{"modality":["'; DROP TABLE studies; --","%","_","\""]}},{{"study_description":"100% '; DROP TABLE series; -- \\ _ {long}"}},{{"institution":["a\\u0001b"]}}]}}}}]}}"#
+    );
+    let path = write_spec(tmp.path(), "evil", &spec);
+    let (code, v) = run_json(&db, &["cohort", "count", "--spec", &path, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["levels"]["studies"]["count"], 0);
+    assert!(q(&db, "SELECT count(*) FROM studies") > 0, "tables intact");
+    assert!(q(&db, "SELECT count(*) FROM series") > 0, "tables intact");
+    // NUL and overlong values are refused with a message naming the rule.
+    let nul = write_spec(
+        tmp.path(),
+        "nul",
+        r#"{"schema_version":1,"name":"n","rules":[{"name":"nul","criterion":{"modality":["a\u0000b"]}}]}"#,
+    );
+    let out = run(&db, &["cohort", "count", "--spec", &nul]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rule 'nul'"));
+}
+
+#[test]
+fn released_counts_hide_small_cells_and_what_reveals_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 40);
+    let spec = write_spec(tmp.path(), "a", CT_CHEST);
+    let (_, exact) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    let (_, rel) = run_json(
+        &db,
+        &["cohort", "count", "--spec", &spec, "--json", "--release"],
+    );
+    let shown = |x: &Value| x["count"].as_u64();
+    let mut any_hidden = false;
+    let mut previous = shown(&rel["population"]);
+    for (e, r) in exact["attrition"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(rel["attrition"].as_array().unwrap())
+    {
+        for key in ["remaining", "removed", "removed_alone"] {
+            let n = e[key]["count"].as_u64().unwrap();
+            if (1..=10).contains(&n) {
+                assert_eq!(r[key]["count"], "<11", "{key} {n} is hidden");
+                any_hidden = true;
+            }
+            if let Some(shown) = shown(&r[key]) {
+                assert!(!(1..=10).contains(&shown));
+            }
+        }
+        // remaining = previous - removed: never exactly one of the three hidden.
+        let hidden = [
+            previous.is_none(),
+            shown(&r["removed"]).is_none(),
+            shown(&r["remaining"]).is_none(),
+        ];
+        assert_ne!(
+            hidden.iter().filter(|h| **h).count(),
+            1,
+            "derivable cell in {r}"
+        );
+        previous = shown(&r["remaining"]);
+    }
+    assert!(any_hidden, "the test must exercise suppression: {exact}");
+    for level in ["patients", "studies", "series", "instances"] {
+        if let Some(n) = shown(&rel["levels"][level]) {
+            assert!(!(1..=10).contains(&n));
+        }
+    }
+}
+
+#[test]
+fn saved_cohorts_round_trip_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 15);
+    let spec = write_spec(tmp.path(), "a", CT_CHEST);
+    let b = write_spec(
+        tmp.path(),
+        "b",
+        r#"{"schema_version":1,"name":"women","rules":[{"name":"F","criterion":{"sex":["F"]}}]}"#,
+    );
+    assert!(run(&db, &["cohort", "save", "--spec", &spec])
+        .status
+        .success());
+    let again = run(&db, &["cohort", "save", "--spec", &spec]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("revision 2"));
+    assert!(run(&db, &["cohort", "save", "--spec", &b]).status.success());
+    let (_, list) = run_json(&db, &["cohort", "list", "--json"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ct-chest", "women"]);
+    let exported = tmp.path().join("exported.json");
+    assert!(run(
+        &db,
+        &[
+            "cohort",
+            "export",
+            "ct-chest",
+            "--out",
+            exported.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
+    let other_db = tmp.path().join("other.db");
+    assert!(
+        run(&other_db, &["cohort", "import", exported.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let (_, shown) = run_json(&other_db, &["cohort", "show", "ct-chest"]);
+    assert_eq!(
+        shown,
+        serde_json::to_value(parse_spec(CT_CHEST).unwrap()).unwrap()
+    );
+    let (_, cmp) = run_json(&db, &["cohort", "compare", "ct-chest", "women", "--json"]);
+    let (_, a) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    let a_studies = a["levels"]["studies"]["count"].as_u64().unwrap();
+    assert_eq!(
+        cmp["both_studies"].as_u64().unwrap() + cmp["only_a_studies"].as_u64().unwrap(),
+        a_studies
+    );
+    assert_eq!(
+        cmp["only_a_studies"], 0,
+        "every study of the CT cohort is a woman's"
+    );
+    assert!(run(&db, &["cohort", "delete", "women"]).status.success());
+    let missing = run(&db, &["cohort", "show", "women"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no saved cohort named 'women'"));
+}
