@@ -10,7 +10,8 @@ use super::state::{Prefs, Tab};
 use super::theme;
 use eframe::egui;
 use pacs_cohort::model::{
-    FileRow, IndexProgress, IndexSummary, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus,
+    CohortCounts, CohortSpec, CohortUnit, FileRow, IndexProgress, IndexSummary, SavedCohort,
+    SeriesRow, StudyQuery, StudyRow, WorkspaceStatus, COHORT_SCHEMA_VERSION,
 };
 use pacs_cohort::{Engine, IndexOptions, JobEvent, JobHandle};
 use std::path::PathBuf;
@@ -61,6 +62,16 @@ pub struct PacsApp {
     pub(crate) filter: String,
     pub(crate) errors: Vec<String>,
     pub(crate) focus_search: bool,
+    /// The last cohort draft sent for counting (counts are live: a changed
+    /// draft is counted again, stale answers are dropped).
+    cohort_sent: Option<CohortSpec>,
+    pub(crate) cohort_counts: Option<Result<CohortCounts, String>>,
+    pub(crate) saved_cohorts: Vec<SavedCohort>,
+    /// The JSON editor's text and its last parse error.
+    pub(crate) cohort_json: String,
+    /// The text last generated from the draft (so hand edits are kept).
+    pub(crate) cohort_json_generated: String,
+    pub(crate) cohort_json_error: Option<String>,
     commands: Vec<Command>,
     last_refresh: Instant,
     stats: FrameStats,
@@ -108,6 +119,12 @@ impl PacsApp {
             filter: String::new(),
             errors: Vec::new(),
             focus_search: false,
+            cohort_sent: None,
+            cohort_counts: None,
+            saved_cohorts: Vec::new(),
+            cohort_json: String::new(),
+            cohort_json_generated: String::new(),
+            cohort_json_error: None,
             commands: Vec::new(),
             last_refresh: Instant::now(),
             stats: FrameStats::from_env(),
@@ -147,7 +164,23 @@ impl PacsApp {
         }
     }
 
+    /// The draft being edited (a new one if none).
+    pub(crate) fn draft(&mut self) -> &mut CohortSpec {
+        self.prefs.cohort_draft.get_or_insert_with(new_cohort)
+    }
+
+    /// Counts the draft again if it changed since it was last sent.
+    fn recount_if_changed(&mut self) {
+        let draft = self.draft().clone();
+        if self.cohort_sent.as_ref() != Some(&draft) {
+            self.queries.ask(Query::CohortCount(counting_copy(&draft)));
+            self.cohort_sent = Some(draft);
+        }
+    }
+
     fn refresh_all(&mut self) {
+        self.queries.ask(Query::Cohorts);
+        self.cohort_sent = None;
         self.queries.ask(Query::Status);
         self.queries.ask(Query::Studies(self.study_query()));
         self.queries.ask(Query::Files(self.prefs.files_status));
@@ -166,6 +199,9 @@ impl PacsApp {
         let commands = std::mem::take(&mut self.commands);
         for c in commands {
             self.handle(ui.ctx(), c);
+        }
+        if self.prefs.tab == Tab::Cohort {
+            self.recount_if_changed();
         }
         if self.close_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
@@ -324,6 +360,8 @@ impl PacsApp {
                 }
             }
             Answer::Files(rows) => self.files = rows,
+            Answer::CohortCount(r) => self.cohort_counts = Some(r),
+            Answer::Cohorts(list) => self.saved_cohorts = list,
             Answer::Failed(e) => self.report_error(e),
         }
     }
@@ -508,12 +546,72 @@ impl PacsApp {
                 theme::apply(ctx, self.prefs.dark);
             }
             Command::ToggleJobs => self.prefs.show_jobs = !self.prefs.show_jobs,
+            Command::NewCohort => {
+                self.prefs.cohort_draft = Some(new_cohort());
+                self.cohort_json_error = None;
+            }
+            Command::SaveCohort => {
+                let spec = counting_copy(self.draft());
+                self.queries.ask(Query::SaveCohort(spec));
+            }
+            Command::LoadCohort(name) => {
+                if let Some(c) = self.saved_cohorts.iter().find(|c| c.name == name) {
+                    self.prefs.cohort_draft = Some(c.spec.clone());
+                    self.cohort_json_error = None;
+                }
+            }
+            Command::DeleteCohort(name) => self.queries.ask(Query::DeleteCohort(name)),
+            Command::ApplyCohortJson(text) => match pacs_cohort::cohort::parse_spec(&text) {
+                Ok(spec) => {
+                    self.prefs.cohort_draft = Some(spec);
+                    self.cohort_json_error = None;
+                }
+                Err(e) => self.cohort_json_error = Some(e.to_string()),
+            },
             Command::FocusSearch => {
                 self.prefs.tab = Tab::Studies;
                 self.focus_search = true;
             }
         }
     }
+}
+
+/// A fresh, empty cohort definition.
+fn new_cohort() -> CohortSpec {
+    CohortSpec {
+        schema_version: COHORT_SCHEMA_VERSION,
+        name: "new cohort".into(),
+        description: String::new(),
+        unit: CohortUnit::Study,
+        rules: Vec::new(),
+    }
+}
+
+/// The draft as it is counted and saved: list values trimmed, empty ones
+/// (left while typing "CT, ") dropped.
+fn counting_copy(spec: &CohortSpec) -> CohortSpec {
+    use pacs_cohort::model::Criterion as C;
+    fn clean(c: &mut C) {
+        match c {
+            C::All(v) | C::Any(v) => v.iter_mut().for_each(clean),
+            C::Not(c) => clean(c),
+            C::Modality(v)
+            | C::BodyPart(v)
+            | C::Sex(v)
+            | C::Institution(v)
+            | C::Station(v)
+            | C::Manufacturer(v)
+            | C::Model(v)
+            | C::SopClass(v) => {
+                v.iter_mut().for_each(|s| *s = s.trim().to_string());
+                v.retain(|s| !s.is_empty());
+            }
+            _ => {}
+        }
+    }
+    let mut s = spec.clone();
+    s.rules.iter_mut().for_each(|r| clean(&mut r.criterion));
+    s
 }
 
 impl PacsApp {

@@ -24,4 +24,10 @@ pub enum Command {
     ToggleTheme,
     ToggleJobs,
     FocusSearch,
+    NewCohort,
+    SaveCohort,
+    LoadCohort(String),
+    DeleteCohort(String),
+    /// Replace the draft with this JSON text (from the JSON editor).
+    ApplyCohortJson(String),
 }

@@ -3,7 +3,10 @@
 //! kind runs) and answers carry a generation, so stale results are dropped
 //! while the user keeps typing.
 
-use pacs_cohort::model::{FileRow, FileStatus, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus};
+use pacs_cohort::model::{
+    CohortCounts, CohortSpec, FileRow, FileStatus, SavedCohort, SeriesRow, StudyQuery, StudyRow,
+    WorkspaceStatus,
+};
 use pacs_cohort::Engine;
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -18,6 +21,10 @@ pub enum Query {
     Studies(StudyQuery),
     Series(String),
     Files(Option<FileStatus>),
+    CohortCount(CohortSpec),
+    Cohorts,
+    SaveCohort(CohortSpec),
+    DeleteCohort(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,15 +33,24 @@ pub enum Kind {
     Studies,
     Series,
     Files,
+    CohortCount,
+    Cohorts,
 }
 
 impl Query {
+    fn is_write(&self) -> bool {
+        matches!(self, Query::SaveCohort(_) | Query::DeleteCohort(_))
+    }
+
     fn kind(&self) -> Kind {
         match self {
             Query::Status => Kind::Status,
             Query::Studies(_) => Kind::Studies,
             Query::Series(_) => Kind::Series,
             Query::Files(_) => Kind::Files,
+            Query::CohortCount(_) => Kind::CohortCount,
+            // Saving and deleting answer with the new list of cohorts.
+            Query::Cohorts | Query::SaveCohort(_) | Query::DeleteCohort(_) => Kind::Cohorts,
         }
     }
 }
@@ -45,6 +61,9 @@ pub enum Answer {
     Studies(Vec<StudyRow>),
     Series(String, Vec<SeriesRow>),
     Files(Vec<FileRow>),
+    /// Counts, or why the definition cannot be counted (shown beside it).
+    CohortCount(Result<CohortCounts, String>),
+    Cohorts(Vec<SavedCohort>),
     Failed(String),
 }
 
@@ -64,13 +83,27 @@ impl QueryWorker {
             .name("pacs-gui-queries".into())
             .spawn(move || {
                 while let Ok(first) = req_rx.recv() {
-                    // Coalesce: of everything queued, only the newest per kind runs.
+                    // Coalesce reads: of everything queued, only the newest
+                    // per kind runs. Writes (save, delete) all run, in order,
+                    // before them.
+                    let mut writes: Vec<(u64, Query)> = Vec::new();
                     let mut newest: HashMap<Kind, (u64, Query)> = HashMap::new();
-                    newest.insert(first.1.kind(), first);
+                    let mut take = |q: (u64, Query)| {
+                        if q.1.is_write() {
+                            writes.push(q);
+                        } else {
+                            newest.insert(q.1.kind(), q);
+                        }
+                    };
+                    take(first);
                     while let Ok(q) = req_rx.try_recv() {
-                        newest.insert(q.1.kind(), q);
+                        take(q);
                     }
-                    for (kind, (generation, q)) in newest {
+                    let ordered = writes
+                        .into_iter()
+                        .map(|(g, q)| (q.kind(), (g, q)))
+                        .chain(newest);
+                    for (kind, (generation, q)) in ordered {
                         let answer = match run(&engine, q) {
                             Ok(a) => a,
                             Err(e) => Answer::Failed(e.to_string()),
@@ -143,5 +176,17 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
             Answer::Series(uid, rows)
         }
         Query::Files(st) => Answer::Files(engine.files(st, Some(FILES_LIMIT))?),
+        Query::CohortCount(spec) => {
+            Answer::CohortCount(engine.cohort_count(&spec).map_err(|e| e.to_string()))
+        }
+        Query::Cohorts => Answer::Cohorts(engine.cohorts()?),
+        Query::SaveCohort(spec) => {
+            engine.save_cohort(&spec)?;
+            Answer::Cohorts(engine.cohorts()?)
+        }
+        Query::DeleteCohort(name) => {
+            engine.delete_cohort(&name)?;
+            Answer::Cohorts(engine.cohorts()?)
+        }
     })
 }

@@ -1,7 +1,7 @@
 //! What persists across restarts (UI state only; domain data stays in
 //! SQLite). `#[serde(default)]` keeps old files loadable as fields are added.
 
-use pacs_cohort::model::{FileStatus, StudySort};
+use pacs_cohort::model::{CohortSpec, FileStatus, StudySort};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -10,6 +10,7 @@ use std::path::PathBuf;
 pub enum Tab {
     #[default]
     Studies,
+    Cohort,
     Files,
 }
 
@@ -27,6 +28,8 @@ pub struct Prefs {
     pub show_jobs: bool,
     /// The sample archive was offered once; do not index it again unasked.
     pub sample_offered: bool,
+    /// The cohort being edited (kept across restarts: nothing typed is lost).
+    pub cohort_draft: Option<CohortSpec>,
 }
 
 impl Default for Prefs {
@@ -40,6 +43,7 @@ impl Default for Prefs {
             files_status: None,
             show_jobs: false,
             sample_offered: false,
+            cohort_draft: None,
         }
     }
 }

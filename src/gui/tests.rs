@@ -263,3 +263,43 @@ fn remove_and_reindex_are_one_click() {
     assert!(dir.exists(), "files on disk untouched");
     assert!(h.state().jobs.iter().any(|j| j.title.starts_with("Remove")));
 }
+
+#[test]
+fn the_cohort_builder_counts_live_and_saves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 30, false);
+    let db = tmp.path().join("ws.db");
+    let mut h = harness(&db, &dir);
+    open_and_index(&mut h);
+    h.get_by_label("Cohort builder").click();
+    wait_until(
+        &mut h,
+        "the whole-index count",
+        |a| matches!(&a.cohort_counts, Some(Ok(c)) if c.attrition.is_empty()),
+    );
+    h.get_by_label("Add rule").click();
+    h.run_steps(2);
+    h.get_by_label("Modality").click();
+    wait_until(&mut h, "a count with one rule", |a| {
+        !a.queries_busy() && matches!(&a.cohort_counts, Some(Ok(c)) if c.attrition.len() == 1)
+    });
+    let engine = Engine::open(&db).unwrap();
+    let draft = h.state().prefs.cohort_draft.clone().unwrap();
+    let expected = engine.cohort_count(&draft).unwrap();
+    let Some(Ok(shown)) = &h.state().cohort_counts else {
+        panic!("no counts")
+    };
+    assert_eq!(shown, &expected);
+    assert!(expected.levels.studies > 0 && expected.levels.studies < expected.population);
+    // The JSON view follows the rules.
+    assert!(h.state().cohort_json.contains("\"modality\""));
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the saved cohort", |a| {
+        a.saved_cohorts.iter().any(|c| c.name == "new cohort")
+    });
+    assert_eq!(
+        engine.cohort("new cohort", None).unwrap().spec.rules.len(),
+        1
+    );
+}

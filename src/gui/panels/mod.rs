@@ -2,6 +2,7 @@
 //! commands; none of them does I/O.
 
 mod archives;
+mod cohort;
 mod errors;
 mod files;
 mod jobs;
@@ -26,23 +27,22 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
         .show(ui, |ui| archives::show(app, ui));
     egui::CentralPanel::default_margins().show(ui, |ui| {
         ui.horizontal(|ui| {
-            let tab = app.prefs.tab;
-            if ui
-                .selectable_label(tab == Tab::Studies, "Studies")
-                .clicked()
-            {
-                app.push(super::commands::Command::ShowTab(Tab::Studies));
-            }
-            if ui
-                .selectable_label(tab == Tab::Files, "Files and statuses")
-                .clicked()
-            {
-                app.push(super::commands::Command::ShowTab(Tab::Files));
+            let current = app.prefs.tab;
+            let tabs = [
+                (Tab::Studies, "Studies"),
+                (Tab::Cohort, "Cohort builder"),
+                (Tab::Files, "Files and statuses"),
+            ];
+            for (tab, title) in tabs {
+                if ui.selectable_label(current == tab, title).clicked() {
+                    app.push(super::commands::Command::ShowTab(tab));
+                }
             }
         });
         ui.separator();
         match app.prefs.tab {
             Tab::Studies => studies::show(app, ui),
+            Tab::Cohort => cohort::show(app, ui),
             Tab::Files => files::show(app, ui),
         }
     });

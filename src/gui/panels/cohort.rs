@@ -1,0 +1,453 @@
+//! The cohort builder: rules on the left, live counts and the attrition
+//! funnel on the right, the definition as JSON below. Counting runs on the
+//! query worker whenever the draft changes.
+
+use crate::gui::app::PacsApp;
+use crate::gui::commands::Command;
+use eframe::egui;
+use pacs_cohort::model::{CohortCounts, CohortUnit, Criterion, DateRange, NumRange, Rule};
+
+/// Counts 1..=this are marked as not for release.
+const RELEASE_THRESHOLD: u64 = 10;
+
+pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+    header(app, ui);
+    ui.separator();
+    egui::Panel::bottom("cohort_json")
+        .resizable(true)
+        .default_size(150.0)
+        .show(ui, |ui| json_editor(app, ui));
+    egui::Panel::right("cohort_counts")
+        .resizable(true)
+        .default_size(420.0)
+        .show(ui, |ui| counts(app, ui));
+    egui::CentralPanel::default().show(ui, |ui| {
+        egui::ScrollArea::vertical()
+            .id_salt("rules")
+            .show(ui, |ui| rules(app, ui));
+    });
+}
+
+fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let saved: Vec<String> = app
+        .saved_cohorts
+        .iter()
+        .map(|c| format!("{} (rev {})", c.name, c.revision))
+        .collect();
+    let names: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
+    let mut commands = Vec::new();
+    ui.horizontal(|ui| {
+        let draft = app.draft();
+        let label = ui.label("Name");
+        ui.add(egui::TextEdit::singleline(&mut draft.name).desired_width(200.0))
+            .labelled_by(label.id);
+        ui.label("Unit");
+        egui::ComboBox::from_id_salt("unit")
+            .selected_text(unit_name(draft.unit))
+            .show_ui(ui, |ui| {
+                for u in [CohortUnit::Patient, CohortUnit::Study, CohortUnit::Series] {
+                    ui.selectable_value(&mut draft.unit, u, unit_name(u));
+                }
+            });
+        if ui
+            .button("Save")
+            .on_hover_text("Save as a new revision of this cohort")
+            .clicked()
+        {
+            commands.push(Command::SaveCohort);
+        }
+        if ui.button("New").clicked() {
+            commands.push(Command::NewCohort);
+        }
+        ui.menu_button("Open saved", |ui| {
+            if saved.is_empty() {
+                ui.label("No saved cohorts yet.");
+            }
+            for (label, name) in saved.iter().zip(&names) {
+                if ui.button(label).clicked() {
+                    commands.push(Command::LoadCohort(name.clone()));
+                    ui.close();
+                }
+            }
+        });
+        let current = app.draft().name.clone();
+        if names.contains(&current)
+            && ui
+                .button("Delete")
+                .on_hover_text("Delete this saved cohort and its revisions")
+                .clicked()
+        {
+            commands.push(Command::DeleteCohort(current));
+        }
+    });
+    for c in commands {
+        app.push(c);
+    }
+}
+
+fn unit_name(u: CohortUnit) -> &'static str {
+    match u {
+        CohortUnit::Patient => "patients",
+        CohortUnit::Study => "studies",
+        CohortUnit::Series => "series",
+    }
+}
+
+/// The kinds of criteria the "Add rule" menu offers, with a starting value.
+fn templates() -> Vec<(&'static str, Criterion)> {
+    vec![
+        ("Modality", Criterion::Modality(vec!["CT".into()])),
+        ("Body part", Criterion::BodyPart(vec!["CHEST".into()])),
+        ("Sex", Criterion::Sex(vec!["F".into()])),
+        (
+            "Age at study",
+            Criterion::Age(NumRange {
+                min: Some(40.0),
+                max: Some(80.0),
+            }),
+        ),
+        (
+            "Study date",
+            Criterion::StudyDate(DateRange {
+                from: Some("2020-01-01".into()),
+                to: Some("2024-12-31".into()),
+            }),
+        ),
+        ("Site", Criterion::Institution(vec![String::new()])),
+        ("Station", Criterion::Station(vec![String::new()])),
+        ("Manufacturer", Criterion::Manufacturer(vec![String::new()])),
+        ("Scanner model", Criterion::Model(vec![String::new()])),
+        ("SOP class", Criterion::SopClass(vec![String::new()])),
+        (
+            "Study description words",
+            Criterion::StudyDescription("chest".into()),
+        ),
+        (
+            "Series description words",
+            Criterion::SeriesDescription(String::new()),
+        ),
+        ("Protocol words", Criterion::ProtocolName(String::new())),
+        (
+            "Slice thickness (mm)",
+            Criterion::SliceThicknessMm(NumRange {
+                min: None,
+                max: Some(1.5),
+            }),
+        ),
+        (
+            "Series in study",
+            Criterion::SeriesCount(NumRange {
+                min: Some(2.0),
+                max: None,
+            }),
+        ),
+        (
+            "Images",
+            Criterion::InstanceCount(NumRange {
+                min: Some(1.0),
+                max: None,
+            }),
+        ),
+        ("Contrast", Criterion::Contrast(true)),
+    ]
+}
+
+fn rules(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let mut remove = None;
+    let mut swap = None;
+    let draft = app.draft();
+    let n = draft.rules.len();
+    if n == 0 {
+        ui.label(
+            egui::RichText::new("No rules: the cohort is the whole index. Add a rule below.")
+                .weak(),
+        );
+    }
+    for (i, rule) in draft.rules.iter_mut().enumerate() {
+        ui.push_id(i, |ui| {
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.horizontal(|ui| {
+                    ui.label(format!("{}.", i + 1));
+                    egui::ComboBox::from_id_salt("kind")
+                        .selected_text(if rule.exclude { "Exclude" } else { "Include" })
+                        .width(80.0)
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut rule.exclude, false, "Include");
+                            ui.selectable_value(&mut rule.exclude, true, "Exclude");
+                        });
+                    ui.add(
+                        egui::TextEdit::singleline(&mut rule.name)
+                            .hint_text("rule name")
+                            .desired_width(180.0),
+                    );
+                    if ui.add_enabled(i > 0, egui::Button::new("Up")).clicked() {
+                        swap = Some((i - 1, i));
+                    }
+                    if ui
+                        .add_enabled(i + 1 < n, egui::Button::new("Down"))
+                        .clicked()
+                    {
+                        swap = Some((i, i + 1));
+                    }
+                    if ui.button("Remove").clicked() {
+                        remove = Some(i);
+                    }
+                });
+                criterion(ui, &mut rule.criterion);
+            });
+        });
+    }
+    if let Some(i) = remove {
+        draft.rules.remove(i);
+    }
+    if let Some((a, b)) = swap {
+        draft.rules.swap(a, b);
+    }
+    ui.menu_button("Add rule", |ui| {
+        for (label, c) in templates() {
+            if ui.button(label).clicked() {
+                draft.rules.push(Rule {
+                    name: label.to_lowercase(),
+                    exclude: false,
+                    criterion: c,
+                });
+                ui.close();
+            }
+        }
+    });
+}
+
+fn list(ui: &mut egui::Ui, label: &str, values: &mut Vec<String>) {
+    ui.horizontal(|ui| {
+        ui.label(format!("{label} is one of"));
+        let mut text = values.join(", ");
+        if ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("comma-separated")
+                    .desired_width(260.0),
+            )
+            .changed()
+        {
+            *values = text
+                .split(',')
+                .map(|s| s.trim_start().to_string())
+                .collect();
+        }
+    });
+}
+
+fn range(ui: &mut egui::Ui, label: &str, r: &mut NumRange) {
+    ui.horizontal(|ui| {
+        ui.label(label);
+        for (name, bound) in [("from", &mut r.min), ("to", &mut r.max)] {
+            let mut on = bound.is_some();
+            if ui.checkbox(&mut on, name).changed() {
+                *bound = if on { Some(0.0) } else { None };
+            }
+            if let Some(v) = bound {
+                ui.add(egui::DragValue::new(v).speed(1.0));
+            }
+        }
+    });
+}
+
+fn dates(ui: &mut egui::Ui, r: &mut DateRange) {
+    ui.horizontal(|ui| {
+        ui.label("Study date from");
+        for (i, bound) in [&mut r.from, &mut r.to].into_iter().enumerate() {
+            if i == 1 {
+                ui.label("to");
+            }
+            let mut text = bound.clone().unwrap_or_default();
+            if ui
+                .add(
+                    egui::TextEdit::singleline(&mut text)
+                        .hint_text("YYYY-MM-DD")
+                        .desired_width(96.0),
+                )
+                .changed()
+            {
+                *bound = (!text.trim().is_empty()).then(|| text.trim().to_string());
+            }
+        }
+    });
+}
+
+fn words(ui: &mut egui::Ui, label: &str, t: &mut String) {
+    ui.horizontal(|ui| {
+        ui.label(format!("{label} has words"));
+        ui.add(
+            egui::TextEdit::singleline(t)
+                .hint_text("word prefixes, all required")
+                .desired_width(260.0),
+        );
+    });
+}
+
+fn criterion(ui: &mut egui::Ui, c: &mut Criterion) {
+    match c {
+        Criterion::Modality(v) => list(ui, "Modality", v),
+        Criterion::BodyPart(v) => list(ui, "Body part", v),
+        Criterion::Sex(v) => list(ui, "Sex", v),
+        Criterion::Institution(v) => list(ui, "Site", v),
+        Criterion::Station(v) => list(ui, "Station", v),
+        Criterion::Manufacturer(v) => list(ui, "Manufacturer", v),
+        Criterion::Model(v) => list(ui, "Scanner model", v),
+        Criterion::SopClass(v) => list(ui, "SOP class UID", v),
+        Criterion::Age(r) => range(ui, "Age at study (years)", r),
+        Criterion::SliceThicknessMm(r) => range(ui, "Slice thickness (mm)", r),
+        Criterion::SeriesCount(r) => range(ui, "Series in the study", r),
+        Criterion::InstanceCount(r) => range(ui, "Images", r),
+        Criterion::StudyDate(r) => dates(ui, r),
+        Criterion::StudyDescription(t) => words(ui, "Study description", t),
+        Criterion::SeriesDescription(t) => words(ui, "Series description", t),
+        Criterion::ProtocolName(t) => words(ui, "Protocol name", t),
+        Criterion::Contrast(yes) => {
+            ui.checkbox(yes, "Contrast agent recorded (unticked: no contrast)");
+        }
+        Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => {
+            let json = serde_json::to_string(c).unwrap_or_default();
+            ui.label("Group (all / any / not): edit it in the JSON below.");
+            ui.label(egui::RichText::new(json).monospace().small());
+        }
+    }
+}
+
+fn cell(n: u64) -> String {
+    if (1..=RELEASE_THRESHOLD).contains(&n) {
+        format!("{n}*")
+    } else {
+        n.to_string()
+    }
+}
+
+fn counts(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let busy = app.queries_busy();
+    ui.horizontal(|ui| {
+        ui.heading("Counts");
+        if busy {
+            ui.spinner();
+        }
+    });
+    match &app.cohort_counts {
+        None => {
+            ui.label("counting…");
+        }
+        Some(Err(e)) => {
+            ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
+        }
+        Some(Ok(c)) => counts_table(ui, c),
+    }
+}
+
+fn counts_table(ui: &mut egui::Ui, c: &CohortCounts) {
+    let l = &c.levels;
+    egui::Grid::new("levels")
+        .num_columns(4)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            for h in ["Patients", "Studies", "Series", "Images"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for n in [l.patients, l.studies, l.series, l.instances] {
+                ui.label(egui::RichText::new(cell(n)).size(18.0));
+            }
+            ui.end_row();
+        });
+    ui.add_space(8.0);
+    ui.strong("Attrition");
+    let width = ui.available_width();
+    egui::Grid::new("attrition")
+        .num_columns(4)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("Rule");
+            ui.label("Remaining");
+            ui.label("Removed");
+            ui.label("Alone");
+            ui.end_row();
+            ui.label("All entries");
+            ui.label(cell(c.population));
+            ui.end_row();
+            for s in &c.attrition {
+                let name = if s.exclude {
+                    format!("not {}", s.rule)
+                } else {
+                    s.rule.clone()
+                };
+                ui.label(name);
+                ui.label(cell(s.remaining));
+                ui.label(cell(s.removed))
+                    .on_hover_text("removed from the step above");
+                ui.label(cell(s.removed_alone))
+                    .on_hover_text("what this rule alone removes from all entries");
+                ui.end_row();
+            }
+        });
+    // The funnel as bars, widths proportional to what remains.
+    ui.add_space(6.0);
+    let max = c.population.max(1) as f32;
+    let color = ui.visuals().selection.bg_fill;
+    for value in std::iter::once(c.population).chain(c.attrition.iter().map(|s| s.remaining)) {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(width * 0.9, 10.0), egui::Sense::hover());
+        let w = rect.width() * value as f32 / max;
+        ui.painter().rect_filled(
+            egui::Rect::from_min_size(rect.min, egui::vec2(w.max(1.0), rect.height())),
+            2.0,
+            color,
+        );
+    }
+    ui.add_space(4.0);
+    ui.label(
+        egui::RichText::new(format!(
+            "* {}..{RELEASE_THRESHOLD}: below the release threshold; exported tables show them as <{}",
+            1,
+            RELEASE_THRESHOLD + 1
+        ))
+        .small()
+        .weak(),
+    );
+}
+
+fn json_editor(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let current = serde_json::to_string_pretty(app.draft()).unwrap_or_default();
+    ui.horizontal(|ui| {
+        ui.strong("Definition (JSON)");
+        if ui
+            .button("Apply JSON")
+            .on_hover_text("Replace the rules above with this text")
+            .clicked()
+        {
+            let text = app.cohort_json.clone();
+            app.push(Command::ApplyCohortJson(text));
+        }
+        if ui
+            .button("Reset")
+            .on_hover_text("Show the rules above as JSON")
+            .clicked()
+        {
+            app.cohort_json = current.clone();
+            app.cohort_json_generated = current.clone();
+            app.cohort_json_error = None;
+        }
+    });
+    if let Some(e) = &app.cohort_json_error {
+        ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
+    }
+    // Follow the rules above while the text is not being edited by hand.
+    if app.cohort_json.is_empty() || app.cohort_json == app.cohort_json_generated {
+        app.cohort_json.clone_from(&current);
+        app.cohort_json_generated = current;
+    }
+    egui::ScrollArea::vertical().id_salt("json").show(ui, |ui| {
+        ui.add(
+            egui::TextEdit::multiline(&mut app.cohort_json)
+                .code_editor()
+                .desired_width(f32::INFINITY)
+                .desired_rows(6),
+        );
+    });
+}
