@@ -57,6 +57,13 @@ pub enum CohortCmd {
     },
     /// Deletes a saved cohort and its revisions.
     Delete { name: String },
+    /// Writes the source-side manifest of a saved cohort as CSV: one row per
+    /// series, with identifiers. CONTAINS PHI: keep it inside the hospital.
+    Manifest {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 fn read_spec(path: &Path) -> anyhow::Result<CohortSpec> {
@@ -160,6 +167,33 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
                     cmp.only_b_patients, cmp.only_b_studies
                 );
             }
+        }
+        CohortCmd::Manifest { name, out } => {
+            let engine = Engine::open(db)?;
+            let c = engine.cohort(&name, None)?;
+            let rows = engine.cohort_manifest(&c.spec)?;
+            let mut text = format!(
+                "# CONTAINS PHI: source-side manifest of cohort '{}' revision {}; do not share outside the hospital\n",
+                c.name, c.revision
+            );
+            for row in &rows {
+                text.push_str(
+                    &row.iter()
+                        .map(|v| csv_field(v))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                text.push('\n');
+            }
+            let part = out.with_extension("csv.part");
+            std::fs::write(&part, text)?;
+            std::fs::rename(&part, &out)?;
+            println!(
+                "wrote {} series of '{}' to {} (contains PHI)",
+                rows.len() - 1,
+                c.name,
+                out.display()
+            );
         }
         CohortCmd::Delete { name } => {
             Engine::open(db)?.delete_cohort(&name)?;
@@ -285,5 +319,20 @@ fn print_counts(spec: &CohortSpec, v: &Value) {
     }
     if v.get("suppression").is_none() {
         println!("  (* below the release threshold: not for release; use --release for shareable output)");
+    }
+}
+
+/// Quotes a CSV field when needed (RFC 4180). A leading `=`, `+`, `-` or
+/// `@` is prefixed with `'` so spreadsheets do not run it as a formula.
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
     }
 }

@@ -163,6 +163,24 @@ impl Engine {
         })
     }
 
+    /// The source-side manifest of a cohort: a header row, then one row per
+    /// series of its content. Contains identifiers (PHI).
+    pub fn cohort_manifest(&self, spec: &CohortSpec) -> Result<Vec<Vec<String>>, EngineError> {
+        cohort::validate(spec)?;
+        let conn = store::open_ro(&self.db)?;
+        let rules: Vec<&Rule> = spec.rules.iter().collect();
+        let mut rows = vec![store::cohorts::MANIFEST_COLUMNS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()];
+        rows.extend(store::cohorts::manifest(
+            &conn,
+            &self.db,
+            &cohort::compile(spec, &rules),
+        )?);
+        Ok(rows)
+    }
+
     /// Saves a new revision of a cohort; returns the revision number.
     pub fn save_cohort(&self, spec: &CohortSpec) -> Result<u32, EngineError> {
         cohort::validate(spec)?;

@@ -213,3 +213,67 @@ pub(crate) fn delete(conn: &Connection, path: &Path, name: &str) -> Result<bool>
     }
     Ok(true)
 }
+
+/// Column names of the manifest, in order.
+pub(crate) const MANIFEST_COLUMNS: &[&str] = &[
+    "patient_id",
+    "patient_name",
+    "sex",
+    "birth_date",
+    "study_uid",
+    "accession_number",
+    "study_date",
+    "age_at_study_years",
+    "study_description",
+    "series_uid",
+    "series_number",
+    "modality",
+    "body_part",
+    "series_description",
+    "institution",
+    "station",
+    "manufacturer",
+    "model",
+    "instances",
+];
+
+/// One row per series of the cohort's content, with the indexed attributes
+/// (identifiers included: the caller labels the output as PHI).
+pub(crate) fn manifest(
+    conn: &Connection,
+    path: &Path,
+    c: &CompiledCohort,
+) -> Result<Vec<Vec<String>>> {
+    let filter = match &c.content_studies_sql {
+        Some(content) => format!("s.study_ref IN (SELECT id FROM ({content}))"),
+        None => format!("s.id IN (SELECT id FROM ({}))", c.entries_sql),
+    };
+    let sql = format!(
+        "SELECT p.patient_id, p.patient_name, p.sex, p.birth_date, st.study_uid, st.accession_number,
+                st.study_date, st.age_at_study_years, st.description, s.series_uid, s.series_number,
+                s.modality, s.body_part, s.description, s.institution_name, s.station_name,
+                s.manufacturer, s.model_name,
+                (SELECT count(*) FROM instances i WHERE i.series_ref = s.id)
+         FROM series s JOIN studies st ON st.id = s.study_ref JOIN patients p ON p.id = st.patient_ref
+         WHERE {filter} ORDER BY p.patient_id, st.study_date, st.study_uid, s.series_number, s.series_uid"
+    );
+    let mut stmt = conn.prepare(&sql).at(path)?;
+    let n = MANIFEST_COLUMNS.len();
+    let rows = stmt
+        .query_map(params_from_iter(bound(c)), |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => String::new(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .at(path)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().at(path)
+}

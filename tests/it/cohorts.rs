@@ -287,3 +287,35 @@ fn saved_cohorts_round_trip_through_the_cli() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no saved cohort named 'women'"));
 }
+
+#[test]
+fn the_manifest_lists_every_series_and_is_labelled_phi() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 20);
+    let spec = write_spec(tmp.path(), "a", CT_CHEST);
+    run(&db, &["cohort", "save", "--spec", &spec]);
+    let out = tmp.path().join("m.csv");
+    let o = run(
+        &db,
+        &[
+            "cohort",
+            "manifest",
+            "ct-chest",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("# CONTAINS PHI"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("patient_id,patient_name,"));
+    let (_, v) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    assert_eq!(
+        lines.count() as u64,
+        v["levels"]["series"]["count"].as_u64().unwrap()
+    );
+}
