@@ -9,6 +9,7 @@ pub mod cohort;
 pub mod dicom;
 pub mod engine;
 pub mod index;
+pub mod link;
 pub mod model;
 mod store;
 pub mod synth;

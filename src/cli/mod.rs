@@ -4,6 +4,7 @@
 mod bench_floor;
 mod cohort;
 mod index;
+mod link;
 mod output;
 mod query;
 mod synth;
@@ -43,6 +44,9 @@ enum Command {
     /// Build, count, save and compare cohorts.
     #[command(subcommand)]
     Cohort(cohort::CohortCmd),
+    /// Import linked clinical data (EHR extracts) from CSV.
+    #[command(subcommand)]
+    Link(link::LinkCmd),
     /// Write a synthetic DICOM archive (deterministic from the seed).
     Synth(synth::SynthArgs),
     /// Benchmark floor: read the first 8 KiB of every file, or stat only.
@@ -104,6 +108,7 @@ pub fn run() -> i32 {
         Some(Command::Files(a)) => query::files(&db, a),
         Some(Command::Synth(a)) => synth::run(a),
         Some(Command::Cohort(c)) => cohort::run(&db, c),
+        Some(Command::Link(c)) => link::run(&db, c),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
     };
     match result {

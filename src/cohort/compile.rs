@@ -111,6 +111,41 @@ impl Builder {
         format!("({})", parts.join(" AND "))
     }
 
+    /// A linked value exists for the patient (or the study's accession
+    /// number) and meets the condition.
+    fn ehr(&mut self, e: &crate::model::EhrCondition) -> String {
+        let dataset = self.bind(Param::Text(e.dataset.clone()));
+        let column = self.bind(Param::Text(e.column.clone()));
+        let mut conds = Vec::new();
+        if let Some(values) = &e.any_of {
+            conds.push(self.any_of("e.value_text", values));
+        }
+        for (bound, op) in [(&e.min, ">="), (&e.max, "<=")] {
+            match bound {
+                Some(serde_json::Value::Number(n)) => {
+                    let p = self.bind(Param::Num(n.as_f64().unwrap_or(f64::NAN)));
+                    conds.push(format!("e.value_num {op} {p}"));
+                }
+                Some(serde_json::Value::String(t)) => {
+                    let p = self.bind(Param::Text(t.clone()));
+                    conds.push(format!("e.value_text {op} {p}"));
+                }
+                _ => {}
+            }
+        }
+        let cond = if conds.is_empty() {
+            "1".to_string()
+        } else {
+            conds.join(" AND ")
+        };
+        format!(
+            "EXISTS (SELECT 1 FROM ehr_values e JOIN ehr_datasets d ON d.id = e.dataset_ref
+             WHERE d.name = {dataset} AND e.column_name = {column}
+               AND e.key = CASE d.key_kind WHEN 'patient_id' THEN p.patient_id ELSE st.accession_number END
+               AND {cond})"
+        )
+    }
+
     fn condition(&mut self, c: &Criterion, scope: Scope) -> (Level, String) {
         let instances_of_study = "(SELECT count(*) FROM instances ci JOIN series cs ON cs.id = ci.series_ref WHERE cs.study_ref = st.id)";
         match c {
@@ -151,6 +186,7 @@ impl Builder {
                 Level::Instance,
                 "coalesce(i.contrast_agent, '') <> ''".into(),
             ),
+            Criterion::Ehr(e) => (Level::Study, self.ehr(e)),
             Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => (Level::Study, "1".into()),
         }
     }

@@ -99,6 +99,27 @@ fn check(c: &Criterion, depth: usize) -> Result<(), String> {
             Ok(())
         }
         Criterion::Contrast(_) => Ok(()),
+        Criterion::Ehr(e) => {
+            if e.dataset.trim().is_empty() || e.column.trim().is_empty() {
+                return Err("name the EHR dataset and column".into());
+            }
+            text_ok(&e.dataset)?;
+            text_ok(&e.column)?;
+            if let Some(v) = &e.any_of {
+                if v.len() > MAX_VALUES {
+                    return Err(format!("at most {MAX_VALUES} values"));
+                }
+                v.iter().try_for_each(|t| text_ok(t))?;
+            }
+            for b in [&e.min, &e.max].into_iter().flatten() {
+                match b {
+                    serde_json::Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => {}
+                    serde_json::Value::String(t) => text_ok(t)?,
+                    _ => return Err("EHR bounds are numbers, or dates as YYYY-MM-DD text".into()),
+                }
+            }
+            Ok(())
+        }
     }
 }
 

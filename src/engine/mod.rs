@@ -31,6 +31,8 @@ pub enum EngineError {
     Cohort(#[from] CohortError),
     #[error("no saved cohort named '{0}'; `pacs-cohort cohort list` shows the saved ones")]
     CohortNotFound(String),
+    #[error(transparent)]
+    Link(#[from] crate::link::LinkError),
 }
 
 /// A workspace: one SQLite database (the index and, later, user data).
@@ -234,6 +236,82 @@ impl Engine {
             only_a_studies: sa.difference(&sb).count() as u64,
             only_b_studies: sb.difference(&sa).count() as u64,
         })
+    }
+
+    /// Imports a CSV of clinical data as dataset `name`, linked by `key`
+    /// (the CSV column `key_column`, default `patient_id` / `accession_number`).
+    /// Column kinds are inferred unless overridden. With `preview`, nothing
+    /// is written and the inferred shape is returned.
+    pub fn import_ehr_csv(
+        &self,
+        csv: &Path,
+        name: &str,
+        key: crate::model::EhrKey,
+        key_column: Option<&str>,
+        overrides: &[(String, crate::model::EhrKind)],
+        preview: bool,
+    ) -> Result<crate::model::EhrImport, EngineError> {
+        use crate::link::{self, LinkError};
+        let table = link::read_csv(csv)?;
+        let key_column = key_column.map(str::to_string).unwrap_or_else(|| match key {
+            crate::model::EhrKey::PatientId => "patient_id".into(),
+            crate::model::EhrKey::Accession => "accession_number".into(),
+        });
+        let key_index = table
+            .header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(&key_column))
+            .ok_or_else(|| LinkError::NoKeyColumn {
+                column: key_column.clone(),
+                available: table.header.join(", "),
+            })?;
+        let mut columns = link::infer_kinds(&table);
+        for (col, kind) in overrides {
+            let c = columns
+                .iter_mut()
+                .find(|c| &c.name == col)
+                .ok_or_else(|| LinkError::UnknownColumn(col.clone()))?;
+            c.kind = *kind;
+        }
+        let mut report = crate::model::EhrImport {
+            dataset: name.to_string(),
+            key,
+            key_column: table.header[key_index].clone(),
+            columns: columns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != key_index)
+                .map(|(_, c)| c.clone())
+                .collect(),
+            rows: table.rows.len() as u64,
+            rows_linked: 0,
+            values_not_parsed: 0,
+        };
+        if preview {
+            return Ok(report);
+        }
+        let mut conn = store::open_rw(&self.db)?;
+        let source = csv.display().to_string();
+        let table = store::ehr::EhrTable {
+            name,
+            key,
+            key_index,
+            columns: &columns,
+            rows: &table.rows,
+            source: &source,
+        };
+        let (linked, not_parsed) = store::ehr::import(&mut conn, &self.db, &table)?;
+        report.rows_linked = linked;
+        report.values_not_parsed = not_parsed;
+        Ok(report)
+    }
+
+    /// Imported EHR datasets: (name, key kind, columns).
+    pub fn ehr_datasets(
+        &self,
+    ) -> Result<Vec<(String, String, Vec<crate::model::EhrColumn>)>, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::ehr::datasets(&conn, &self.db)?)
     }
 
     /// Files with their status and reason, optionally of one status.

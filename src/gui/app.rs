@@ -606,6 +606,12 @@ fn counting_copy(spec: &CohortSpec) -> CohortSpec {
                 v.iter_mut().for_each(|s| *s = s.trim().to_string());
                 v.retain(|s| !s.is_empty());
             }
+            C::Ehr(e) => {
+                if let Some(v) = &mut e.any_of {
+                    v.iter_mut().for_each(|s| *s = s.trim().to_string());
+                    v.retain(|s| !s.is_empty());
+                }
+            }
             _ => {}
         }
     }

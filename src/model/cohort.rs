@@ -88,6 +88,8 @@ pub enum Criterion {
     ProtocolName(String),
     /// A contrast agent is recorded (true) or not (false).
     Contrast(bool),
+    /// A linked EHR value (see `pacs-cohort link import-csv`).
+    Ehr(super::EhrCondition),
 }
 
 /// Counts per level of a cohort's content.

@@ -3,6 +3,7 @@
 
 mod browse;
 mod cohort;
+mod ehr;
 mod header;
 mod status;
 mod summary;
@@ -12,6 +13,7 @@ pub use cohort::{
     AttritionStep, CohortComparison, CohortCounts, CohortLevels, CohortSpec, CohortUnit, Criterion,
     DateRange, NumRange, Rule, SavedCohort, COHORT_SCHEMA_VERSION,
 };
+pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
 pub use status::FileStatus;
 pub use summary::{

@@ -6,6 +6,7 @@
 
 mod browse;
 pub(crate) mod cohorts;
+pub(crate) mod ehr;
 mod schema;
 mod writer;
 

@@ -115,4 +115,28 @@ CREATE TABLE cohort_revisions (
     UNIQUE (cohort_ref, revision)
 );
 "#,
+    // 3: linked EHR data (user data: keyed by PatientID or accession number).
+    r#"
+CREATE TABLE ehr_datasets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    key_kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE ehr_columns (
+    dataset_ref INTEGER NOT NULL REFERENCES ehr_datasets(id),
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (dataset_ref, name)
+);
+CREATE TABLE ehr_values (
+    dataset_ref INTEGER NOT NULL REFERENCES ehr_datasets(id),
+    column_name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value_text TEXT,
+    value_num REAL
+);
+CREATE INDEX ehr_values_lookup ON ehr_values(dataset_ref, column_name, key);
+"#,
 ];

@@ -8,4 +8,5 @@ mod faults;
 mod fixtures;
 mod incremental;
 mod interrupt;
+mod link;
 mod robustness;

@@ -149,6 +149,16 @@ fn templates() -> Vec<(&'static str, Criterion)> {
             }),
         ),
         ("Contrast", Criterion::Contrast(true)),
+        (
+            "Linked EHR value",
+            Criterion::Ehr(pacs_cohort::model::EhrCondition {
+                dataset: String::new(),
+                column: String::new(),
+                any_of: Some(vec![String::new()]),
+                min: None,
+                max: None,
+            }),
+        ),
     ]
 }
 
@@ -306,6 +316,23 @@ fn criterion(ui: &mut egui::Ui, c: &mut Criterion) {
         Criterion::ProtocolName(t) => words(ui, "Protocol name", t),
         Criterion::Contrast(yes) => {
             ui.checkbox(yes, "Contrast agent recorded (unticked: no contrast)");
+        }
+        Criterion::Ehr(e) => {
+            ui.horizontal(|ui| {
+                ui.label("EHR dataset");
+                ui.add(egui::TextEdit::singleline(&mut e.dataset).desired_width(100.0));
+                ui.label("column");
+                ui.add(egui::TextEdit::singleline(&mut e.column).desired_width(100.0));
+            });
+            if let Some(values) = &mut e.any_of {
+                list(ui, "Value", values);
+            } else {
+                ui.label(format!(
+                    "range {} .. {} (edit in the JSON below)",
+                    e.min.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                    e.max.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                ));
+            }
         }
         Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => {
             let json = serde_json::to_string(c).unwrap_or_default();
