@@ -8,6 +8,7 @@
 pub mod cohort;
 pub mod dicom;
 pub mod engine;
+pub mod findings;
 pub mod index;
 pub mod link;
 pub mod model;

@@ -3,6 +3,7 @@
 
 mod bench_floor;
 mod cohort;
+mod findings;
 mod index;
 mod link;
 mod output;
@@ -44,6 +45,9 @@ enum Command {
     /// Build, count, save and compare cohorts.
     #[command(subcommand)]
     Cohort(cohort::CohortCmd),
+    /// Radiology reports and report-derived findings.
+    #[command(subcommand)]
+    Findings(findings::FindingsCmd),
     /// Import linked clinical data (EHR extracts) from CSV.
     #[command(subcommand)]
     Link(link::LinkCmd),
@@ -109,6 +113,7 @@ pub fn run() -> i32 {
         Some(Command::Synth(a)) => synth::run(a),
         Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::Link(c)) => link::run(&db, c),
+        Some(Command::Findings(c)) => findings::run(&db, c),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
     };
     match result {

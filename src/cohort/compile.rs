@@ -146,6 +146,19 @@ impl Builder {
         )
     }
 
+    fn finding(&mut self, f: &crate::model::FindingCondition) -> String {
+        let name = self.bind(Param::Text(f.name.clone()));
+        let positive = format!(
+            "EXISTS (SELECT 1 FROM report_findings rf JOIN finding_rules fr ON fr.id = rf.finding_ref
+             WHERE fr.name = {name} AND rf.accession = st.accession_number AND rf.mention = 'positive')"
+        );
+        if f.present {
+            positive
+        } else {
+            format!("(EXISTS (SELECT 1 FROM reports r WHERE r.accession = st.accession_number) AND NOT {positive})")
+        }
+    }
+
     fn condition(&mut self, c: &Criterion, scope: Scope) -> (Level, String) {
         let instances_of_study = "(SELECT count(*) FROM instances ci JOIN series cs ON cs.id = ci.series_ref WHERE cs.study_ref = st.id)";
         match c {
@@ -187,6 +200,7 @@ impl Builder {
                 "coalesce(i.contrast_agent, '') <> ''".into(),
             ),
             Criterion::Ehr(e) => (Level::Study, self.ehr(e)),
+            Criterion::Finding(f) => (Level::Study, self.finding(f)),
             Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => (Level::Study, "1".into()),
         }
     }

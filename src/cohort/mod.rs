@@ -99,6 +99,12 @@ fn check(c: &Criterion, depth: usize) -> Result<(), String> {
             Ok(())
         }
         Criterion::Contrast(_) => Ok(()),
+        Criterion::Finding(f) => {
+            if f.name.trim().is_empty() {
+                return Err("name the finding".into());
+            }
+            text_ok(&f.name)
+        }
         Criterion::Ehr(e) => {
             if e.dataset.trim().is_empty() || e.column.trim().is_empty() {
                 return Err("name the EHR dataset and column".into());

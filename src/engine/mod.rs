@@ -306,6 +306,72 @@ impl Engine {
         Ok(report)
     }
 
+    /// Imports radiology reports from a CSV (accession number + text
+    /// columns) and classifies them for every defined finding.
+    pub fn import_reports_csv(
+        &self,
+        csv: &Path,
+        accession_column: &str,
+        text_column: &str,
+    ) -> Result<u64, EngineError> {
+        use crate::link::{self, LinkError};
+        let table = link::read_csv(csv)?;
+        let find = |name: &str| {
+            table
+                .header
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+                .ok_or_else(|| LinkError::NoKeyColumn {
+                    column: name.to_string(),
+                    available: table.header.join(", "),
+                })
+        };
+        let (a, t) = (find(accession_column)?, find(text_column)?);
+        let rows: Vec<(String, String)> = table
+            .rows
+            .iter()
+            .filter(|r| !r[a].trim().is_empty() && !r[t].trim().is_empty())
+            .map(|r| (r[a].trim().to_string(), r[t].clone()))
+            .collect();
+        let mut conn = store::open_rw(&self.db)?;
+        Ok(store::findings::import_reports(
+            &mut conn,
+            &self.db,
+            &rows,
+            &csv.display().to_string(),
+        )?)
+    }
+
+    /// Defines (or redefines) a finding by keywords and classifies every
+    /// report for it (negated mentions do not count).
+    pub fn define_finding(&self, name: &str, keywords: &[String]) -> Result<(), EngineError> {
+        let keywords: Vec<String> = keywords
+            .iter()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if name.trim().is_empty() || keywords.is_empty() {
+            return Err(CohortError::Rule {
+                rule: name.to_string(),
+                problem: "a finding needs a name and at least one keyword".into(),
+            }
+            .into());
+        }
+        let mut conn = store::open_rw(&self.db)?;
+        Ok(store::findings::define(
+            &mut conn,
+            &self.db,
+            name.trim(),
+            &keywords,
+        )?)
+    }
+
+    /// Defined findings: (name, keywords, [positive, negated, absent] report counts).
+    pub fn findings(&self) -> Result<Vec<(String, Vec<String>, [u64; 3])>, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::findings::list(&conn, &self.db)?)
+    }
+
     /// Imported EHR datasets: (name, key kind, columns).
     pub fn ehr_datasets(
         &self,

@@ -90,6 +90,22 @@ pub enum Criterion {
     Contrast(bool),
     /// A linked EHR value (see `pacs-cohort link import-csv`).
     Ehr(super::EhrCondition),
+    /// A report-derived finding (see `pacs-cohort findings`).
+    Finding(FindingCondition),
+}
+
+/// `{"finding": {"name": "emphysema", "present": true}}`: the study's report
+/// mentions the finding without negation (`present: false`: the study has
+/// a report and it does not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingCondition {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub present: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Counts per level of a cohort's content.

@@ -7,6 +7,7 @@
 mod browse;
 pub(crate) mod cohorts;
 pub(crate) mod ehr;
+pub(crate) mod findings;
 mod schema;
 mod writer;
 

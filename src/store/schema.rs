@@ -139,4 +139,29 @@ CREATE TABLE ehr_values (
 );
 CREATE INDEX ehr_values_lookup ON ehr_values(dataset_ref, column_name, key);
 "#,
+    // 4: radiology reports and report-derived findings (user data).
+    r#"
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    accession TEXT NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE INDEX reports_accession ON reports(accession);
+CREATE TABLE finding_rules (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    keywords TEXT NOT NULL,
+    defined_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE report_findings (
+    finding_ref INTEGER NOT NULL REFERENCES finding_rules(id),
+    report_ref INTEGER NOT NULL REFERENCES reports(id),
+    accession TEXT NOT NULL,
+    mention TEXT NOT NULL,
+    PRIMARY KEY (finding_ref, report_ref)
+);
+CREATE INDEX report_findings_lookup ON report_findings(finding_ref, accession, mention);
+"#,
 ];

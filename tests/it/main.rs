@@ -5,6 +5,7 @@ mod cohorts;
 mod common;
 mod equivalence;
 mod faults;
+mod findings;
 mod fixtures;
 mod incremental;
 mod interrupt;

@@ -150,6 +150,13 @@ fn templates() -> Vec<(&'static str, Criterion)> {
         ),
         ("Contrast", Criterion::Contrast(true)),
         (
+            "Report finding",
+            Criterion::Finding(pacs_cohort::model::FindingCondition {
+                name: String::new(),
+                present: true,
+            }),
+        ),
+        (
             "Linked EHR value",
             Criterion::Ehr(pacs_cohort::model::EhrCondition {
                 dataset: String::new(),
@@ -333,6 +340,17 @@ fn criterion(ui: &mut egui::Ui, c: &mut Criterion) {
                     e.max.as_ref().map(|v| v.to_string()).unwrap_or_default()
                 ));
             }
+        }
+        Criterion::Finding(f) => {
+            ui.horizontal(|ui| {
+                ui.label("Report finding");
+                ui.add(
+                    egui::TextEdit::singleline(&mut f.name)
+                        .hint_text("finding name")
+                        .desired_width(140.0),
+                );
+                ui.checkbox(&mut f.present, "present (unticked: reported absent)");
+            });
         }
         Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => {
             let json = serde_json::to_string(c).unwrap_or_default();
