@@ -366,8 +366,8 @@ impl Engine {
         )?)
     }
 
-    /// Defined findings: (name, keywords, [positive, negated, absent] report counts).
-    pub fn findings(&self) -> Result<Vec<(String, Vec<String>, [u64; 3])>, EngineError> {
+    /// Defined findings with their report counts.
+    pub fn findings(&self) -> Result<Vec<crate::model::FindingSummary>, EngineError> {
         let conn = store::open_rw(&self.db)?;
         Ok(store::findings::list(&conn, &self.db)?)
     }

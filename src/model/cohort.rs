@@ -160,3 +160,14 @@ pub struct CohortComparison {
     pub only_a_studies: u64,
     pub only_b_studies: u64,
 }
+
+/// A defined finding with how many reports mention it positively, only
+/// negated, or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingSummary {
+    pub name: String,
+    pub keywords: Vec<String>,
+    pub positive: u64,
+    pub negated: u64,
+    pub absent: u64,
+}

@@ -11,7 +11,8 @@ mod summary;
 pub use browse::{SeriesRow, StudyQuery, StudyRow, StudySort};
 pub use cohort::{
     AttritionStep, CohortComparison, CohortCounts, CohortLevels, CohortSpec, CohortUnit, Criterion,
-    DateRange, FindingCondition, NumRange, Rule, SavedCohort, COHORT_SCHEMA_VERSION,
+    DateRange, FindingCondition, FindingSummary, NumRange, Rule, SavedCohort,
+    COHORT_SCHEMA_VERSION,
 };
 pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};

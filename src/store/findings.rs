@@ -2,6 +2,7 @@
 
 use super::{Ctx, Result};
 use crate::findings::{classify, Mention};
+use crate::model::FindingSummary;
 use rusqlite::{params, Connection};
 use std::path::Path;
 
@@ -120,7 +121,7 @@ pub(crate) fn define(
 }
 
 /// Every finding with its keywords and report counts (positive, negated, absent).
-pub(crate) fn list(conn: &Connection, path: &Path) -> Result<Vec<(String, Vec<String>, [u64; 3])>> {
+pub(crate) fn list(conn: &Connection, path: &Path) -> Result<Vec<FindingSummary>> {
     let mut stmt = conn
         .prepare(
             "SELECT f.name, f.keywords,
