@@ -146,12 +146,15 @@ pub(crate) fn list(conn: &Connection, path: &Path) -> Result<Vec<FindingSummary>
         .at(path)?;
     let mut out = Vec::new();
     for row in rows {
-        let (name, json, counts) = row.at(path)?;
-        out.push((
+        let (name, json, [positive, negated, absent]) = row.at(path)?;
+        let keywords = serde_json::from_str(&json).unwrap_or_default();
+        out.push(FindingSummary {
             name,
-            serde_json::from_str(&json).unwrap_or_default(),
-            counts,
-        ));
+            keywords,
+            positive,
+            negated,
+            absent,
+        });
     }
     Ok(out)
 }
