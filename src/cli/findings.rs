@@ -44,26 +44,26 @@ pub fn run(db: &Path, cmd: FindingsCmd) -> anyhow::Result<i32> {
         FindingsCmd::Define { name, keywords } => {
             engine.define_finding(&name, &keywords)?;
             let list = engine.findings()?;
-            if let Some((_, _, [p, n, a])) = list.iter().find(|f| f.0 == name.trim()) {
+            if let Some(f) = list.iter().find(|f| f.name == name.trim()) {
                 println!(
-                    "defined '{}': {p} reports positive, {n} negated, {a} not mentioning it",
-                    name.trim()
+                    "defined '{}': {} reports positive, {} negated, {} not mentioning it",
+                    f.name, f.positive, f.negated, f.absent
                 );
             }
         }
         FindingsCmd::List { json } => {
             let list = engine.findings()?;
             if json {
-                let v: Vec<_> = list
-                    .iter()
-                    .map(|(n, k, [p, neg, a])| serde_json::json!({"name": n, "keywords": k, "positive": p, "negated": neg, "absent": a}))
-                    .collect();
-                print_json(&v)?;
+                print_json(&list)?;
             } else {
-                for (n, k, [p, neg, a]) in &list {
+                for f in &list {
                     println!(
-                        "{n}\t{}\tpositive {p}\tnegated {neg}\tabsent {a}",
-                        k.join(", ")
+                        "{}\t{}\tpositive {}\tnegated {}\tabsent {}",
+                        f.name,
+                        f.keywords.join(", "),
+                        f.positive,
+                        f.negated,
+                        f.absent
                     );
                 }
             }
