@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, dispatch, exit codes.
 //! Human output on stdout, progress on stderr, `--json` for scripts.
 
+mod bench_cohort;
 mod bench_floor;
 mod cohort;
 mod findings;
@@ -56,6 +57,12 @@ enum Command {
     /// Benchmark floor: read the first 8 KiB of every file, or stat only.
     #[command(hide = true)]
     BenchFloor(bench_floor::FloorArgs),
+    /// Benchmark setup: a large synthetic index written straight to SQLite.
+    #[command(hide = true)]
+    SynthIndex(bench_cohort::SynthIndexArgs),
+    /// Benchmark: cohort count and attrition latency, in-process.
+    #[command(hide = true)]
+    BenchCohort(bench_cohort::BenchCohortArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -115,6 +122,8 @@ pub fn run() -> i32 {
         Some(Command::Link(c)) => link::run(&db, c),
         Some(Command::Findings(c)) => findings::run(&db, c),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
+        Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),
+        Some(Command::BenchCohort(a)) => bench_cohort::bench_cohort(&db, a),
     };
     match result {
         Ok(code) => code,

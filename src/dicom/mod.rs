@@ -7,4 +7,6 @@ pub mod prescan;
 mod read;
 pub mod write;
 
-pub use read::{read_header, read_header_with_dicom_object, ReadOutcome, MAX_HEADER_BYTES};
+pub use read::{
+    read_header, read_header_bytes, read_header_with_dicom_object, ReadOutcome, MAX_HEADER_BYTES,
+};

@@ -40,6 +40,35 @@ pub fn read_header(path: &Path) -> ReadOutcome {
     read_with(path, Parser::Raw)
 }
 
+/// Reads the header of a whole file held in memory (a generated object, a
+/// network payload). Same checks and outcome as [`read_header`].
+pub fn read_header_bytes(bytes: &[u8]) -> ReadOutcome {
+    let layout = match prescan::prescan(bytes, bytes.len()) {
+        Ok(l) => l,
+        Err(PrescanError::NotDicom(r)) => return ReadOutcome::problem(FileStatus::NotDicom, r),
+        Err(PrescanError::Truncated(r)) => return ReadOutcome::problem(FileStatus::Truncated, r),
+        Err(PrescanError::NeedMore(_)) => {
+            return ReadOutcome::problem(FileStatus::Truncated, "data ends early")
+        }
+        Err(PrescanError::Malformed(r)) => return ReadOutcome::problem(FileStatus::Unreadable, r),
+    };
+    if layout.encoding == DataSetEncoding::Deflated {
+        return inflate_and_read(bytes, &layout, Parser::Raw);
+    }
+    if let Some(px) = layout.pixel_data {
+        if px.declared_len.is_some_and(|d| d > px.available) {
+            return ReadOutcome::problem(FileStatus::Truncated, "pixel data ends early");
+        }
+    }
+    from_raw(
+        bytes,
+        &layout.values,
+        layout.encoding == DataSetEncoding::ExplicitBig,
+        transfer_syntax_of(&layout),
+        layout.media_storage_class.as_deref(),
+    )
+}
+
 /// Like [`read_header`], but the header is parsed by dicom-object instead
 /// of being read from the pre-scanned bytes. Slower; kept as the reference
 /// the fast path is tested against.
@@ -225,6 +254,11 @@ fn read_deflated(
     if let Err(o) = grow(file, &mut buf, size, size) {
         return o;
     }
+    inflate_and_read(&buf, layout, parser)
+}
+
+/// Inflates a deflated data set (bounded) and reads its header.
+fn inflate_and_read(buf: &[u8], layout: &Layout, parser: Parser) -> ReadOutcome {
     let mut inflated = Vec::new();
     let decoder = flate2::read::DeflateDecoder::new(&buf[layout.data_set_start..]);
     if let Err(e) = decoder

@@ -183,6 +183,15 @@ impl Engine {
         Ok(rows)
     }
 
+    /// Counts per level of a cohort's content only (what a live count shows
+    /// while editing; `cohort_count` adds the attrition funnel).
+    pub fn cohort_levels(&self, spec: &CohortSpec) -> Result<crate::model::CohortLevels, EngineError> {
+        cohort::validate(spec)?;
+        let conn = store::open_ro(&self.db)?;
+        let rules: Vec<&Rule> = spec.rules.iter().collect();
+        Ok(store::cohorts::levels(&conn, &self.db, &cohort::compile(spec, &rules))?)
+    }
+
     /// Saves a new revision of a cohort; returns the revision number.
     pub fn save_cohort(&self, spec: &CohortSpec) -> Result<u32, EngineError> {
         cohort::validate(spec)?;

@@ -5,7 +5,10 @@
 //! a scoped producer thread drives a rayon pool with a known stack size, and
 //! results cross a bounded channel (backpressure keeps memory flat).
 
+mod synthetic;
 mod walk;
+
+pub use synthetic::build_synthetic_index;
 
 use crate::dicom::{read_header, ReadOutcome};
 use crate::engine::CancelToken;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// overflows its stack on this).
 pub const HOSTILE_DEPTH: usize = 10_000;
 
-pub(super) fn write_faults(g: &mut Generator, rng: &mut Rng) -> Result<(), SynthError> {
+pub(super) fn write_faults(g: &mut Generator<'_>, rng: &mut Rng) -> Result<(), SynthError> {
     let Some((base, base_rel)) = g.first_spec.clone() else {
         return Ok(());
     };

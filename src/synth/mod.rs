@@ -68,11 +68,29 @@ pub enum SynthError {
 pub const FIRST_YEAR: u32 = 2015;
 pub const LAST_YEAR: u32 = 2024;
 
+/// Generates the same archive but hands each file's relative path and bytes
+/// to `sink` instead of writing it (used to build large synthetic indexes
+/// without a million files). Faults are not generated.
+pub fn generate_into(opts: &SynthOptions, sink: &mut dyn FnMut(&Path, &[u8])) -> Result<SynthSummary, SynthError> {
+    let mut rng = Rng::new(opts.seed);
+    let mut g = Generator {
+        out: PathBuf::new(),
+        sink: Some(sink),
+        summary: SynthSummary::default(),
+        first_spec: None,
+    };
+    for p in 0..opts.patients {
+        g.patient(&mut rng, p, opts)?;
+    }
+    Ok(g.summary)
+}
+
 /// Generates an archive under `out` (created if needed).
 pub fn generate(out: &Path, opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
     let mut rng = Rng::new(opts.seed);
     let mut g = Generator {
         out: out.to_path_buf(),
+        sink: None,
         summary: SynthSummary::default(),
         first_spec: None,
     };
@@ -86,14 +104,16 @@ pub fn generate(out: &Path, opts: &SynthOptions) -> Result<SynthSummary, SynthEr
     Ok(g.summary)
 }
 
-pub(crate) struct Generator {
+pub(crate) struct Generator<'s> {
     out: PathBuf,
+    /// When set, files go here instead of to disk.
+    sink: Option<&'s mut dyn FnMut(&Path, &[u8])>,
     summary: SynthSummary,
     /// The first native-encoded instance, reused by fault generation.
     first_spec: Option<(ObjectSpec, PathBuf)>,
 }
 
-impl Generator {
+impl Generator<'_> {
     fn write(&mut self, rel: &Path, spec: &ObjectSpec) -> Result<(), SynthError> {
         let bytes = write::encode_object(spec).map_err(|source| SynthError::Write {
             source,
@@ -103,6 +123,12 @@ impl Generator {
     }
 
     fn write_bytes(&mut self, rel: &Path, bytes: &[u8]) -> Result<(), SynthError> {
+        self.summary.files += 1;
+        self.summary.bytes += bytes.len() as u64;
+        if let Some(sink) = &mut self.sink {
+            sink(rel, bytes);
+            return Ok(());
+        }
         let path = self.out.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|_| SynthError::CreateDir(parent.into()))?;
@@ -111,8 +137,6 @@ impl Generator {
             source: e.into(),
             path: path.clone(),
         })?;
-        self.summary.files += 1;
-        self.summary.bytes += bytes.len() as u64;
         Ok(())
     }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Cohort count latency on a large synthetic index (issue #4): at least
+# 1,000,000 instances / 100,000 studies / 20,000 patients, written straight
+# into SQLite by the generator (same distributions as `synth`). Times, in
+# process, a live count with 5 criteria and a full attrition table of 6
+# rules (benches/specs/*.json), 20 runs each after one warm-up.
+#
+# Usage: bash benches/cohort_bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-bench-out}
+mkdir -p "$OUT"
+cargo build --release --quiet
+BIN=target/release/pacs-cohort
+DB="$OUT/cohort-1m.db"
+if [ ! -f "$DB.complete" ]; then
+  rm -f "$DB" "$DB-wal" "$DB-shm"
+  "$BIN" --db "$DB" synth-index --patients 55000 --seed 21 --max-slices 12
+  touch "$DB.complete"
+fi
+echo "machine: $(uname -m), $(nproc) cores; $(date +%F); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$BIN" --db "$DB" status --json | python3 -c 'import json,sys; print("index:", json.load(sys.stdin)["levels"])'
+"$BIN" --db "$DB" bench-cohort --count-spec benches/specs/count5.json --attrition-spec benches/specs/attrition6.json --repeats 20
