@@ -34,7 +34,12 @@ pub fn synth_index(db: &Path, a: SynthIndexArgs) -> anyhow::Result<i32> {
     let start = Instant::now();
     let levels = pacs_cohort::index::build_synthetic_index(
         db,
-        &SynthOptions { patients: a.patients, seed: a.seed, with_faults: false, max_slices: a.max_slices },
+        &SynthOptions {
+            patients: a.patients,
+            seed: a.seed,
+            with_faults: false,
+            max_slices: a.max_slices,
+        },
     )?;
     println!(
         "{{\"patients\": {}, \"studies\": {}, \"series\": {}, \"instances\": {}, \"seconds\": {:.1}}}",

@@ -253,7 +253,7 @@ pub struct CompiledCohort {
 pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
     let mut b = Builder { params: Vec::new() };
     let conds = |b: &mut Builder, scope: Scope| -> String {
-        let parts: Vec<String> = rules
+        let mut parts: Vec<String> = rules
             .iter()
             .map(|r| {
                 let e = b.expr(&r.criterion, scope);
@@ -264,6 +264,10 @@ pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
                 }
             })
             .collect();
+        // Cheap row-level tests first: SQLite evaluates AND terms in order,
+        // so the subqueries run only for rows that passed them. (Parameter
+        // numbers are fixed when bound, so reordering the text is safe.)
+        parts.sort_by_key(|p| p.contains("SELECT"));
         if parts.is_empty() {
             "1".into()
         } else {
@@ -345,6 +349,45 @@ pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
             }
         }
     }
+}
+
+/// One statement that evaluates every rule once per entry: `SELECT r1, r2,
+/// ...` over all entries of the unit, each column 1 when the rule's
+/// criterion matches (exclusion is applied by the caller). The attrition
+/// funnel is then computed from one scan instead of one query per step.
+pub fn compile_rule_flags(spec: &CohortSpec) -> (String, Vec<Param>) {
+    let mut b = Builder { params: Vec::new() };
+    let cols: Vec<String> = match spec.unit {
+        CohortUnit::Patient => spec
+            .rules
+            .iter()
+            .map(|r| {
+                let e = b.expr(&r.criterion, Scope::Study);
+                format!("EXISTS (SELECT 1 FROM studies st WHERE st.patient_ref = p.id AND {e})")
+            })
+            .collect(),
+        CohortUnit::Study => spec
+            .rules
+            .iter()
+            .map(|r| format!("({})", b.expr(&r.criterion, Scope::Study)))
+            .collect(),
+        CohortUnit::Series => spec
+            .rules
+            .iter()
+            .map(|r| format!("({})", b.expr(&r.criterion, Scope::Series)))
+            .collect(),
+    };
+    let select = if cols.is_empty() {
+        "1".to_string()
+    } else {
+        cols.join(", ")
+    };
+    let from = match spec.unit {
+        CohortUnit::Patient => "patients p",
+        CohortUnit::Study => "studies st JOIN patients p ON p.id = st.patient_ref",
+        CohortUnit::Series => "series s JOIN studies st ON st.id = s.study_ref JOIN patients p ON p.id = st.patient_ref",
+    };
+    (format!("SELECT {select} FROM {from}"), b.params)
 }
 
 #[cfg(test)]

@@ -137,25 +137,25 @@ impl Engine {
     pub fn cohort_count(&self, spec: &CohortSpec) -> Result<CohortCounts, EngineError> {
         cohort::validate(spec)?;
         let conn = store::open_ro(&self.db)?;
-        let count = |rules: &[&Rule]| {
-            store::cohorts::entry_count(&conn, &self.db, &cohort::compile(spec, rules))
-        };
-        let population = count(&[])?;
+        // One scan evaluates every rule per entry; the funnel is counted
+        // from it (instead of one query per step).
+        let (sql, params) = cohort::compile_rule_flags(spec);
+        let exclude: Vec<bool> = spec.rules.iter().map(|r| r.exclude).collect();
+        let (population, remaining, alone) =
+            store::cohorts::funnel(&conn, &self.db, &sql, &params, &exclude)?;
         let mut attrition = Vec::with_capacity(spec.rules.len());
         let mut previous = population;
-        let all: Vec<&Rule> = spec.rules.iter().collect();
         for (i, rule) in spec.rules.iter().enumerate() {
-            let remaining = count(&all[..=i])?;
-            let alone = count(&[rule])?;
             attrition.push(AttritionStep {
                 rule: rule.name.clone(),
                 exclude: rule.exclude,
-                remaining,
-                removed: previous.saturating_sub(remaining),
-                removed_alone: population.saturating_sub(alone),
+                remaining: remaining[i],
+                removed: previous.saturating_sub(remaining[i]),
+                removed_alone: population.saturating_sub(alone[i]),
             });
-            previous = remaining;
+            previous = remaining[i];
         }
+        let all: Vec<&Rule> = spec.rules.iter().collect();
         let levels = store::cohorts::levels(&conn, &self.db, &cohort::compile(spec, &all))?;
         Ok(CohortCounts {
             unit: spec.unit,
@@ -185,11 +185,18 @@ impl Engine {
 
     /// Counts per level of a cohort's content only (what a live count shows
     /// while editing; `cohort_count` adds the attrition funnel).
-    pub fn cohort_levels(&self, spec: &CohortSpec) -> Result<crate::model::CohortLevels, EngineError> {
+    pub fn cohort_levels(
+        &self,
+        spec: &CohortSpec,
+    ) -> Result<crate::model::CohortLevels, EngineError> {
         cohort::validate(spec)?;
         let conn = store::open_ro(&self.db)?;
         let rules: Vec<&Rule> = spec.rules.iter().collect();
-        Ok(store::cohorts::levels(&conn, &self.db, &cohort::compile(spec, &rules))?)
+        Ok(store::cohorts::levels(
+            &conn,
+            &self.db,
+            &cohort::compile(spec, &rules),
+        )?)
     }
 
     /// Saves a new revision of a cohort; returns the revision number.

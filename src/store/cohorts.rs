@@ -15,22 +15,11 @@ fn bound(c: &CompiledCohort) -> impl Iterator<Item = Value> + '_ {
     })
 }
 
-/// Entries (in the cohort's unit).
-pub(crate) fn entry_count(conn: &Connection, path: &Path, c: &CompiledCohort) -> Result<u64> {
-    let sql = format!("SELECT count(*) FROM ({})", c.entries_sql);
-    let n: i64 = conn
-        .prepare_cached(&sql)
-        .at(path)?
-        .query_row(params_from_iter(bound(c)), |r| r.get(0))
-        .at(path)?;
-    Ok(n as u64)
-}
-
 /// Counts per level of the cohort's content.
 pub(crate) fn levels(conn: &Connection, path: &Path, c: &CompiledCohort) -> Result<CohortLevels> {
     let sql = match (&c.content_studies_sql, c.unit) {
         (Some(content), unit) => format!(
-            "WITH m AS ({content}) SELECT {}, (SELECT count(*) FROM m),
+            "WITH m AS MATERIALIZED ({content}) SELECT {}, (SELECT count(*) FROM m),
                (SELECT count(*) FROM series s WHERE s.study_ref IN (SELECT id FROM m)),
                (SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_ref
                   WHERE s.study_ref IN (SELECT id FROM m))",
@@ -41,7 +30,7 @@ pub(crate) fn levels(conn: &Connection, path: &Path, c: &CompiledCohort) -> Resu
             }
         ),
         (None, _) => format!(
-            "WITH m AS ({}) SELECT count(DISTINCT patient_ref), count(DISTINCT study_ref), count(*),
+            "WITH m AS MATERIALIZED ({}) SELECT count(DISTINCT patient_ref), count(DISTINCT study_ref), count(*),
                (SELECT count(*) FROM instances i WHERE i.series_ref IN (SELECT id FROM m)) FROM m",
             c.entries_sql
         ),
@@ -276,4 +265,42 @@ pub(crate) fn manifest(
         })
         .at(path)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().at(path)
+}
+
+/// Runs a rule-flags statement: per entry, which rules' criteria match.
+/// Returns (population, per rule: entries left after it and all before it,
+/// per rule: entries it passes alone).
+pub(crate) fn funnel(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    params: &[Param],
+    exclude: &[bool],
+) -> Result<(u64, Vec<u64>, Vec<u64>)> {
+    let values = params.iter().map(|p| match p {
+        Param::Text(t) => Value::Text(t.clone()),
+        Param::Num(n) => Value::Real(*n),
+    });
+    let mut stmt = conn.prepare(sql).at(path)?;
+    let mut rows = stmt.query(params_from_iter(values)).at(path)?;
+    let n = exclude.len();
+    let mut population = 0u64;
+    let mut remaining = vec![0u64; n];
+    let mut alone = vec![0u64; n];
+    while let Some(row) = rows.next().at(path)? {
+        population += 1;
+        let mut all = true;
+        for i in 0..n {
+            let hit: bool = row.get::<_, Option<bool>>(i).at(path)?.unwrap_or(false);
+            let pass = hit != exclude[i];
+            if pass {
+                alone[i] += 1;
+            }
+            all &= pass;
+            if all {
+                remaining[i] += 1;
+            }
+        }
+    }
+    Ok((population, remaining, alone))
 }

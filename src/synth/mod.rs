@@ -71,7 +71,10 @@ pub const LAST_YEAR: u32 = 2024;
 /// Generates the same archive but hands each file's relative path and bytes
 /// to `sink` instead of writing it (used to build large synthetic indexes
 /// without a million files). Faults are not generated.
-pub fn generate_into(opts: &SynthOptions, sink: &mut dyn FnMut(&Path, &[u8])) -> Result<SynthSummary, SynthError> {
+pub fn generate_into(
+    opts: &SynthOptions,
+    sink: &mut dyn FnMut(&Path, &[u8]),
+) -> Result<SynthSummary, SynthError> {
     let mut rng = Rng::new(opts.seed);
     let mut g = Generator {
         out: PathBuf::new(),
@@ -104,10 +107,13 @@ pub fn generate(out: &Path, opts: &SynthOptions) -> Result<SynthSummary, SynthEr
     Ok(g.summary)
 }
 
+/// Receives generated files (relative path, bytes) instead of the disk.
+pub type FileSink<'s> = &'s mut dyn FnMut(&Path, &[u8]);
+
 pub(crate) struct Generator<'s> {
     out: PathBuf,
     /// When set, files go here instead of to disk.
-    sink: Option<&'s mut dyn FnMut(&Path, &[u8])>,
+    sink: Option<FileSink<'s>>,
     summary: SynthSummary,
     /// The first native-encoded instance, reused by fault generation.
     first_spec: Option<(ObjectSpec, PathBuf)>,
