@@ -15,7 +15,7 @@ BIN=target/release/pacs-cohort
 DB="$OUT/cohort-1m.db"
 if [ ! -f "$DB.complete" ]; then
   rm -f "$DB" "$DB-wal" "$DB-shm"
-  "$BIN" --db "$DB" synth-index --patients 55000 --seed 21 --max-slices 12
+  "$BIN" --db "$DB" synth-index --patients 56000 --seed 21 --max-slices 13
   touch "$DB.complete"
 fi
 echo "machine: $(uname -m), $(nproc) cores; $(date +%F); load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -16,6 +16,8 @@ pub enum FindingsCmd {
         #[arg(long, default_value = "report_text")]
         text_column: String,
     },
+    /// Takes the text of the SR documents already in the index as reports.
+    ImportSr,
     /// Defines a finding by keywords (word prefixes; multi-word allowed).
     /// Negated mentions ("no evidence of emphysema") do not count.
     Define {
@@ -40,6 +42,13 @@ pub fn run(db: &Path, cmd: FindingsCmd) -> anyhow::Result<i32> {
         } => {
             let n = engine.import_reports_csv(&file, &accession_column, &text_column)?;
             println!("imported {n} reports");
+        }
+        FindingsCmd::ImportSr => {
+            let (n, skipped) = engine.import_sr_reports()?;
+            println!("imported the text of {n} SR documents");
+            for s in &skipped {
+                println!("  skipped: {s}");
+            }
         }
         FindingsCmd::Define { name, keywords } => {
             engine.define_finding(&name, &keywords)?;

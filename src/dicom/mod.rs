@@ -5,6 +5,7 @@
 mod extract;
 pub mod prescan;
 mod read;
+pub mod sr;
 pub mod write;
 
 pub use read::{

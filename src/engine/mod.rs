@@ -358,6 +358,27 @@ impl Engine {
         )?)
     }
 
+    /// Takes the text of the SR documents in the index as reports (keyed by
+    /// their accession number). Returns (imported, skipped with a reason).
+    pub fn import_sr_reports(&self) -> Result<(u64, Vec<String>), EngineError> {
+        let conn = store::open_ro(&self.db)?;
+        let files = store::findings::sr_files(&conn, &self.db)?;
+        drop(conn);
+        let mut rows = Vec::new();
+        let mut skipped = Vec::new();
+        for f in files {
+            match crate::dicom::sr::sr_text(&f) {
+                Ok((Some(acc), text)) if !text.trim().is_empty() => rows.push((acc, text)),
+                Ok((None, _)) => skipped.push(format!("no accession number: {}", f.display())),
+                Ok(_) => skipped.push(format!("no text content: {}", f.display())),
+                Err(e) => skipped.push(format!("{e}: {}", f.display())),
+            }
+        }
+        let mut conn = store::open_rw(&self.db)?;
+        let n = store::findings::import_reports(&mut conn, &self.db, &rows, "DICOM SR")?;
+        Ok((n, skipped))
+    }
+
     /// Defines (or redefines) a finding by keywords and classifies every
     /// report for it (negated mentions do not count).
     pub fn define_finding(&self, name: &str, keywords: &[String]) -> Result<(), EngineError> {

@@ -158,3 +158,24 @@ pub(crate) fn list(conn: &Connection, path: &Path) -> Result<Vec<FindingSummary>
     }
     Ok(out)
 }
+
+/// Paths of the canonical files of SR instances.
+pub(crate) fn sr_files(conn: &Connection, path: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT r.path, f.rel_path FROM instances i JOIN files f ON f.id = i.file_ref
+             JOIN roots r ON r.id = f.root_ref WHERE i.sop_class_uid LIKE ?1 ORDER BY r.path, f.rel_path",
+        )
+        .at(path)?;
+    let rows = stmt
+        .query_map([format!("{}%", crate::dicom::sr::SR_CLASS_PREFIX)], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .at(path)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (root, rel) = row.at(path)?;
+        out.push(super::bytes_path(&root).join(super::bytes_path(&rel)));
+    }
+    Ok(out)
+}

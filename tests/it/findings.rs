@@ -118,3 +118,31 @@ fn findings_respect_negation_and_become_criteria() {
     );
     assert_eq!(v["levels"]["studies"]["count"], third(1) + third(2));
 }
+
+#[test]
+fn sr_documents_without_an_accession_are_skipped_with_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("ws.db");
+    run(
+        &db,
+        &[
+            "index",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real"),
+        ],
+    );
+    let out = run(&db, &["findings", "import-sr"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("imported the text of 0 SR documents"),
+        "{text}"
+    );
+    assert!(
+        text.contains("skipped: no accession number") && text.contains("test-SR.dcm"),
+        "{text}"
+    );
+}
