@@ -28,6 +28,9 @@ enum Level {
 
 struct Builder {
     params: Vec<Param>,
+    /// Aliases handed out for other studies of the patient (follow-up,
+    /// first/last), so nested ones never collide.
+    aliases: usize,
 }
 
 impl Builder {
@@ -43,6 +46,26 @@ impl Builder {
             Criterion::All(v) => self.join(v, " AND ", scope),
             Criterion::Any(v) => self.join(v, " OR ", scope),
             Criterion::Not(c) => format!("NOT ({})", self.expr(c, scope)),
+            Criterion::FirstOf(c) => self.extreme(c, "<"),
+            Criterion::LastOf(c) => self.extreme(c, ">"),
+            Criterion::FollowUp(f) => {
+                let alias = self.alias();
+                let inner = rebind_study(&self.expr(&f.criterion, Scope::Study), &alias);
+                let mut window = Vec::new();
+                let gap = format!("(julianday({alias}.study_date) - julianday(st.study_date))");
+                if let Some(min) = f.min_days {
+                    window.push(format!("{gap} >= {}", self.bind(Param::Num(min))));
+                }
+                if let Some(max) = f.max_days {
+                    window.push(format!("{gap} <= {}", self.bind(Param::Num(max))));
+                }
+                format!(
+                    "EXISTS (SELECT 1 FROM studies {alias} WHERE {alias}.patient_ref = st.patient_ref
+                     AND {alias}.id <> st.id AND {alias}.study_date IS NOT NULL AND st.study_date IS NOT NULL
+                     AND {} AND ({inner}))",
+                    window.join(" AND ")
+                )
+            }
             Criterion::Contrast(false) => {
                 format!("NOT ({})", self.expr(&Criterion::Contrast(true), scope))
             }
@@ -51,6 +74,25 @@ impl Builder {
                 wrap(level, scope, cond)
             }
         }
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("ost{}", self.aliases)
+    }
+
+    /// This study matches `c` and no other study of the patient that
+    /// matches is earlier (`<`) or later (`>`); ties broken by row id.
+    fn extreme(&mut self, c: &Criterion, cmp: &str) -> String {
+        let here = self.expr(c, Scope::Study);
+        let alias = self.alias();
+        let other = rebind_study(&self.expr(c, Scope::Study), &alias);
+        format!(
+            "(({here}) AND NOT EXISTS (SELECT 1 FROM studies {alias} WHERE {alias}.patient_ref = st.patient_ref
+              AND {alias}.id <> st.id AND ({alias}.study_date {cmp} st.study_date
+                OR (coalesce({alias}.study_date, '') = coalesce(st.study_date, '') AND {alias}.id {cmp} st.id))
+              AND ({other})))"
+        )
     }
 
     fn join(&mut self, v: &[Criterion], sep: &str, scope: Scope) -> String {
@@ -201,7 +243,13 @@ impl Builder {
             ),
             Criterion::Ehr(e) => (Level::Study, self.ehr(e)),
             Criterion::Finding(f) => (Level::Study, self.finding(f)),
-            Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => (Level::Study, "1".into()),
+            // Handled by `expr` before reaching here.
+            Criterion::All(_)
+            | Criterion::Any(_)
+            | Criterion::Not(_)
+            | Criterion::FirstOf(_)
+            | Criterion::LastOf(_)
+            | Criterion::FollowUp(_) => (Level::Study, "1".into()),
         }
     }
 }
@@ -222,6 +270,28 @@ fn wrap(level: Level, scope: Scope, cond: String) -> String {
             "EXISTS (SELECT 1 FROM series s JOIN instances i ON i.series_ref = s.id WHERE s.study_ref = st.id AND {cond})"
         ),
     }
+}
+
+/// Rewrites references to the study alias `st` as `alias`, so that a
+/// criterion can be evaluated on another study of the same patient. Only
+/// `st.` at the start of an identifier is rewritten (`cs.study_ref` is not).
+fn rebind_study(expr: &str, alias: &str) -> String {
+    let mut out = String::with_capacity(expr.len() + 16);
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if boundary && expr[i..].starts_with("st.") {
+            out.push_str(alias);
+            out.push('.');
+            i += 3;
+        } else {
+            let ch = expr[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
 }
 
 pub(crate) fn escape_like(text: &str) -> String {
@@ -251,7 +321,10 @@ pub struct CompiledCohort {
 /// Compiles the cohort restricted to `rules` (all of them for the cohort
 /// itself; prefixes and single rules for attrition).
 pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
-    let mut b = Builder { params: Vec::new() };
+    let mut b = Builder {
+        params: Vec::new(),
+        aliases: 0,
+    };
     let conds = |b: &mut Builder, scope: Scope| -> String {
         let mut parts: Vec<String> = rules
             .iter()
@@ -356,7 +429,10 @@ pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
 /// criterion matches (exclusion is applied by the caller). The attrition
 /// funnel is then computed from one scan instead of one query per step.
 pub fn compile_rule_flags(spec: &CohortSpec) -> (String, Vec<Param>) {
-    let mut b = Builder { params: Vec::new() };
+    let mut b = Builder {
+        params: Vec::new(),
+        aliases: 0,
+    };
     let cols: Vec<String> = match spec.unit {
         CohortUnit::Patient => spec
             .rules

@@ -67,7 +67,14 @@ fn check(c: &Criterion, depth: usize) -> Result<(), String> {
     }
     match c {
         Criterion::All(v) | Criterion::Any(v) => v.iter().try_for_each(|c| check(c, depth + 1)),
-        Criterion::Not(c) => check(c, depth + 1),
+        Criterion::Not(c) | Criterion::FirstOf(c) | Criterion::LastOf(c) => check(c, depth + 1),
+        Criterion::FollowUp(f) => {
+            range_ok(&NumRange {
+                min: f.min_days,
+                max: f.max_days,
+            })?;
+            check(&f.criterion, depth + 1)
+        }
         Criterion::Modality(v)
         | Criterion::BodyPart(v)
         | Criterion::Sex(v)

@@ -92,6 +92,26 @@ pub enum Criterion {
     Ehr(super::EhrCondition),
     /// A report-derived finding (see `pacs-cohort findings`).
     Finding(FindingCondition),
+    /// This study matches and is the patient's earliest study that matches
+    /// (the index event: "first chest CT").
+    FirstOf(Box<Criterion>),
+    /// This study matches and is the patient's latest study that matches.
+    LastOf(Box<Criterion>),
+    /// Another study of the same patient, dated within a window relative to
+    /// this one, matches ("a follow-up CT 180-730 days later"; negative days
+    /// look back).
+    FollowUp(FollowUp),
+}
+
+/// A time window relative to the study being tested, and what another
+/// study in it must match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_days: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_days: Option<f64>,
+    pub criterion: Box<Criterion>,
 }
 
 /// `{"finding": {"name": "emphysema", "present": true}}`: the study's report

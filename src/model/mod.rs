@@ -11,7 +11,7 @@ mod summary;
 pub use browse::{SeriesRow, StudyQuery, StudyRow, StudySort};
 pub use cohort::{
     AttritionStep, CohortComparison, CohortCounts, CohortLevels, CohortSpec, CohortUnit, Criterion,
-    DateRange, FindingCondition, FindingSummary, NumRange, Rule, SavedCohort,
+    DateRange, FindingCondition, FindingSummary, FollowUp, NumRange, Rule, SavedCohort,
     COHORT_SCHEMA_VERSION,
 };
 pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind};

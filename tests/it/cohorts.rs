@@ -319,3 +319,65 @@ fn the_manifest_lists_every_series_and_is_labelled_phi() {
         v["levels"]["series"]["count"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn index_events_and_follow_up_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 150);
+    let engine = Engine::open(&db).unwrap();
+    let spec = parse_spec(
+        r#"{"schema_version":1,"name":"ct follow-up","rules":[
+        {"name":"first CT","criterion":{"first_of":{"modality":["CT"]}}},
+        {"name":"any study 30-1500 days later","criterion":{"follow_up":{"min_days":30,"max_days":1500,"criterion":{"all":[]}}}},
+        {"name":"a later MR or CT within 4 years","criterion":{"follow_up":{"min_days":1,"max_days":1461,"criterion":{"modality":["MR","CT"]}}}}]}"#,
+    )
+    .unwrap();
+    let counts = engine.cohort_count(&spec).unwrap();
+    // Independent computation in Rust from plain rows.
+    let c = sqlite(&db);
+    let rows: Vec<(i64, i64, f64, bool, bool)> = c
+        .prepare(
+            "SELECT st.patient_ref, st.id, julianday(st.study_date),
+                    EXISTS (SELECT 1 FROM series s WHERE s.study_ref = st.id AND s.modality = 'CT'),
+                    EXISTS (SELECT 1 FROM series s WHERE s.study_ref = st.id AND s.modality IN ('CT', 'MR'))
+             FROM studies st WHERE st.study_date IS NOT NULL",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut first_ct: std::collections::HashMap<i64, (f64, i64)> = Default::default();
+    for (p, id, d, ct, _) in &rows {
+        if *ct {
+            let e = first_ct.entry(*p).or_insert((*d, *id));
+            if (*d, *id) < *e {
+                *e = (*d, *id);
+            }
+        }
+    }
+    let later = |p: i64, from: f64, id: i64, lo: f64, hi: f64, need_ct_mr: bool| {
+        rows.iter().any(|(q, sid, d, _, ctmr)| {
+            *q == p && *sid != id && d - from >= lo && d - from <= hi && (!need_ct_mr || *ctmr)
+        })
+    };
+    let step1 = first_ct.len() as u64;
+    let step2 = first_ct
+        .iter()
+        .filter(|(p, (d, id))| later(**p, *d, *id, 30.0, 1500.0, false))
+        .count() as u64;
+    let step3 = first_ct
+        .iter()
+        .filter(|(p, (d, id))| {
+            later(**p, *d, *id, 30.0, 1500.0, false) && later(**p, *d, *id, 1.0, 1461.0, true)
+        })
+        .count() as u64;
+    let got: Vec<u64> = counts.attrition.iter().map(|s| s.remaining).collect();
+    assert_eq!(got, vec![step1, step2, step3]);
+    assert!(
+        step1 > step2 && step2 > 0,
+        "the windows narrow the cohort: {got:?}"
+    );
+    assert_eq!(counts.levels.studies, step3, "one index study per patient");
+    assert_eq!(counts.levels.patients, step3);
+}

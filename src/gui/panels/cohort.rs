@@ -352,9 +352,14 @@ fn criterion(ui: &mut egui::Ui, c: &mut Criterion) {
                 ui.checkbox(&mut f.present, "present (unticked: reported absent)");
             });
         }
-        Criterion::All(_) | Criterion::Any(_) | Criterion::Not(_) => {
+        Criterion::All(_)
+        | Criterion::Any(_)
+        | Criterion::Not(_)
+        | Criterion::FirstOf(_)
+        | Criterion::LastOf(_)
+        | Criterion::FollowUp(_) => {
             let json = serde_json::to_string(c).unwrap_or_default();
-            ui.label("Group (all / any / not): edit it in the JSON below.");
+            ui.label("Group, index event or time window: edit it in the JSON below.");
             ui.label(egui::RichText::new(json).monospace().small());
         }
     }
