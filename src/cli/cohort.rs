@@ -23,6 +23,9 @@ pub enum CohortCmd {
         release: bool,
         #[arg(long, default_value_t = 10)]
         threshold: u64,
+        /// Also write the attrition table as CSV (suppressed with --release).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
     },
     /// Saves a definition file as a new revision of its cohort.
     Save {
@@ -57,6 +60,10 @@ pub enum CohortCmd {
     },
     /// Deletes a saved cohort and its revisions.
     Delete { name: String },
+    /// Renames a saved cohort.
+    Rename { from: String, to: String },
+    /// Saves a copy of a saved cohort under a new name.
+    Duplicate { from: String, to: String },
     /// Writes the source-side manifest of a saved cohort as CSV: one row per
     /// series, with identifiers. CONTAINS PHI: keep it inside the hospital.
     Manifest {
@@ -83,6 +90,7 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             json,
             release,
             threshold,
+            csv,
         } => {
             let spec = read_spec(&spec)?;
             let counts = Engine::open(db)?.cohort_count(&spec)?;
@@ -91,6 +99,9 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             } else {
                 exact(&counts, threshold)
             };
+            if let Some(path) = csv {
+                write_attrition_csv(&path, &spec, &out, release, threshold)?;
+            }
             if json {
                 print_json(&out)?;
             } else {
@@ -194,6 +205,14 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
                 c.name,
                 out.display()
             );
+        }
+        CohortCmd::Rename { from, to } => {
+            Engine::open(db)?.rename_cohort(&from, &to)?;
+            println!("renamed '{from}' to '{to}'");
+        }
+        CohortCmd::Duplicate { from, to } => {
+            Engine::open(db)?.duplicate_cohort(&from, &to)?;
+            println!("copied '{from}' to '{to}'");
         }
         CohortCmd::Delete { name } => {
             Engine::open(db)?.delete_cohort(&name)?;
@@ -335,4 +354,53 @@ fn csv_field(v: &str) -> String {
     } else {
         v
     }
+}
+
+/// The attrition table as CSV, with its specification in comment lines.
+fn write_attrition_csv(
+    path: &Path,
+    spec: &CohortSpec,
+    v: &Value,
+    release: bool,
+    threshold: u64,
+) -> anyhow::Result<()> {
+    let cell = |x: &Value| match &x["count"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut text = format!(
+        "# cohort: {} (unit: {:?}); pacs-cohort {}\n# {}\n",
+        spec.name,
+        spec.unit,
+        env!("CARGO_PKG_VERSION"),
+        if release {
+            format!(
+                "released: counts 1..{threshold} shown as <{}, with complementary suppression",
+                threshold + 1
+            )
+        } else {
+            format!("NOT FOR RELEASE: exact counts (cells 1..{threshold} are below the release threshold)")
+        }
+    );
+    text.push_str("step,rule,exclude,remaining,removed,removed_alone\n");
+    text.push_str(&format!(
+        "0,{},false,{},,\n",
+        csv_field("all entries"),
+        cell(&v["population"])
+    ));
+    for (i, s) in v["attrition"].as_array().into_iter().flatten().enumerate() {
+        text.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            i + 1,
+            csv_field(s["rule"].as_str().unwrap_or("")),
+            s["exclude"],
+            cell(&s["remaining"]),
+            cell(&s["removed"]),
+            cell(&s["removed_alone"])
+        ));
+    }
+    let part = path.with_extension("csv.part");
+    std::fs::write(&part, text)?;
+    std::fs::rename(&part, path)?;
+    Ok(())
 }

@@ -219,6 +219,35 @@ impl Engine {
             .ok_or_else(|| EngineError::CohortNotFound(name.to_string()))
     }
 
+    /// Renames a saved cohort (all revisions).
+    pub fn rename_cohort(&self, from: &str, to: &str) -> Result<(), EngineError> {
+        if to.trim().is_empty() {
+            return Err(CohortError::NoName.into());
+        }
+        let conn = store::open_rw(&self.db)?;
+        if store::cohorts::rename(&conn, &self.db, from, to.trim())? {
+            Ok(())
+        } else {
+            Err(EngineError::CohortNotFound(from.to_string()))
+        }
+    }
+
+    /// Saves a copy of a cohort's latest revision under a new name.
+    pub fn duplicate_cohort(&self, from: &str, to: &str) -> Result<u32, EngineError> {
+        let mut spec = self.cohort(from, None)?.spec;
+        spec.name = to.trim().to_string();
+        if self.cohorts()?.iter().any(|c| c.name == spec.name) {
+            return Err(EngineError::Store(StoreError::Other {
+                message: format!(
+                    "a cohort named '{}' already exists; choose another name",
+                    spec.name
+                ),
+                path: self.db.clone(),
+            }));
+        }
+        self.save_cohort(&spec)
+    }
+
     /// Deletes a saved cohort with all its revisions.
     pub fn delete_cohort(&self, name: &str) -> Result<(), EngineError> {
         let conn = store::open_rw(&self.db)?;

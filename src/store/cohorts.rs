@@ -304,3 +304,45 @@ pub(crate) fn funnel(
     }
     Ok((population, remaining, alone))
 }
+
+/// Renames a saved cohort (its revisions follow). False when `from` does not exist.
+pub(crate) fn rename(conn: &Connection, path: &Path, from: &str, to: &str) -> Result<bool> {
+    let taken: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM cohorts WHERE name = ?1)",
+            [to],
+            |r| r.get(0),
+        )
+        .at(path)?;
+    if taken {
+        return Err(StoreError::Other {
+            message: format!("a cohort named '{to}' already exists; choose another name"),
+            path: path.into(),
+        });
+    }
+    // The name inside each revision's JSON follows too.
+    let id: Option<i64> = conn
+        .query_row("SELECT id FROM cohorts WHERE name = ?1", [from], |r| {
+            r.get(0)
+        })
+        .optional()
+        .at(path)?;
+    let Some(id) = id else { return Ok(false) };
+    conn.execute_batch("BEGIN IMMEDIATE").at(path)?;
+    let r = conn
+        .execute("UPDATE cohorts SET name = ?1 WHERE id = ?2", params![to, id])
+        .and_then(|_| {
+            conn.execute(
+                "UPDATE cohort_revisions SET spec_json = json_set(spec_json, '$.name', ?1) WHERE cohort_ref = ?2",
+                params![to, id],
+            )
+        });
+    match r {
+        Ok(_) => conn.execute_batch("COMMIT").at(path)?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::from_sqlite(e, path));
+        }
+    }
+    Ok(true)
+}

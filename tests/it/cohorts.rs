@@ -381,3 +381,57 @@ fn index_events_and_follow_up_windows() {
     assert_eq!(counts.levels.studies, step3, "one index study per patient");
     assert_eq!(counts.levels.patients, step3);
 }
+
+#[test]
+fn rename_duplicate_and_released_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 40);
+    let spec = write_spec(tmp.path(), "a", CT_CHEST);
+    run(&db, &["cohort", "save", "--spec", &spec]);
+    assert!(run(&db, &["cohort", "duplicate", "ct-chest", "copy"])
+        .status
+        .success());
+    assert!(run(&db, &["cohort", "rename", "ct-chest", "renamed"])
+        .status
+        .success());
+    let taken = run(&db, &["cohort", "rename", "copy", "renamed"]);
+    assert_eq!(taken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
+    let (_, shown) = run_json(&db, &["cohort", "show", "renamed"]);
+    assert_eq!(
+        shown["name"], "renamed",
+        "the stored definition follows the new name"
+    );
+    let (_, list) = run_json(&db, &["cohort", "list", "--json"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["copy", "renamed"]);
+
+    let csv = tmp.path().join("attrition.csv");
+    let out = run(
+        &db,
+        &[
+            "cohort",
+            "count",
+            "--spec",
+            &spec,
+            "--release",
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("released: counts 1..10 shown as <11"));
+    for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        for cell in line.split(',').skip(3) {
+            if let Ok(n) = cell.parse::<u64>() {
+                assert!(!(1..=10).contains(&n), "released cell {n} in {line}");
+            }
+        }
+    }
+}
