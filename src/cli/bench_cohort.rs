@@ -59,7 +59,8 @@ fn percentiles(mut v: Vec<f64>) -> serde_json::Value {
 }
 
 pub fn bench_cohort(db: &Path, a: BenchCohortArgs) -> anyhow::Result<i32> {
-    let engine = Engine::open_existing(db)?;
+    // `open` (not `open_existing`): brings the schema, and its indexes, up to date.
+    let engine = Engine::open(db)?;
     let count = parse_spec(&std::fs::read_to_string(&a.count_spec)?)?;
     let attrition = parse_spec(&std::fs::read_to_string(&a.attrition_spec)?)?;
     // One warm-up each (page cache, statement preparation).

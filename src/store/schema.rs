@@ -164,4 +164,9 @@ CREATE TABLE report_findings (
 );
 CREATE INDEX report_findings_lookup ON report_findings(finding_ref, accession, mention);
 "#,
+    // 5: cohort counts: finding the few images with a contrast agent
+    // without reading every image of every study.
+    r#"
+CREATE INDEX instances_contrast ON instances(series_ref) WHERE contrast_agent <> '';
+"#,
 ];
