@@ -12,8 +12,9 @@ pub mod findings;
 pub mod index;
 pub mod link;
 pub mod model;
+pub mod privacy;
 mod store;
 pub mod synth;
 
-pub use engine::{CancelToken, Engine, EngineError, JobEvent, JobHandle};
+pub use engine::{CancelToken, Engine, EngineError, JobEvent, JobHandle, Privacy};
 pub use index::{IndexError, IndexOptions};

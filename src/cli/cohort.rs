@@ -18,11 +18,13 @@ pub enum CohortCmd {
         #[arg(long)]
         json: bool,
         /// Output meant to leave the workstation: counts 1..threshold shown
-        /// as "<threshold+1", with complementary suppression.
+        /// as "<threshold+1", with complementary suppression. Always on in
+        /// an aggregate-only workspace.
         #[arg(long)]
         release: bool,
-        #[arg(long, default_value_t = 10)]
-        threshold: u64,
+        /// Release threshold (default: the workspace's, 10 unless set).
+        #[arg(long)]
+        threshold: Option<u64>,
         /// Also write the attrition table as CSV (suppressed with --release).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
@@ -93,7 +95,11 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             csv,
         } => {
             let spec = read_spec(&spec)?;
-            let counts = Engine::open(db)?.cohort_count(&spec)?;
+            let engine = Engine::open(db)?;
+            let privacy = engine.privacy()?;
+            let threshold = threshold.unwrap_or(privacy.release_threshold);
+            let release = release || privacy.aggregate_only;
+            let counts = engine.cohort_count(&spec)?;
             let out = if release {
                 suppressed(&counts, threshold)
             } else {
@@ -245,50 +251,26 @@ fn exact(c: &CohortCounts, threshold: u64) -> Value {
     })
 }
 
-/// Counts fit to leave the workstation: 1..threshold become "<threshold+1";
-/// in the funnel, a hidden cell also hides what would let it be derived
-/// (remaining = previous - removed).
+/// Counts fit to leave the workstation (see `pacs_cohort::privacy`).
 fn suppressed(c: &CohortCounts, threshold: u64) -> Value {
-    let small = |n: u64| n >= 1 && n <= threshold;
-    let hidden = format!("<{}", threshold + 1);
-    let show = |n: u64, hide: bool| {
-        if hide {
-            json!({"count": hidden})
-        } else {
-            json!({"count": n})
-        }
+    let r = pacs_cohort::privacy::suppress(c, threshold);
+    let hidden = pacs_cohort::privacy::hidden_label(threshold);
+    let show = |n: Option<u64>| match n {
+        Some(n) => json!({"count": n}),
+        None => json!({"count": hidden}),
     };
-    let mut steps = Vec::new();
-    let mut previous_hidden = small(c.population);
-    for s in &c.attrition {
-        // remaining = previous - removed: of the three, none may be the
-        // only hidden one.
-        let hide_removed = small(s.removed) || small(s.remaining) || previous_hidden;
-        let hide_remaining = small(s.remaining) || hide_removed;
-        // removed_alone = population - (entries matching this rule alone).
-        let alone = c.population.saturating_sub(s.removed_alone);
-        steps.push(json!({
-            "rule": s.rule, "exclude": s.exclude,
-            "remaining": show(s.remaining, hide_remaining),
-            "removed": show(s.removed, hide_removed),
-            "removed_alone": show(
-                s.removed_alone,
-                small(s.removed_alone) || small(alone) || small(c.population),
-            ),
-        }));
-        previous_hidden = hide_remaining;
-    }
     json!({
         "unit": c.unit,
         "suppression": {"threshold": threshold, "shown_as": hidden},
-        "population": show(c.population, small(c.population)),
+        "population": show(r.population),
         "levels": {
-            "patients": show(c.levels.patients, small(c.levels.patients)),
-            "studies": show(c.levels.studies, small(c.levels.studies)),
-            "series": show(c.levels.series, small(c.levels.series)),
-            "instances": show(c.levels.instances, small(c.levels.instances)),
+            "patients": show(r.patients), "studies": show(r.studies),
+            "series": show(r.series), "instances": show(r.instances),
         },
-        "attrition": steps,
+        "attrition": r.attrition.iter().map(|s| json!({
+            "rule": s.rule, "exclude": s.exclude, "remaining": show(s.remaining),
+            "removed": show(s.removed), "removed_alone": show(s.removed_alone),
+        })).collect::<Vec<_>>(),
     })
 }
 

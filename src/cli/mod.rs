@@ -8,6 +8,7 @@ mod findings;
 mod index;
 mod link;
 mod output;
+mod privacy;
 mod query;
 mod synth;
 
@@ -52,6 +53,8 @@ enum Command {
     /// Import linked clinical data (EHR extracts) from CSV.
     #[command(subcommand)]
     Link(link::LinkCmd),
+    /// Show or set the workspace's privacy mode and release threshold.
+    Privacy(privacy::PrivacyArgs),
     /// Write a synthetic DICOM archive (deterministic from the seed).
     Synth(synth::SynthArgs),
     /// Benchmark floor: read the first 8 KiB of every file, or stat only.
@@ -121,6 +124,7 @@ pub fn run() -> i32 {
         Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::Link(c)) => link::run(&db, c),
         Some(Command::Findings(c)) => findings::run(&db, c),
+        Some(Command::Privacy(a)) => privacy::run(&db, a),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),
         Some(Command::BenchCohort(a)) => bench_cohort::bench_cohort(&db, a),

@@ -33,6 +33,18 @@ pub enum EngineError {
     CohortNotFound(String),
     #[error(transparent)]
     Link(#[from] crate::link::LinkError),
+    #[error("this workspace is in aggregate-only mode: only suppressed counts can be shown; ask the workspace owner (`pacs-cohort privacy --aggregate-only false`)")]
+    AggregateOnly,
+}
+
+/// Who may see what in this workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Privacy {
+    /// Only suppressed aggregate counts are shown, on screen too; row-level
+    /// views and manifests are refused.
+    pub aggregate_only: bool,
+    /// Counts 1..=threshold are suppressed in released output (default 10).
+    pub release_threshold: u64,
 }
 
 /// A workspace: one SQLite database (the index and, later, user data).
@@ -110,17 +122,24 @@ impl Engine {
             levels: store::level_counts(&conn, &self.db)?,
             status: store::status_counts(&conn, &self.db)?,
             last_run: store::last_run(&conn, &self.db)?,
+            aggregate_only: store::setting(&conn, &self.db, "aggregate_only")?.as_deref()
+                == Some("true"),
+            release_threshold: store::setting(&conn, &self.db, "release_threshold")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(10),
         })
     }
 
     /// Studies for the browser (run it off the UI thread).
     pub fn studies(&self, q: &StudyQuery) -> Result<Vec<StudyRow>, EngineError> {
+        self.ensure_row_level_allowed()?;
         let conn = store::open_ro(&self.db)?;
         Ok(store::studies(&conn, &self.db, q)?)
     }
 
     /// The series of one study.
     pub fn series(&self, study_uid: &str) -> Result<Vec<SeriesRow>, EngineError> {
+        self.ensure_row_level_allowed()?;
         let conn = store::open_ro(&self.db)?;
         Ok(store::series(&conn, &self.db, study_uid)?)
     }
@@ -130,6 +149,48 @@ impl Engine {
     pub fn remove_root(&self, root: &Path) -> Result<u64, EngineError> {
         let mut w = store::Writer::open(&self.db)?;
         Ok(w.remove_root(root)?)
+    }
+
+    /// The privacy settings of this workspace.
+    pub fn privacy(&self) -> Result<Privacy, EngineError> {
+        let conn = store::open_ro(&self.db)?;
+        let aggregate_only =
+            store::setting(&conn, &self.db, "aggregate_only")?.as_deref() == Some("true");
+        let release_threshold = store::setting(&conn, &self.db, "release_threshold")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10);
+        Ok(Privacy {
+            aggregate_only,
+            release_threshold,
+        })
+    }
+
+    /// Changes the privacy settings. Turning aggregate-only mode off is a
+    /// deliberate act: the caller should ask who is allowed to.
+    pub fn set_privacy(&self, p: Privacy) -> Result<(), EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        store::set_setting(
+            &conn,
+            &self.db,
+            "aggregate_only",
+            if p.aggregate_only { "true" } else { "false" },
+        )?;
+        store::set_setting(
+            &conn,
+            &self.db,
+            "release_threshold",
+            &p.release_threshold.max(1).to_string(),
+        )?;
+        Ok(())
+    }
+
+    /// Row-level views (study browser, file list, manifests) are refused in
+    /// aggregate-only mode.
+    pub fn ensure_row_level_allowed(&self) -> Result<(), EngineError> {
+        if self.privacy()?.aggregate_only {
+            return Err(EngineError::AggregateOnly);
+        }
+        Ok(())
     }
 
     /// Counts per level and the attrition funnel of a cohort definition.
@@ -168,6 +229,7 @@ impl Engine {
     /// The source-side manifest of a cohort: a header row, then one row per
     /// series of its content. Contains identifiers (PHI).
     pub fn cohort_manifest(&self, spec: &CohortSpec) -> Result<Vec<Vec<String>>, EngineError> {
+        self.ensure_row_level_allowed()?;
         cohort::validate(spec)?;
         let conn = store::open_ro(&self.db)?;
         let rules: Vec<&Rule> = spec.rules.iter().collect();
@@ -452,6 +514,7 @@ impl Engine {
         status: Option<FileStatus>,
         limit: Option<u64>,
     ) -> Result<Vec<FileRow>, EngineError> {
+        self.ensure_row_level_allowed()?;
         let conn = store::open_ro(&self.db)?;
         Ok(store::files(&conn, &self.db, status, limit)?)
     }

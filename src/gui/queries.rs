@@ -168,6 +168,16 @@ impl QueryWorker {
 }
 
 fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
+    // In an aggregate-only workspace row-level views stay empty (the panels
+    // say why) instead of failing.
+    let row_level = matches!(q, Query::Studies(_) | Query::Series(_) | Query::Files(_));
+    if row_level && engine.privacy()?.aggregate_only {
+        return Ok(match q {
+            Query::Series(uid) => Answer::Series(uid, Vec::new()),
+            Query::Files(_) => Answer::Files(Vec::new()),
+            _ => Answer::Studies(Vec::new()),
+        });
+    }
     Ok(match q {
         Query::Status => Answer::Status(engine.status()?),
         Query::Studies(q) => Answer::Studies(engine.studies(&q)?),

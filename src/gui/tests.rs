@@ -303,3 +303,41 @@ fn the_cohort_builder_counts_live_and_saves() {
         1
     );
 }
+
+#[test]
+fn aggregate_only_mode_hides_rows_and_suppresses_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 10, false);
+    let db = tmp.path().join("ws.db");
+    let engine = Engine::open(&db).unwrap();
+    engine
+        .index(
+            std::slice::from_ref(&dir),
+            &Default::default(),
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    engine
+        .set_privacy(pacs_cohort::Privacy {
+            aggregate_only: true,
+            release_threshold: 10,
+        })
+        .unwrap();
+    let mut h = harness(&db, &dir);
+    wait_until(&mut h, "the workspace to load", |a| {
+        a.status.is_some() && idle(a)
+    });
+    assert!(
+        h.state().studies.is_empty(),
+        "no rows in aggregate-only mode"
+    );
+    h.get_by_label_contains("aggregate-only mode");
+    h.get_by_label("Cohort builder").click();
+    wait_until(&mut h, "counts", |a| {
+        matches!(&a.cohort_counts, Some(Ok(_)))
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("Aggregate-only workspace: counts 1..10");
+}

@@ -98,6 +98,10 @@ pub struct WorkspaceStatus {
     pub levels: LevelCounts,
     pub status: StatusCounts,
     pub last_run: Option<RunInfo>,
+    /// Only suppressed aggregates may be shown (see `pacs-cohort privacy`).
+    pub aggregate_only: bool,
+    /// Counts 1..=this are suppressed when released.
+    pub release_threshold: u64,
 }
 
 /// One indexed root.

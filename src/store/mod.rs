@@ -295,3 +295,35 @@ pub(crate) fn files(
         .at(path)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().at(path)
 }
+
+/// A workspace setting, if set.
+pub(crate) fn setting(conn: &Connection, path: &Path, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    // A read-only connection to a workspace from before settings existed
+    // simply has none.
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'settings')",
+            [],
+            |r| r.get(0),
+        )
+        .at(path)?;
+    if !exists {
+        return Ok(None);
+    }
+    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+    .at(path)
+}
+
+/// Sets a workspace setting.
+pub(crate) fn set_setting(conn: &Connection, path: &Path, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .at(path)?;
+    Ok(())
+}

@@ -169,4 +169,11 @@ CREATE INDEX report_findings_lookup ON report_findings(finding_ref, accession, m
     r#"
 CREATE INDEX instances_contrast ON instances(series_ref) WHERE contrast_agent <> '';
 "#,
+    // 6: workspace settings (user data), e.g. aggregate-only mode.
+    r#"
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
 ];

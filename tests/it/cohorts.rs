@@ -435,3 +435,46 @@ fn rename_duplicate_and_released_csv() {
         }
     }
 }
+
+#[test]
+fn aggregate_only_workspaces_release_only_suppressed_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 40);
+    let spec = write_spec(tmp.path(), "a", CT_CHEST);
+    run(&db, &["cohort", "save", "--spec", &spec]);
+    let (_, p) = run_json(
+        &db,
+        &[
+            "privacy",
+            "--aggregate-only",
+            "true",
+            "--threshold",
+            "5",
+            "--json",
+        ],
+    );
+    assert_eq!(p["aggregate_only"], true);
+    let (code, v) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["suppression"]["shown_as"], "<6",
+        "suppressed without --release: {v}"
+    );
+    for step in v["attrition"].as_array().unwrap() {
+        for key in ["remaining", "removed", "removed_alone"] {
+            if let Some(n) = step[key]["count"].as_u64() {
+                assert!(!(1..=5).contains(&n));
+            }
+        }
+    }
+    for args in [
+        vec!["cohort", "manifest", "ct-chest", "--out", "/dev/null"],
+        vec!["files"],
+    ] {
+        let out = run(&db, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("aggregate-only mode"));
+    }
+    run(&db, &["privacy", "--aggregate-only", "false"]);
+    assert!(run(&db, &["files"]).status.success());
+}

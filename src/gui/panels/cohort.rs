@@ -388,7 +388,17 @@ fn counts(app: &mut PacsApp, ui: &mut egui::Ui) {
         Some(Err(e)) => {
             ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
         }
-        Some(Ok(c)) => counts_table(ui, c),
+        Some(Ok(c)) => {
+            let aggregate_only = app
+                .status
+                .as_ref()
+                .filter(|s| s.aggregate_only)
+                .map(|s| s.release_threshold);
+            match aggregate_only {
+                Some(threshold) => released_table(ui, c, threshold),
+                None => counts_table(ui, c),
+            }
+        }
     }
 }
 
@@ -456,6 +466,58 @@ fn counts_table(ui: &mut egui::Ui, c: &CohortCounts) {
             "* {}..{RELEASE_THRESHOLD}: below the release threshold; exported tables show them as <{}",
             1,
             RELEASE_THRESHOLD + 1
+        ))
+        .small()
+        .weak(),
+    );
+}
+
+/// Aggregate-only mode: the same counts, suppressed as for release.
+fn released_table(ui: &mut egui::Ui, c: &CohortCounts, threshold: u64) {
+    let r = pacs_cohort::privacy::suppress(c, threshold);
+    let hidden = pacs_cohort::privacy::hidden_label(threshold);
+    let show = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| hidden.clone());
+    egui::Grid::new("levels_released")
+        .num_columns(4)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            for h in ["Patients", "Studies", "Series", "Images"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for n in [r.patients, r.studies, r.series, r.instances] {
+                ui.label(egui::RichText::new(show(n)).size(18.0));
+            }
+            ui.end_row();
+        });
+    ui.add_space(8.0);
+    ui.strong("Attrition");
+    egui::Grid::new("attrition_released")
+        .num_columns(4)
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["Rule", "Remaining", "Removed", "Alone"] {
+                ui.label(h);
+            }
+            ui.end_row();
+            ui.label("All entries");
+            ui.label(show(r.population));
+            ui.end_row();
+            for s in &r.attrition {
+                ui.label(if s.exclude {
+                    format!("not {}", s.rule)
+                } else {
+                    s.rule.clone()
+                });
+                ui.label(show(s.remaining));
+                ui.label(show(s.removed));
+                ui.label(show(s.removed_alone));
+                ui.end_row();
+            }
+        });
+    ui.label(
+        egui::RichText::new(format!(
+            "Aggregate-only workspace: counts 1..{threshold} are shown as {hidden}."
         ))
         .small()
         .weak(),

@@ -8,6 +8,9 @@ use egui_extras::{Column, TableBuilder};
 use pacs_cohort::model::FileStatus;
 
 pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+    if super::aggregate_only(app, ui) {
+        return;
+    }
     let counts = app.status.as_ref().map(|s| s.status.clone());
     ui.horizontal_wrapped(|ui| {
         ui.label("Show");

@@ -55,3 +55,14 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
 pub(super) fn cell(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
 }
+
+/// In an aggregate-only workspace, says so instead of showing rows.
+/// Returns true when the caller must not show row-level data.
+pub(super) fn aggregate_only(app: &PacsApp, ui: &mut egui::Ui) -> bool {
+    let on = app.status.as_ref().is_some_and(|s| s.aggregate_only);
+    if on {
+        ui.label("This workspace is in aggregate-only mode: studies and files are not shown, and counts are suppressed.");
+        ui.label(egui::RichText::new("The workspace owner can change this with `pacs-cohort privacy --aggregate-only false`.").weak());
+    }
+    on
+}

@@ -26,6 +26,9 @@ fn person_name(pn: &Option<String>) -> String {
 }
 
 pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+    if super::aggregate_only(app, ui) {
+        return;
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Search");
         let edit = egui::TextEdit::singleline(&mut app.filter)

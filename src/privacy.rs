@@ -1,0 +1,130 @@
+//! Small-cell suppression for counts that leave the workstation (or are
+//! shown in aggregate-only mode): 1..=threshold is hidden, and in the
+//! attrition funnel a cell that would let a hidden one be derived
+//! (remaining = previous - removed; removed_alone = population - alone) is
+//! hidden too. Pure functions.
+
+use crate::model::CohortCounts;
+use serde::Serialize;
+
+/// A count as released: `None` when hidden.
+pub type Cell = Option<u64>;
+
+/// One funnel step as released.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleasedStep {
+    pub rule: String,
+    pub exclude: bool,
+    pub remaining: Cell,
+    pub removed: Cell,
+    pub removed_alone: Cell,
+}
+
+/// Cohort counts as released.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleasedCounts {
+    pub threshold: u64,
+    pub population: Cell,
+    pub patients: Cell,
+    pub studies: Cell,
+    pub series: Cell,
+    pub instances: Cell,
+    pub attrition: Vec<ReleasedStep>,
+}
+
+/// Applies primary and complementary suppression.
+pub fn suppress(c: &CohortCounts, threshold: u64) -> ReleasedCounts {
+    let small = |n: u64| n >= 1 && n <= threshold;
+    let show = |n: u64, hide: bool| (!hide).then_some(n);
+    let mut steps = Vec::new();
+    let mut previous_hidden = small(c.population);
+    for s in &c.attrition {
+        // remaining = previous - removed: none of the three may be the only hidden one.
+        let hide_removed = small(s.removed) || small(s.remaining) || previous_hidden;
+        let hide_remaining = small(s.remaining) || hide_removed;
+        let alone = c.population.saturating_sub(s.removed_alone);
+        steps.push(ReleasedStep {
+            rule: s.rule.clone(),
+            exclude: s.exclude,
+            remaining: show(s.remaining, hide_remaining),
+            removed: show(s.removed, hide_removed),
+            removed_alone: show(
+                s.removed_alone,
+                small(s.removed_alone) || small(alone) || small(c.population),
+            ),
+        });
+        previous_hidden = hide_remaining;
+    }
+    let l = c.levels;
+    ReleasedCounts {
+        threshold,
+        population: show(c.population, small(c.population)),
+        patients: show(l.patients, small(l.patients)),
+        studies: show(l.studies, small(l.studies)),
+        series: show(l.series, small(l.series)),
+        instances: show(l.instances, small(l.instances)),
+        attrition: steps,
+    }
+}
+
+/// How a hidden cell is written: `<threshold+1`.
+pub fn hidden_label(threshold: u64) -> String {
+    format!("<{}", threshold + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AttritionStep, CohortLevels, CohortUnit};
+
+    #[test]
+    fn no_hidden_cell_can_be_derived_from_its_neighbours() {
+        let c = CohortCounts {
+            unit: CohortUnit::Study,
+            population: 100,
+            levels: CohortLevels {
+                patients: 5,
+                studies: 6,
+                series: 40,
+                instances: 400,
+            },
+            attrition: vec![
+                AttritionStep {
+                    rule: "a".into(),
+                    exclude: false,
+                    remaining: 30,
+                    removed: 70,
+                    removed_alone: 70,
+                },
+                AttritionStep {
+                    rule: "b".into(),
+                    exclude: false,
+                    remaining: 25,
+                    removed: 5,
+                    removed_alone: 95,
+                },
+                AttritionStep {
+                    rule: "c".into(),
+                    exclude: false,
+                    remaining: 6,
+                    removed: 19,
+                    removed_alone: 40,
+                },
+            ],
+        };
+        let r = suppress(&c, 10);
+        assert_eq!(r.patients, None);
+        assert_eq!(r.series, Some(40));
+        assert_eq!(r.attrition[1].removed, None, "5 is small");
+        assert_eq!(r.attrition[1].remaining, None, "else 30 - 25 reveals it");
+        assert_eq!(
+            r.attrition[2].removed, None,
+            "else 25 = 6 + 19 is derivable"
+        );
+        assert_eq!(
+            r.attrition[1].removed_alone, None,
+            "100 - 95 = 5 would be revealed"
+        );
+        assert_eq!(hidden_label(10), "<11");
+    }
+}
