@@ -180,6 +180,23 @@ pub(crate) fn get(
     }))
 }
 
+/// Runs `f` in an immediate transaction: committed if it succeeds, rolled
+/// back if it fails.
+fn in_transaction(
+    conn: &Connection,
+    path: &Path,
+    f: impl FnOnce() -> rusqlite::Result<()>,
+) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE").at(path)?;
+    match f() {
+        Ok(()) => conn.execute_batch("COMMIT").at(path),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(StoreError::from_sqlite(e, path))
+        }
+    }
+}
+
 /// Deletes a cohort and its revisions; false when it did not exist.
 pub(crate) fn delete(conn: &Connection, path: &Path, name: &str) -> Result<bool> {
     let id: Option<i64> = conn
@@ -189,17 +206,11 @@ pub(crate) fn delete(conn: &Connection, path: &Path, name: &str) -> Result<bool>
         .optional()
         .at(path)?;
     let Some(id) = id else { return Ok(false) };
-    conn.execute_batch("BEGIN IMMEDIATE").at(path)?;
-    let r = conn
-        .execute("DELETE FROM cohort_revisions WHERE cohort_ref = ?1", [id])
-        .and_then(|_| conn.execute("DELETE FROM cohorts WHERE id = ?1", [id]));
-    match r {
-        Ok(_) => conn.execute_batch("COMMIT").at(path)?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(StoreError::from_sqlite(e, path));
-        }
-    }
+    in_transaction(conn, path, || {
+        conn.execute("DELETE FROM cohort_revisions WHERE cohort_ref = ?1", [id])?;
+        conn.execute("DELETE FROM cohorts WHERE id = ?1", [id])?;
+        Ok(())
+    })?;
     Ok(true)
 }
 
@@ -328,21 +339,16 @@ pub(crate) fn rename(conn: &Connection, path: &Path, from: &str, to: &str) -> Re
         .optional()
         .at(path)?;
     let Some(id) = id else { return Ok(false) };
-    conn.execute_batch("BEGIN IMMEDIATE").at(path)?;
-    let r = conn
-        .execute("UPDATE cohorts SET name = ?1 WHERE id = ?2", params![to, id])
-        .and_then(|_| {
-            conn.execute(
-                "UPDATE cohort_revisions SET spec_json = json_set(spec_json, '$.name', ?1) WHERE cohort_ref = ?2",
-                params![to, id],
-            )
-        });
-    match r {
-        Ok(_) => conn.execute_batch("COMMIT").at(path)?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(StoreError::from_sqlite(e, path));
-        }
-    }
+    in_transaction(conn, path, || {
+        conn.execute(
+            "UPDATE cohorts SET name = ?1 WHERE id = ?2",
+            params![to, id],
+        )?;
+        conn.execute(
+            "UPDATE cohort_revisions SET spec_json = json_set(spec_json, '$.name', ?1) WHERE cohort_ref = ?2",
+            params![to, id],
+        )?;
+        Ok(())
+    })?;
     Ok(true)
 }

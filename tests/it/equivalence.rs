@@ -3,28 +3,11 @@
 
 use crate::common::*;
 use pacs_cohort::dicom::{read_header, read_header_with_dicom_object, ReadOutcome};
-use std::path::{Path, PathBuf};
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use std::path::Path;
 
 fn assert_same(dir: &Path) -> usize {
     let mut instances = 0;
-    for p in files(dir) {
+    for p in all_files(dir) {
         let fast = read_header(&p);
         let reference = read_header_with_dicom_object(&p);
         match (&fast, &reference) {

@@ -402,8 +402,67 @@ fn counts(app: &mut PacsApp, ui: &mut egui::Ui) {
     }
 }
 
+/// The cells of the counts view, already formatted (exact or suppressed).
+struct CountCells {
+    levels: [String; 4],
+    population: String,
+    /// (rule label, remaining, removed, removed alone)
+    steps: Vec<(String, [String; 3])>,
+    footnote: String,
+}
+
+fn rule_label(rule: &str, exclude: bool) -> String {
+    if exclude {
+        format!("not {rule}")
+    } else {
+        rule.to_string()
+    }
+}
+
+/// Exact counts, marked when below the release threshold.
 fn counts_table(ui: &mut egui::Ui, c: &CohortCounts) {
     let l = &c.levels;
+    let cells = CountCells {
+        levels: [l.patients, l.studies, l.series, l.instances].map(cell),
+        population: cell(c.population),
+        steps: c
+            .attrition
+            .iter()
+            .map(|s| (rule_label(&s.rule, s.exclude), [s.remaining, s.removed, s.removed_alone].map(cell)))
+            .collect(),
+        footnote: format!(
+            "* 1..{RELEASE_THRESHOLD}: below the release threshold; exported tables show them as <{}",
+            RELEASE_THRESHOLD + 1
+        ),
+    };
+    table(ui, &cells);
+    funnel_bars(ui, c);
+}
+
+/// Aggregate-only mode: the same counts, suppressed as for release.
+fn released_table(ui: &mut egui::Ui, c: &CohortCounts, threshold: u64) {
+    let r = pacs_cohort::privacy::suppress(c, threshold);
+    let hidden = pacs_cohort::privacy::hidden_label(threshold);
+    let show = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| hidden.clone());
+    let cells = CountCells {
+        levels: [r.patients, r.studies, r.series, r.instances].map(show),
+        population: show(r.population),
+        steps: r
+            .attrition
+            .iter()
+            .map(|s| {
+                (
+                    rule_label(&s.rule, s.exclude),
+                    [s.remaining, s.removed, s.removed_alone].map(show),
+                )
+            })
+            .collect(),
+        footnote: format!("Aggregate-only workspace: counts 1..{threshold} are shown as {hidden}."),
+    };
+    table(ui, &cells);
+}
+
+fn table(ui: &mut egui::Ui, cells: &CountCells) {
     egui::Grid::new("levels")
         .num_columns(4)
         .spacing([16.0, 4.0])
@@ -412,87 +471,14 @@ fn counts_table(ui: &mut egui::Ui, c: &CohortCounts) {
                 ui.strong(h);
             }
             ui.end_row();
-            for n in [l.patients, l.studies, l.series, l.instances] {
-                ui.label(egui::RichText::new(cell(n)).size(18.0));
+            for n in &cells.levels {
+                ui.label(egui::RichText::new(n).size(18.0));
             }
             ui.end_row();
         });
     ui.add_space(8.0);
     ui.strong("Attrition");
-    let width = ui.available_width();
     egui::Grid::new("attrition")
-        .num_columns(4)
-        .striped(true)
-        .show(ui, |ui| {
-            ui.label("Rule");
-            ui.label("Remaining");
-            ui.label("Removed");
-            ui.label("Alone");
-            ui.end_row();
-            ui.label("All entries");
-            ui.label(cell(c.population));
-            ui.end_row();
-            for s in &c.attrition {
-                let name = if s.exclude {
-                    format!("not {}", s.rule)
-                } else {
-                    s.rule.clone()
-                };
-                ui.label(name);
-                ui.label(cell(s.remaining));
-                ui.label(cell(s.removed))
-                    .on_hover_text("removed from the step above");
-                ui.label(cell(s.removed_alone))
-                    .on_hover_text("what this rule alone removes from all entries");
-                ui.end_row();
-            }
-        });
-    // The funnel as bars, widths proportional to what remains.
-    ui.add_space(6.0);
-    let max = c.population.max(1) as f32;
-    let color = ui.visuals().selection.bg_fill;
-    for value in std::iter::once(c.population).chain(c.attrition.iter().map(|s| s.remaining)) {
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(width * 0.9, 10.0), egui::Sense::hover());
-        let w = rect.width() * value as f32 / max;
-        ui.painter().rect_filled(
-            egui::Rect::from_min_size(rect.min, egui::vec2(w.max(1.0), rect.height())),
-            2.0,
-            color,
-        );
-    }
-    ui.add_space(4.0);
-    ui.label(
-        egui::RichText::new(format!(
-            "* {}..{RELEASE_THRESHOLD}: below the release threshold; exported tables show them as <{}",
-            1,
-            RELEASE_THRESHOLD + 1
-        ))
-        .small()
-        .weak(),
-    );
-}
-
-/// Aggregate-only mode: the same counts, suppressed as for release.
-fn released_table(ui: &mut egui::Ui, c: &CohortCounts, threshold: u64) {
-    let r = pacs_cohort::privacy::suppress(c, threshold);
-    let hidden = pacs_cohort::privacy::hidden_label(threshold);
-    let show = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| hidden.clone());
-    egui::Grid::new("levels_released")
-        .num_columns(4)
-        .spacing([16.0, 4.0])
-        .show(ui, |ui| {
-            for h in ["Patients", "Studies", "Series", "Images"] {
-                ui.strong(h);
-            }
-            ui.end_row();
-            for n in [r.patients, r.studies, r.series, r.instances] {
-                ui.label(egui::RichText::new(show(n)).size(18.0));
-            }
-            ui.end_row();
-        });
-    ui.add_space(8.0);
-    ui.strong("Attrition");
-    egui::Grid::new("attrition_released")
         .num_columns(4)
         .striped(true)
         .show(ui, |ui| {
@@ -501,27 +487,34 @@ fn released_table(ui: &mut egui::Ui, c: &CohortCounts, threshold: u64) {
             }
             ui.end_row();
             ui.label("All entries");
-            ui.label(show(r.population));
+            ui.label(&cells.population);
             ui.end_row();
-            for s in &r.attrition {
-                ui.label(if s.exclude {
-                    format!("not {}", s.rule)
-                } else {
-                    s.rule.clone()
-                });
-                ui.label(show(s.remaining));
-                ui.label(show(s.removed));
-                ui.label(show(s.removed_alone));
+            for (name, [remaining, removed, alone]) in &cells.steps {
+                ui.label(name);
+                ui.label(remaining);
+                ui.label(removed)
+                    .on_hover_text("removed from the step above");
+                ui.label(alone)
+                    .on_hover_text("what this rule alone removes from all entries");
                 ui.end_row();
             }
         });
-    ui.label(
-        egui::RichText::new(format!(
-            "Aggregate-only workspace: counts 1..{threshold} are shown as {hidden}."
-        ))
-        .small()
-        .weak(),
-    );
+    ui.add_space(4.0);
+    ui.label(egui::RichText::new(&cells.footnote).small().weak());
+}
+
+/// The funnel as bars, widths proportional to what remains (exact view only).
+fn funnel_bars(ui: &mut egui::Ui, c: &CohortCounts) {
+    ui.add_space(6.0);
+    let width = ui.available_width();
+    let max = c.population.max(1) as f32;
+    let color = ui.visuals().selection.bg_fill;
+    for value in std::iter::once(c.population).chain(c.attrition.iter().map(|s| s.remaining)) {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(width * 0.9, 10.0), egui::Sense::hover());
+        let w = rect.width() * value as f32 / max;
+        let bar = egui::Rect::from_min_size(rect.min, egui::vec2(w.max(1.0), rect.height()));
+        ui.painter().rect_filled(bar, 2.0, color);
+    }
 }
 
 fn json_editor(app: &mut PacsApp, ui: &mut egui::Ui) {
