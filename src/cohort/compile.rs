@@ -137,20 +137,21 @@ impl Builder {
     /// Every word must start a word of the text (case-insensitive; `%`,
     /// `_` and `\` in the query are literal).
     fn words(&mut self, col: &str, query: &str) -> String {
-        let normalised = format!(
-            "(' ' || lower(replace(replace(replace(replace(coalesce({col}, ''), '/', ' '), '-', ' '), ',', ' '), '_', ' ')))"
-        );
-        let parts: Vec<String> = query
+        // FTS5 over the distinct texts (`text_terms`), queried once per
+        // statement: each word becomes a quoted prefix term, so FTS5 syntax
+        // in user input is only ever text. Words without a letter or digit
+        // cannot match a token and are dropped; if none is left, nothing
+        // matches.
+        let terms: Vec<String> = query
             .split_whitespace()
-            .map(|w| {
-                let p = self.bind(Param::Text(format!(
-                    "% {}%",
-                    escape_like(&w.to_lowercase())
-                )));
-                format!("{normalised} LIKE {p} ESCAPE '\\'")
-            })
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
             .collect();
-        format!("({})", parts.join(" AND "))
+        if terms.is_empty() {
+            return "0".into();
+        }
+        let p = self.bind(Param::Text(terms.join(" AND ")));
+        format!("{col} IN (SELECT text FROM text_terms WHERE text_terms MATCH {p})")
     }
 
     /// A linked value exists for the patient (or the study's accession
@@ -299,16 +300,6 @@ fn rebind_study(expr: &str, alias: &str) -> String {
     out
 }
 
-pub(crate) fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// The SQL that selects a cohort's entries, for some prefix or subset of
 /// its rules.
@@ -507,6 +498,6 @@ mod tests {
         assert!(c
             .params
             .iter()
-            .any(|p| matches!(p, Param::Text(t) if t == "% 100\\%%")));
+            .any(|p| matches!(p, Param::Text(t) if t.contains("\"100%\"*"))));
     }
 }

@@ -177,6 +177,9 @@ pub fn run(
     );
     result?;
     logged?;
+    if summary.new + summary.changed + summary.removed + summary.retried > 0 {
+        writer.rebuild_text_index()?;
+    }
     summary.status = store::status_counts(writer.conn(), writer.path())?;
     summary.levels = store::level_counts(writer.conn(), writer.path())?;
     Ok(summary)

@@ -176,4 +176,13 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 "#,
+    // 7: full-text search over the distinct description texts (FTS5,
+    // word-prefix queries); rebuilt after each index run.
+    r#"
+CREATE VIRTUAL TABLE text_terms USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+INSERT INTO text_terms(text)
+  SELECT description FROM studies WHERE description IS NOT NULL
+  UNION SELECT description FROM series WHERE description IS NOT NULL
+  UNION SELECT protocol_name FROM series WHERE protocol_name IS NOT NULL;
+"#,
 ];

@@ -230,6 +230,25 @@ impl Writer {
         Ok(all.len() as u64)
     }
 
+    /// Rebuilds the full-text index of description texts (distinct values
+    /// only, so it stays small and quick to rebuild).
+    pub fn rebuild_text_index(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(
+                "BEGIN IMMEDIATE;
+                 DELETE FROM text_terms;
+                 INSERT INTO text_terms(text)
+                   SELECT description FROM studies WHERE description IS NOT NULL
+                   UNION SELECT description FROM series WHERE description IS NOT NULL
+                   UNION SELECT protocol_name FROM series WHERE protocol_name IS NOT NULL;
+                 COMMIT;",
+            )
+            .map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                super::StoreError::from_sqlite(e, &self.path)
+            })
+    }
+
     fn clear_caches(&mut self) {
         self.patients.clear();
         self.studies.clear();
