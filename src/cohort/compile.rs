@@ -300,7 +300,6 @@ fn rebind_study(expr: &str, alias: &str) -> String {
     out
 }
 
-
 /// The SQL that selects a cohort's entries, for some prefix or subset of
 /// its rules.
 #[derive(Debug, Clone, PartialEq)]

@@ -500,6 +500,12 @@ impl Engine {
         Ok(store::findings::list(&conn, &self.db)?)
     }
 
+    /// The columns of a CSV with their inferred kinds (for an import dialog).
+    pub fn ehr_csv_columns(&self, csv: &Path) -> Result<Vec<crate::model::EhrColumn>, EngineError> {
+        let table = crate::link::read_csv(csv)?;
+        Ok(crate::link::infer_kinds(&table))
+    }
+
     /// Imported EHR datasets: (name, key kind, columns).
     pub fn ehr_datasets(
         &self,

@@ -35,6 +35,19 @@ pub struct IndexRun {
     pub cancelling: bool,
 }
 
+/// The clinical-data import dialog: a CSV's columns, their kinds (editable),
+/// what links rows to the index, and the dataset name.
+#[derive(Debug, Clone)]
+pub struct EhrDialog {
+    pub path: PathBuf,
+    pub name: String,
+    pub key: pacs_cohort::model::EhrKey,
+    pub key_column: String,
+    pub columns: Vec<pacs_cohort::model::EhrColumn>,
+    pub busy: bool,
+    pub error: Option<String>,
+}
+
 /// One line of the jobs panel.
 #[derive(Debug, Clone)]
 pub struct JobLog {
@@ -77,6 +90,9 @@ pub struct PacsApp {
     stats: FrameStats,
     /// The sample archive to index on first start, if the workspace is empty.
     pending_sample: Option<PathBuf>,
+    picking_csv: Option<Receiver<Option<PathBuf>>>,
+    /// The open clinical-data import dialog, if any.
+    pub(crate) ehr_dialog: Option<EhrDialog>,
     last_studies_refresh: Instant,
     close_requested: bool,
     /// Close the window once no index job is left (benchmarks, smoke tests).
@@ -129,6 +145,8 @@ impl PacsApp {
             last_refresh: Instant::now(),
             stats: FrameStats::from_env(),
             pending_sample: None,
+            picking_csv: None,
+            ehr_dialog: None,
             last_studies_refresh: Instant::now(),
             close_requested: false,
             exit_when_indexed: false,
@@ -292,6 +310,14 @@ impl PacsApp {
         for a in self.queries.answers() {
             self.on_answer(a);
         }
+        if let Some(rx) = &self.picking_csv {
+            if let Ok(choice) = rx.try_recv() {
+                self.picking_csv = None;
+                if let Some(p) = choice {
+                    self.queries.ask(Query::EhrColumns(p));
+                }
+            }
+        }
         if let Some(rx) = &self.picking {
             if let Ok(choice) = rx.try_recv() {
                 self.picking = None;
@@ -362,6 +388,48 @@ impl PacsApp {
             Answer::Files(rows) => self.files = rows,
             Answer::CohortCount(r) => self.cohort_counts = Some(r),
             Answer::Cohorts(list) => self.saved_cohorts = list,
+            Answer::EhrColumns(path, Ok(columns)) => {
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let key_column = columns
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case("patient_id"))
+                    .or_else(|| columns.first())
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                self.ehr_dialog = Some(EhrDialog {
+                    path,
+                    name,
+                    key: pacs_cohort::model::EhrKey::PatientId,
+                    key_column,
+                    columns,
+                    busy: false,
+                    error: None,
+                });
+            }
+            Answer::EhrColumns(_, Err(e)) => self.report_error(e),
+            Answer::EhrImported(Ok(r)) => {
+                self.jobs.push(JobLog {
+                    title: format!("Import clinical data '{}'", r.dataset),
+                    outcome: format!(
+                        "{} rows, {} keys found in the index, {} values not parsed",
+                        r.rows, r.rows_linked, r.values_not_parsed
+                    ),
+                    running: false,
+                });
+                self.ehr_dialog = None;
+                self.cohort_sent = None;
+            }
+            Answer::EhrImported(Err(e)) => {
+                if let Some(d) = &mut self.ehr_dialog {
+                    d.busy = false;
+                    d.error = Some(e);
+                } else {
+                    self.report_error(e);
+                }
+            }
             Answer::Failed(e) => self.report_error(e),
         }
     }
@@ -568,6 +636,38 @@ impl PacsApp {
                 }
                 Err(e) => self.cohort_json_error = Some(e.to_string()),
             },
+            Command::PickEhrCsv => {
+                if self.picking_csv.is_none() {
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let picker = self.picker.clone();
+                    let wake = self.wake.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("pacs-gui-picker".into())
+                        .spawn(move || {
+                            let _ = tx.send(picker.pick_csv());
+                            wake();
+                        });
+                    match spawned {
+                        Ok(_) => self.picking_csv = Some(rx),
+                        Err(e) => self.report_error(format!("cannot open the file dialog: {e}")),
+                    }
+                }
+            }
+            Command::ImportEhr => {
+                if let Some(d) = &mut self.ehr_dialog {
+                    d.busy = true;
+                    d.error = None;
+                    let request = super::queries::EhrImportRequest {
+                        path: d.path.clone(),
+                        name: d.name.trim().to_string(),
+                        key: d.key,
+                        key_column: d.key_column.clone(),
+                        kinds: d.columns.iter().map(|c| (c.name.clone(), c.kind)).collect(),
+                    };
+                    self.queries.ask(Query::EhrImport(request));
+                }
+            }
+            Command::CloseEhrDialog => self.ehr_dialog = None,
             Command::FocusSearch => {
                 self.prefs.tab = Tab::Studies;
                 self.focus_search = true;

@@ -30,4 +30,9 @@ pub enum Command {
     DeleteCohort(String),
     /// Replace the draft with this JSON text (from the JSON editor).
     ApplyCohortJson(String),
+    /// Open the file dialog for a clinical-data CSV (on a worker thread).
+    PickEhrCsv,
+    /// Import the CSV as the dialog describes it.
+    ImportEhr,
+    CloseEhrDialog,
 }

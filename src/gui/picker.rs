@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub trait FolderPicker: Send + Sync {
     /// Blocks until the user picks a folder or cancels. Called off the UI thread.
     fn pick_folder(&self) -> Option<PathBuf>;
+    /// Blocks until the user picks a CSV file or cancels.
+    fn pick_csv(&self) -> Option<PathBuf>;
 }
 
 /// The system dialog (XDG portal, or zenity as a fallback).
@@ -17,5 +19,12 @@ impl FolderPicker for RfdPicker {
         rfd::FileDialog::new()
             .set_title("Open a DICOM archive folder")
             .pick_folder()
+    }
+
+    fn pick_csv(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Import clinical data (CSV)")
+            .add_filter("CSV", &["csv", "txt"])
+            .pick_file()
     }
 }

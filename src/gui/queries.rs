@@ -4,11 +4,12 @@
 //! while the user keeps typing.
 
 use pacs_cohort::model::{
-    CohortCounts, CohortSpec, FileRow, FileStatus, SavedCohort, SeriesRow, StudyQuery, StudyRow,
-    WorkspaceStatus,
+    CohortCounts, CohortSpec, EhrColumn, EhrImport, EhrKey, EhrKind, FileRow, FileStatus,
+    SavedCohort, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus,
 };
 use pacs_cohort::Engine;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
@@ -25,6 +26,19 @@ pub enum Query {
     Cohorts,
     SaveCohort(CohortSpec),
     DeleteCohort(String),
+    /// Columns and inferred kinds of a CSV, for the import dialog.
+    EhrColumns(PathBuf),
+    EhrImport(EhrImportRequest),
+}
+
+/// What the import dialog asks for.
+#[derive(Debug, Clone)]
+pub struct EhrImportRequest {
+    pub path: PathBuf,
+    pub name: String,
+    pub key: EhrKey,
+    pub key_column: String,
+    pub kinds: Vec<(String, EhrKind)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,11 +49,15 @@ pub enum Kind {
     Files,
     CohortCount,
     Cohorts,
+    Ehr,
 }
 
 impl Query {
     fn is_write(&self) -> bool {
-        matches!(self, Query::SaveCohort(_) | Query::DeleteCohort(_))
+        matches!(
+            self,
+            Query::SaveCohort(_) | Query::DeleteCohort(_) | Query::EhrImport(_)
+        )
     }
 
     fn kind(&self) -> Kind {
@@ -51,6 +69,7 @@ impl Query {
             Query::CohortCount(_) => Kind::CohortCount,
             // Saving and deleting answer with the new list of cohorts.
             Query::Cohorts | Query::SaveCohort(_) | Query::DeleteCohort(_) => Kind::Cohorts,
+            Query::EhrColumns(_) | Query::EhrImport(_) => Kind::Ehr,
         }
     }
 }
@@ -64,6 +83,9 @@ pub enum Answer {
     /// Counts, or why the definition cannot be counted (shown beside it).
     CohortCount(Result<CohortCounts, String>),
     Cohorts(Vec<SavedCohort>),
+    /// The columns of a CSV picked for import, or why it cannot be read.
+    EhrColumns(PathBuf, Result<Vec<EhrColumn>, String>),
+    EhrImported(Result<EhrImport, String>),
     Failed(String),
 }
 
@@ -198,5 +220,21 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
             engine.delete_cohort(&name)?;
             Answer::Cohorts(engine.cohorts()?)
         }
+        Query::EhrColumns(path) => {
+            let cols = engine.ehr_csv_columns(&path).map_err(|e| e.to_string());
+            Answer::EhrColumns(path, cols)
+        }
+        Query::EhrImport(r) => Answer::EhrImported(
+            engine
+                .import_ehr_csv(
+                    &r.path,
+                    &r.name,
+                    r.key,
+                    Some(&r.key_column),
+                    &r.kinds,
+                    false,
+                )
+                .map_err(|e| e.to_string()),
+        ),
     })
 }

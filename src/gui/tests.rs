@@ -13,11 +13,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct FakePicker(PathBuf);
+struct FakePicker(PathBuf, Option<PathBuf>);
 
 impl FolderPicker for FakePicker {
     fn pick_folder(&self) -> Option<PathBuf> {
         Some(self.0.clone())
+    }
+    fn pick_csv(&self) -> Option<PathBuf> {
+        self.1.clone()
     }
 }
 
@@ -35,8 +38,12 @@ fn archive(dir: &Path, patients: u32, faults: bool) -> SynthSummary {
 }
 
 fn harness(db: &Path, archive: &Path) -> Harness<'static, PacsApp> {
+    harness_with_csv(db, archive, None)
+}
+
+fn harness_with_csv(db: &Path, archive: &Path, csv: Option<PathBuf>) -> Harness<'static, PacsApp> {
     let engine = Engine::open(db).unwrap();
-    let picker = Arc::new(FakePicker(archive.to_path_buf()));
+    let picker = Arc::new(FakePicker(archive.to_path_buf(), csv));
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| PacsApp::new(&cc.egui_ctx, None, engine, picker, None))
@@ -340,4 +347,53 @@ fn aggregate_only_mode_hides_rows_and_suppresses_counts() {
     });
     h.run_steps(2);
     h.get_by_label_contains("Aggregate-only workspace: counts 1..10");
+}
+
+#[test]
+fn clinical_data_is_imported_through_the_preview_dialog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 6, false);
+    let db = tmp.path().join("ws.db");
+    let engine = Engine::open(&db).unwrap();
+    engine
+        .index(
+            std::slice::from_ref(&dir),
+            &Default::default(),
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let ids: Vec<String> = engine
+        .studies(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.patient_id)
+        .collect();
+    let mut csv = String::from("patient_id,packs_per_year\n");
+    for id in &ids {
+        csv.push_str(&format!("{id},12\n"));
+    }
+    let file = tmp.path().join("smoking.csv");
+    std::fs::write(&file, csv).unwrap();
+    let mut h = harness_with_csv(&db, &dir, Some(file));
+    wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
+    h.get_by_label("Cohort builder").click();
+    h.run_steps(2);
+    h.get_by_label("Import clinical data…").click();
+    wait_until(&mut h, "the preview dialog", |a| a.ehr_dialog.is_some());
+    h.run_steps(2);
+    h.get_by_label("packs_per_year");
+    assert_eq!(h.state().ehr_dialog.as_ref().unwrap().name, "smoking");
+    assert_eq!(
+        h.state().ehr_dialog.as_ref().unwrap().key_column,
+        "patient_id"
+    );
+    h.get_by_label("Import").click();
+    wait_until(&mut h, "the import", |a| a.ehr_dialog.is_none() && idle(a));
+    assert!(h.state().jobs.iter().any(|j| j.title.contains("smoking")));
+    let sets = engine.ehr_datasets().unwrap();
+    assert_eq!(sets.len(), 1);
+    let packs = sets[0].2.iter().find(|c| c.name == "packs_per_year").unwrap();
+    assert_eq!(packs.kind, pacs_cohort::model::EhrKind::Number);
 }

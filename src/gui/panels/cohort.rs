@@ -70,6 +70,13 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
                 }
             }
         });
+        if ui
+            .button("Import clinical data…")
+            .on_hover_text("Link a CSV (EHR extract) by patient ID or accession number; its columns become rules")
+            .clicked()
+        {
+            commands.push(Command::PickEhrCsv);
+        }
         let current = app.draft().name.clone();
         if names.contains(&current)
             && ui

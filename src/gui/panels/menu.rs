@@ -21,6 +21,10 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 app.push(Command::ReindexAll);
                 ui.close();
             }
+            if ui.button("Import clinical data (CSV)…").clicked() {
+                app.push(Command::PickEhrCsv);
+                ui.close();
+            }
             ui.separator();
             if ui.button("Quit").clicked() {
                 ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);

@@ -3,6 +3,7 @@
 
 mod archives;
 mod cohort;
+mod ehr_dialog;
 mod errors;
 mod files;
 mod jobs;
@@ -49,6 +50,7 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
     if app.prefs.show_jobs {
         jobs::window(app, ui.ctx());
     }
+    ehr_dialog::window(app, ui.ctx());
 }
 
 /// Formats an optional value for a table cell.

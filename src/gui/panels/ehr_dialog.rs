@@ -1,0 +1,90 @@
+//! The clinical-data import dialog: preview a CSV's columns, choose what
+//! links rows to the index and each column's type, then import.
+
+use crate::gui::app::PacsApp;
+use crate::gui::commands::Command;
+use eframe::egui;
+use pacs_cohort::model::{EhrKey, EhrKind};
+
+pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
+    let dark = app.prefs.dark;
+    let Some(d) = &mut app.ehr_dialog else { return };
+    let mut commands = Vec::new();
+    let mut open = true;
+    egui::Window::new("Import clinical data")
+        .open(&mut open)
+        .default_width(520.0)
+        .show(ctx, |ui| {
+            ui.label(
+                egui::RichText::new(d.path.display().to_string())
+                    .monospace()
+                    .small(),
+            );
+            ui.horizontal(|ui| {
+                let label = ui.label("Dataset name");
+                ui.add(egui::TextEdit::singleline(&mut d.name).desired_width(200.0))
+                    .labelled_by(label.id);
+            });
+            ui.horizontal(|ui| {
+                ui.label("Rows are linked by");
+                egui::ComboBox::from_id_salt("ehr_key_kind")
+                    .selected_text(match d.key {
+                        EhrKey::PatientId => "patient ID",
+                        EhrKey::Accession => "accession number",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut d.key, EhrKey::PatientId, "patient ID");
+                        ui.selectable_value(&mut d.key, EhrKey::Accession, "accession number");
+                    });
+                ui.label("in column");
+                egui::ComboBox::from_id_salt("ehr_key_column")
+                    .selected_text(d.key_column.clone())
+                    .show_ui(ui, |ui| {
+                        for c in &d.columns {
+                            ui.selectable_value(&mut d.key_column, c.name.clone(), &c.name);
+                        }
+                    });
+            });
+            ui.separator();
+            egui::Grid::new("ehr_columns")
+                .num_columns(2)
+                .striped(true)
+                .show(ui, |ui| {
+                    ui.strong("Column");
+                    ui.strong("Type");
+                    ui.end_row();
+                    for c in d.columns.iter_mut().filter(|c| c.name != d.key_column) {
+                        ui.label(&c.name);
+                        egui::ComboBox::from_id_salt(format!("kind-{}", c.name))
+                            .selected_text(c.kind.as_str())
+                            .show_ui(ui, |ui| {
+                                for k in [EhrKind::Text, EhrKind::Number, EhrKind::Date] {
+                                    ui.selectable_value(&mut c.kind, k, k.as_str());
+                                }
+                            });
+                        ui.end_row();
+                    }
+                });
+            if let Some(e) = &d.error {
+                ui.colored_label(crate::gui::theme::error_color(dark), e);
+            }
+            ui.horizontal(|ui| {
+                let ready = !d.busy && !d.name.trim().is_empty() && !d.key_column.is_empty();
+                if ui.add_enabled(ready, egui::Button::new("Import")).clicked() {
+                    commands.push(Command::ImportEhr);
+                }
+                if d.busy {
+                    ui.spinner();
+                }
+                if ui.button("Cancel").clicked() {
+                    commands.push(Command::CloseEhrDialog);
+                }
+            });
+        });
+    if !open {
+        commands.push(Command::CloseEhrDialog);
+    }
+    for c in commands {
+        app.push(c);
+    }
+}
