@@ -69,6 +69,22 @@ impl Builder {
             Criterion::Contrast(false) => {
                 format!("NOT ({})", self.expr(&Criterion::Contrast(true), scope))
             }
+            // On a study row, use the study's precomputed facts when known
+            // (no subquery per study); fall back to the subquery when not.
+            Criterion::Modality(v) if scope == Scope::Study => {
+                let exact = self.fallback(c, scope);
+                let fast = self.in_set("st.facts_modalities", v);
+                format!("(CASE WHEN st.facts_modalities IS NULL THEN {exact} ELSE {fast} END)")
+            }
+            Criterion::BodyPart(v) if scope == Scope::Study => {
+                let exact = self.fallback(c, scope);
+                let fast = self.in_set("st.facts_body_parts", v);
+                format!("(CASE WHEN st.facts_body_parts IS NULL THEN {exact} ELSE {fast} END)")
+            }
+            Criterion::Contrast(true) if scope == Scope::Study => {
+                let exact = self.fallback(c, scope);
+                format!("(CASE WHEN st.facts_contrast IS NULL THEN {exact} ELSE st.facts_contrast = 1 END)")
+            }
             other => {
                 let (level, cond) = self.condition(other, scope);
                 wrap(level, scope, cond)
@@ -93,6 +109,24 @@ impl Builder {
                 OR (coalesce({alias}.study_date, '') = coalesce(st.study_date, '') AND {alias}.id {cmp} st.id))
               AND ({other})))"
         )
+    }
+
+    /// The subquery form of a series- or image-level criterion.
+    fn fallback(&mut self, c: &Criterion, scope: Scope) -> String {
+        let (level, cond) = self.condition(c, scope);
+        wrap(level, scope, cond)
+    }
+
+    /// Whether a `,A,B,` set column holds any of the values.
+    fn in_set(&mut self, col: &str, values: &[String]) -> String {
+        let parts: Vec<String> = values
+            .iter()
+            .map(|v| {
+                let p = self.bind(Param::Text(format!(",{},", v.trim().to_uppercase())));
+                format!("instr({col}, {p}) > 0")
+            })
+            .collect();
+        format!("({})", parts.join(" OR "))
     }
 
     fn join(&mut self, v: &[Criterion], sep: &str, scope: Scope) -> String {

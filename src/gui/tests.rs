@@ -394,6 +394,10 @@ fn clinical_data_is_imported_through_the_preview_dialog() {
     assert!(h.state().jobs.iter().any(|j| j.title.contains("smoking")));
     let sets = engine.ehr_datasets().unwrap();
     assert_eq!(sets.len(), 1);
-    let packs = sets[0].2.iter().find(|c| c.name == "packs_per_year").unwrap();
+    let packs = sets[0]
+        .2
+        .iter()
+        .find(|c| c.name == "packs_per_year")
+        .unwrap();
     assert_eq!(packs.kind, pacs_cohort::model::EhrKind::Number);
 }

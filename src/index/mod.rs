@@ -179,6 +179,7 @@ pub fn run(
     logged?;
     if summary.new + summary.changed + summary.removed + summary.retried > 0 {
         writer.rebuild_text_index()?;
+        writer.refresh_study_facts()?;
     }
     summary.status = store::status_counts(writer.conn(), writer.path())?;
     summary.levels = store::level_counts(writer.conn(), writer.path())?;

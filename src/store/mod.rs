@@ -151,10 +151,12 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     }
     for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(v as usize) {
         // Each migration and its version bump commit together.
-        let batch = format!(
-            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
-            i + 1
-        );
+        let mut batch = format!("BEGIN IMMEDIATE; {sql};");
+        if i as i64 + 1 == schema::FACTS_VERSION {
+            // The new fact columns are filled for the existing index.
+            batch.push_str(schema::REFRESH_STUDY_FACTS);
+        }
+        batch.push_str(&format!(" PRAGMA user_version = {}; COMMIT;", i + 1));
         if let Err(e) = conn.execute_batch(&batch) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::from_sqlite(e, path));

@@ -1,6 +1,20 @@
 //! Append-only migrations, tracked by `PRAGMA user_version`. Never edit a
 //! shipped migration: add a new one.
 
+/// Computes the facts of studies whose facts are unknown (after index runs,
+/// and once when migration 8 adds the columns).
+pub(super) const REFRESH_STUDY_FACTS: &str = "UPDATE studies SET
+   facts_modalities = ',' || coalesce((SELECT group_concat(m, ',') FROM
+       (SELECT DISTINCT upper(trim(modality)) AS m FROM series WHERE study_ref = studies.id AND modality IS NOT NULL)), '') || ',',
+   facts_body_parts = ',' || coalesce((SELECT group_concat(b, ',') FROM
+       (SELECT DISTINCT upper(trim(body_part)) AS b FROM series WHERE study_ref = studies.id AND body_part IS NOT NULL)), '') || ',',
+   facts_contrast = EXISTS (SELECT 1 FROM series s JOIN instances i ON i.series_ref = s.id
+       WHERE s.study_ref = studies.id AND i.contrast_agent <> '')
+ WHERE facts_modalities IS NULL OR facts_body_parts IS NULL OR facts_contrast IS NULL;";
+
+/// The schema version that added study facts.
+pub(super) const FACTS_VERSION: i64 = 8;
+
 /// Migration `i` brings the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the index (a rebuildable cache of the files) and the run log.
@@ -184,5 +198,13 @@ INSERT INTO text_terms(text)
   SELECT description FROM studies WHERE description IS NOT NULL
   UNION SELECT description FROM series WHERE description IS NOT NULL
   UNION SELECT protocol_name FROM series WHERE protocol_name IS NOT NULL;
+"#,
+    // 8: per-study facts that cohort counts test without subqueries
+    // (",CT,MR," style sets, contrast flag). NULL means "not computed":
+    // counts then fall back to the subquery, so they are never wrong.
+    r#"
+ALTER TABLE studies ADD COLUMN facts_modalities TEXT;
+ALTER TABLE studies ADD COLUMN facts_body_parts TEXT;
+ALTER TABLE studies ADD COLUMN facts_contrast INTEGER;
 "#,
 ];

@@ -232,6 +232,13 @@ impl Writer {
 
     /// Rebuilds the full-text index of description texts (distinct values
     /// only, so it stays small and quick to rebuild).
+    /// Computes the facts of studies whose facts are unknown.
+    pub fn refresh_study_facts(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(super::schema::REFRESH_STUDY_FACTS)
+            .map_err(|e| super::StoreError::from_sqlite(e, &self.path))
+    }
+
     pub fn rebuild_text_index(&mut self) -> Result<()> {
         self.conn
             .execute_batch(
@@ -340,6 +347,14 @@ impl Cx<'_> {
         item: &WriteItem,
     ) -> rusqlite::Result<()> {
         let series_id = self.parents(rec)?;
+        if rec.contrast_bolus_agent.is_some() {
+            self.tx
+                .prepare_cached(
+                    "UPDATE studies SET facts_contrast = NULL
+                     WHERE id = (SELECT study_ref FROM series WHERE id = ?1) AND facts_contrast = 0",
+                )?
+                .execute([series_id])?;
+        }
         let inserted = self
             .tx
             .prepare_cached(
@@ -499,6 +514,13 @@ impl Cx<'_> {
                 |r| r.get(0),
             )?;
         self.series.insert(rec.series_instance_uid.clone(), id);
+        // The study's facts (modalities, body parts) may have changed.
+        self.tx
+            .prepare_cached(
+                "UPDATE studies SET facts_modalities = NULL, facts_body_parts = NULL, facts_contrast = NULL
+                 WHERE id = ?1 AND facts_modalities IS NOT NULL",
+            )?
+            .execute([study_id])?;
         Ok(id)
     }
 }
@@ -578,6 +600,12 @@ fn remove_file(tx: &Transaction, root_id: i64, rel: &[u8]) -> rusqlite::Result<(
 }
 
 fn delete_orphans(tx: &Transaction) -> rusqlite::Result<()> {
+    // Something was removed or moved: study facts may be stale. They are
+    // recomputed at the end of the run (and ignored while NULL).
+    tx.execute_batch(
+        "UPDATE studies SET facts_modalities = NULL, facts_body_parts = NULL, facts_contrast = NULL
+         WHERE facts_modalities IS NOT NULL OR facts_contrast IS NOT NULL;",
+    )?;
     tx.execute_batch(
         "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = series.id);
          DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_ref = studies.id);

@@ -478,3 +478,25 @@ fn aggregate_only_workspaces_release_only_suppressed_counts() {
     run(&db, &["privacy", "--aggregate-only", "false"]);
     assert!(run(&db, &["files"]).status.success());
 }
+
+#[test]
+fn counts_are_the_same_with_and_without_study_facts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 60);
+    let engine = Engine::open(&db).unwrap();
+    let spec = parse_spec(CT_CHEST).unwrap();
+    let with_facts = engine.cohort_count(&spec).unwrap();
+    let known: i64 = sqlite(&db)
+        .query_row("SELECT count(*) FROM studies WHERE facts_modalities IS NOT NULL AND facts_contrast IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        known as u64, with_facts.population,
+        "an index run computes every study's facts"
+    );
+    // Unknown facts (e.g. a run killed before it finished): the subqueries decide.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE studies SET facts_modalities = NULL, facts_body_parts = NULL, facts_contrast = NULL")
+        .unwrap();
+    assert_eq!(engine.cohort_count(&spec).unwrap(), with_facts);
+}
