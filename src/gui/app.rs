@@ -85,6 +85,8 @@ pub struct PacsApp {
     /// The text last generated from the draft (so hand edits are kept).
     pub(crate) cohort_json_generated: String,
     pub(crate) cohort_json_error: Option<String>,
+    /// The saved cohort the draft was opened from or last saved as.
+    pub(crate) loaded_cohort: Option<String>,
     commands: Vec<Command>,
     last_refresh: Instant,
     stats: FrameStats,
@@ -141,6 +143,7 @@ impl PacsApp {
             cohort_json: String::new(),
             cohort_json_generated: String::new(),
             cohort_json_error: None,
+            loaded_cohort: None,
             commands: Vec::new(),
             last_refresh: Instant::now(),
             stats: FrameStats::from_env(),
@@ -620,10 +623,28 @@ impl PacsApp {
             }
             Command::SaveCohort => {
                 let spec = counting_copy(self.draft());
+                self.loaded_cohort = Some(spec.name.clone());
                 self.queries.ask(Query::SaveCohort(spec));
+            }
+            Command::DuplicateCohort => {
+                let mut spec = counting_copy(self.draft());
+                spec.name = format!("{} copy", spec.name);
+                self.loaded_cohort = Some(spec.name.clone());
+                self.prefs.cohort_draft = Some(spec.clone());
+                self.queries.ask(Query::SaveCohort(spec));
+            }
+            Command::RenameCohort => {
+                let to = self.draft().name.trim().to_string();
+                if let Some(from) = self.loaded_cohort.clone() {
+                    if from != to && !to.is_empty() {
+                        self.loaded_cohort = Some(to.clone());
+                        self.queries.ask(Query::RenameCohort(from, to));
+                    }
+                }
             }
             Command::LoadCohort(name) => {
                 if let Some(c) = self.saved_cohorts.iter().find(|c| c.name == name) {
+                    self.loaded_cohort = Some(c.name.clone());
                     self.prefs.cohort_draft = Some(c.spec.clone());
                     self.cohort_json_error = None;
                 }

@@ -26,6 +26,10 @@ pub enum Command {
     FocusSearch,
     NewCohort,
     SaveCohort,
+    /// Save the draft as a new cohort named "<name> copy".
+    DuplicateCohort,
+    /// Rename the saved cohort the draft was opened from to the draft's name.
+    RenameCohort,
     LoadCohort(String),
     DeleteCohort(String),
     /// Replace the draft with this JSON text (from the JSON editor).

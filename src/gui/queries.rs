@@ -26,6 +26,7 @@ pub enum Query {
     Cohorts,
     SaveCohort(CohortSpec),
     DeleteCohort(String),
+    RenameCohort(String, String),
     /// Columns and inferred kinds of a CSV, for the import dialog.
     EhrColumns(PathBuf),
     EhrImport(EhrImportRequest),
@@ -68,7 +69,10 @@ impl Query {
             Query::Files(_) => Kind::Files,
             Query::CohortCount(_) => Kind::CohortCount,
             // Saving and deleting answer with the new list of cohorts.
-            Query::Cohorts | Query::SaveCohort(_) | Query::DeleteCohort(_) => Kind::Cohorts,
+            Query::Cohorts
+            | Query::SaveCohort(_)
+            | Query::DeleteCohort(_)
+            | Query::RenameCohort(..) => Kind::Cohorts,
             Query::EhrColumns(_) | Query::EhrImport(_) => Kind::Ehr,
         }
     }
@@ -218,6 +222,10 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
         }
         Query::DeleteCohort(name) => {
             engine.delete_cohort(&name)?;
+            Answer::Cohorts(engine.cohorts()?)
+        }
+        Query::RenameCohort(from, to) => {
+            engine.rename_cohort(&from, &to)?;
             Answer::Cohorts(engine.cohorts()?)
         }
         Query::EhrColumns(path) => {

@@ -35,6 +35,9 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
         .map(|c| format!("{} (rev {})", c.name, c.revision))
         .collect();
     let names: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
+    let renamable = app.loaded_cohort.clone().filter(|from| {
+        names.contains(from) && from != &app.draft().name && !app.draft().name.trim().is_empty()
+    });
     let mut commands = Vec::new();
     ui.horizontal(|ui| {
         let draft = app.draft();
@@ -59,6 +62,9 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
         if ui.button("New").clicked() {
             commands.push(Command::NewCohort);
         }
+        if ui.button("Duplicate").on_hover_text("Save a copy of this cohort under a new name").clicked() {
+            commands.push(Command::DuplicateCohort);
+        }
         ui.menu_button("Open saved", |ui| {
             if saved.is_empty() {
                 ui.label("No saved cohorts yet.");
@@ -76,6 +82,11 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
             .clicked()
         {
             commands.push(Command::PickEhrCsv);
+        }
+        if let Some(from) = &renamable {
+            if ui.button("Rename").on_hover_text(format!("Rename the saved cohort '{from}' to this name")).clicked() {
+                commands.push(Command::RenameCohort);
+            }
         }
         let current = app.draft().name.clone();
         if names.contains(&current)
