@@ -12,7 +12,7 @@ fn run_unprivileged(db: &std::path::Path, args: &[&str]) -> std::process::Output
     if is_root() {
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_pacs-cohort"))
+            .arg(binary_for_nobody())
             .arg("--db")
             .arg(db)
             .args(args)
@@ -21,6 +21,22 @@ fn run_unprivileged(db: &std::path::Path, args: &[&str]) -> std::process::Output
     } else {
         run(db, args)
     }
+}
+
+/// A copy of the binary that the unprivileged user can execute (the build
+/// folder may sit under a home directory it cannot enter).
+fn binary_for_nobody() -> std::path::PathBuf {
+    static COPY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("pacs-cohort-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join("pacs-cohort");
+        std::fs::copy(env!("CARGO_BIN_EXE_pacs-cohort"), &bin).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    })
+    .clone()
 }
 
 fn open_dir(p: &std::path::Path) {
