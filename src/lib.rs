@@ -6,6 +6,7 @@
 //! plain types in [`model`]. See ARCHITECTURE.md.
 
 pub mod cohort;
+pub mod deid;
 pub mod dicom;
 pub mod engine;
 pub mod findings;

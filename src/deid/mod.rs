@@ -1,0 +1,9 @@
+//! De-identification (DICOM PS3.15 Annex E): the profile as data, keyed
+//! pseudonyms, date shifting. This module decides what happens to each
+//! value; applying it to objects and writing files is the export's job
+//! (next). Never logs values.
+
+pub mod dates;
+pub mod keyfile;
+pub mod profile;
+pub mod pseudonym;
