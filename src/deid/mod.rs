@@ -3,6 +3,7 @@
 //! value; applying it to objects and writing files is the export's job
 //! (next). Never logs values.
 
+pub mod apply;
 pub mod dates;
 pub mod keyfile;
 pub mod profile;
