@@ -8,3 +8,4 @@ pub mod dates;
 pub mod keyfile;
 pub mod profile;
 pub mod pseudonym;
+pub mod scan;

@@ -1,0 +1,162 @@
+//! The residual-PHI scan: look for a cohort's original identifying values,
+//! and their usual variants, anywhere in the bytes of written files
+//! (preamble, file meta, every element at every depth, private and
+//! encapsulated bytes alike). Byte-level on purpose: it does not trust the
+//! parser that wrote the files.
+
+/// One original value to look for, and what kind of value it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needle {
+    /// Which attribute the value came from (for the report; e.g. "PatientName").
+    pub attribute: String,
+    pub value: String,
+}
+
+/// A hit: where, which attribute's value, in which variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub offset: usize,
+    pub attribute: String,
+    pub variant: String,
+}
+
+/// Values shorter than this are not searched (DECISIONS 21): they match by chance.
+pub const MIN_LEN: usize = 3;
+
+/// The byte strings a value may appear as: itself, upper and lower case,
+/// person-name `^` as spaces (and "Family, Given"), dates in other common
+/// formats, and Latin-1 as well as UTF-8 encodings.
+pub fn variants(value: &str) -> Vec<Vec<u8>> {
+    let v = value.trim_matches([' ', '\0']);
+    let mut texts: Vec<String> = vec![v.to_string(), v.to_uppercase(), v.to_lowercase()];
+    if v.contains('^') {
+        let parts: Vec<&str> = v.split('^').filter(|p| !p.is_empty()).collect();
+        texts.push(parts.join(" "));
+        if parts.len() >= 2 {
+            texts.push(format!("{} {}", parts[1], parts[0]));
+            texts.push(format!("{}, {}", parts[0], parts[1]));
+        }
+        // Each name component on its own (family names leak alone).
+        texts.extend(parts.iter().map(|p| p.to_string()));
+    }
+    if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) {
+        let (y, m, d) = (&v[..4], &v[4..6], &v[6..]);
+        texts.extend([
+            format!("{y}-{m}-{d}"),
+            format!("{y}.{m}.{d}"),
+            format!("{y}/{m}/{d}"),
+            format!("{d}/{m}/{y}"),
+            format!("{m}/{d}/{y}"),
+            format!("{d}.{m}.{y}"),
+        ]);
+    }
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for t in texts.iter().filter(|t| t.chars().count() >= MIN_LEN) {
+        for case in [t.clone(), t.to_uppercase(), t.to_lowercase()] {
+            out.push(case.as_bytes().to_vec());
+            // Latin-1 (ISO_IR 100) encoding when it differs from UTF-8.
+            if !case.is_ascii() && case.chars().all(|c| (c as u32) < 256) {
+                out.push(case.chars().map(|c| c as u8).collect());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every occurrence of every needle's variants in `bytes`, ASCII
+/// case-insensitively.
+pub fn scan(bytes: &[u8], needles: &[Needle]) -> Vec<Hit> {
+    let lower: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
+    let mut hits = Vec::new();
+    for n in needles {
+        if n.value.trim_matches([' ', '\0']).chars().count() < MIN_LEN {
+            continue;
+        }
+        for var in variants(&n.value) {
+            let needle: Vec<u8> = var.iter().map(u8::to_ascii_lowercase).collect();
+            if needle.len() < MIN_LEN {
+                continue;
+            }
+            let mut start = 0;
+            while let Some(pos) = find(&lower[start..], &needle) {
+                hits.push(Hit {
+                    offset: start + pos,
+                    attribute: n.attribute.clone(),
+                    variant: String::from_utf8_lossy(&var).into_owned(),
+                });
+                start += pos + 1;
+            }
+        }
+    }
+    hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
+    hits.dedup_by(|a, b| a.offset == b.offset && a.attribute == b.attribute);
+    hits
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        match hay[i..=hay.len() - needle.len()]
+            .iter()
+            .position(|b| *b == first)
+        {
+            Some(p) => {
+                i += p;
+                if &hay[i..i + needle.len()] == needle {
+                    return Some(i);
+                }
+                i += 1;
+            }
+            None => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(attribute: &str, value: &str) -> Needle {
+        Needle {
+            attribute: attribute.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn variants_an_exact_match_would_miss_are_found() {
+        let needles = [
+            n("PatientName", "Müller^Renée"),
+            n("PatientBirthDate", "19600115"),
+            n("PatientID", "MRN42"),
+        ];
+        let mut file = b"DICM....".to_vec();
+        file.extend_from_slice(b"report: renee muller?");
+        file.extend_from_slice(b" seen 15/01/1960 ");
+        file.extend_from_slice(b"id mrn42 ");
+        file.extend("MÜLLER".chars().map(|c| c as u8)); // Latin-1, upper case
+        file.extend_from_slice(b" born 1960-01-15");
+        let hits = scan(&file, &needles);
+        let found = |attr: &str, var: &str| {
+            hits.iter()
+                .any(|h| h.attribute == attr && h.variant.eq_ignore_ascii_case(var))
+        };
+        assert!(found("PatientBirthDate", "15/01/1960"));
+        assert!(found("PatientBirthDate", "1960-01-15"));
+        assert!(found("PatientID", "MRN42"), "case-insensitive");
+        assert!(
+            hits.iter().any(|h| h.attribute == "PatientName"),
+            "Latin-1 upper-case family name: {hits:?}"
+        );
+        // Short values are not searched; clean bytes give nothing.
+        assert!(scan(b"nothing to see here", &needles).is_empty());
+        assert!(scan(b"ab ab ab", &[n("X", "ab")]).is_empty());
+    }
+}
