@@ -9,6 +9,7 @@ pub mod cohort;
 pub mod deid;
 pub mod dicom;
 pub mod engine;
+pub mod export;
 pub mod findings;
 pub mod index;
 pub mod link;

@@ -4,6 +4,7 @@
 mod bench_cohort;
 mod bench_floor;
 mod cohort;
+mod export;
 mod findings;
 mod index;
 mod link;
@@ -47,6 +48,8 @@ enum Command {
     /// Build, count, save and compare cohorts.
     #[command(subcommand)]
     Cohort(cohort::CohortCmd),
+    /// De-identified DICOM export of a saved cohort, checked for residual PHI.
+    Export(export::ExportArgs),
     /// Radiology reports and report-derived findings.
     #[command(subcommand)]
     Findings(findings::FindingsCmd),
@@ -124,6 +127,7 @@ pub fn run() -> i32 {
         Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::Link(c)) => link::run(&db, c),
         Some(Command::Findings(c)) => findings::run(&db, c),
+        Some(Command::Export(a)) => export::run(&db, a),
         Some(Command::Privacy(a)) => privacy::run(&db, a),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),

@@ -185,6 +185,18 @@ impl Profile {
         }
     }
 
+    /// Replaces the action of one attribute (every option included). Used
+    /// to prove the residual-PHI gate fails when the profile is broken.
+    pub fn set_override(&mut self, tag: (u16, u16), action: Action) {
+        self.exact.insert(
+            tag,
+            Entry {
+                basic: action,
+                options: Vec::new(),
+            },
+        );
+    }
+
     /// How many attributes the table names.
     pub fn len(&self) -> usize {
         self.exact.len() + self.patterns.len()

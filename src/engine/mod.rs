@@ -33,6 +33,10 @@ pub enum EngineError {
     CohortNotFound(String),
     #[error(transparent)]
     Link(#[from] crate::link::LinkError),
+    #[error(transparent)]
+    Key(#[from] crate::deid::keyfile::KeyError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     #[error("this workspace is in aggregate-only mode: only suppressed counts can be shown; ask the workspace owner (`pacs-cohort privacy --aggregate-only false`)")]
     AggregateOnly,
 }
@@ -259,6 +263,38 @@ impl Engine {
             &self.db,
             &cohort::compile(spec, &rules),
         )?)
+    }
+
+    /// Exports the latest revision of a saved cohort as de-identified DICOM
+    /// into `out` (a new folder), gated by the residual-PHI scan. The
+    /// workspace key is created on first use beside the database.
+    pub fn export_cohort(
+        &self,
+        name: &str,
+        out: &Path,
+        opts: &crate::export::ExportOptions,
+    ) -> Result<crate::export::ExportReport, EngineError> {
+        self.ensure_row_level_allowed()?;
+        let saved = self.cohort(name, None)?;
+        let conn = store::open_ro(&self.db)?;
+        let rules: Vec<&Rule> = saved.spec.rules.iter().collect();
+        let files =
+            store::cohorts::content_files(&conn, &self.db, &cohort::compile(&saved.spec, &rules))?;
+        drop(conn);
+        let key = crate::deid::keyfile::load_or_create(&self.db)?;
+        let sources: Vec<crate::export::SourceFile> = files
+            .into_iter()
+            .map(|(path, issuer, patient_id)| crate::export::SourceFile {
+                path,
+                issuer,
+                patient_id,
+            })
+            .collect();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs().to_string())
+            .unwrap_or_default();
+        Ok(crate::export::export(&sources, out, &key, opts, &stamp)?)
     }
 
     /// Saves a new revision of a cohort; returns the revision number.

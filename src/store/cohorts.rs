@@ -352,3 +352,44 @@ pub(crate) fn rename(conn: &Connection, path: &Path, from: &str, to: &str) -> Re
     })?;
     Ok(true)
 }
+
+/// The canonical files of every instance of the cohort's content, with the
+/// patient identity (issuer, PatientID).
+pub(crate) fn content_files(
+    conn: &Connection,
+    path: &Path,
+    c: &CompiledCohort,
+) -> Result<Vec<(std::path::PathBuf, String, String)>> {
+    let filter = match &c.content_studies_sql {
+        Some(content) => format!("s.study_ref IN (SELECT id FROM ({content}))"),
+        None => format!("s.id IN (SELECT id FROM ({}))", c.entries_sql),
+    };
+    let sql = format!(
+        "SELECT r.path, f.rel_path, p.issuer, p.patient_id FROM instances i
+         JOIN files f ON f.id = i.file_ref JOIN roots r ON r.id = f.root_ref
+         JOIN series s ON s.id = i.series_ref JOIN studies st ON st.id = s.study_ref
+         JOIN patients p ON p.id = st.patient_ref
+         WHERE {filter} ORDER BY r.path, f.rel_path"
+    );
+    let mut stmt = conn.prepare(&sql).at(path)?;
+    let rows = stmt
+        .query_map(params_from_iter(bound(c)), |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .at(path)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (root, rel, issuer, pid) = row.at(path)?;
+        out.push((
+            super::bytes_path(&root).join(super::bytes_path(&rel)),
+            issuer,
+            pid,
+        ));
+    }
+    Ok(out)
+}

@@ -4,6 +4,7 @@ mod browse;
 mod cohorts;
 mod common;
 mod equivalence;
+mod export;
 mod faults;
 mod findings;
 mod fixtures;

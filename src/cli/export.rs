@@ -1,0 +1,81 @@
+//! `pacs-cohort export`: de-identified DICOM of a saved cohort, gated by the
+//! residual-PHI scan.
+
+use super::exit;
+use super::output::print_json;
+use pacs_cohort::deid::profile::Options;
+use pacs_cohort::export::ExportOptions;
+use pacs_cohort::Engine;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The saved cohort (its latest revision).
+    #[arg(long)]
+    cohort: String,
+    /// A new folder for the export (never overwritten).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Keep dates unchanged instead of shifting them per patient.
+    #[arg(long)]
+    full_dates: bool,
+    /// Keep age, sex, size and weight (ages over 89 become 090Y).
+    #[arg(long)]
+    retain_patient_characteristics: bool,
+    /// Keep device identity (manufacturer, model, serial...).
+    #[arg(long)]
+    retain_device_identity: bool,
+    /// Keep institution identity.
+    #[arg(long)]
+    retain_institution_identity: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
+    let opts = ExportOptions {
+        profile: Options {
+            retain_long_modified_dates: !a.full_dates,
+            retain_long_full_dates: a.full_dates,
+            retain_patient_characteristics: a.retain_patient_characteristics,
+            retain_device_identity: a.retain_device_identity,
+            retain_institution_identity: a.retain_institution_identity,
+            ..Default::default()
+        },
+        overrides: Vec::new(),
+    };
+    let report = Engine::open(db)?.export_cohort(&a.cohort, &a.out, &opts)?;
+    if a.json {
+        print_json(&report)?;
+    } else if report.complete {
+        println!(
+            "exported {} files to {} (scan: no residual PHI found; key {})",
+            report.written, report.folder, report.key_fingerprint
+        );
+    } else {
+        println!(
+            "EXPORT FAILED: the scan found {} residual identifiers; the files stay in {} for inspection",
+            report.findings.len(),
+            report.folder
+        );
+        for f in &report.findings {
+            println!(
+                "  {} at byte {}: value of {} ({})",
+                f.file,
+                f.offset,
+                f.attribute,
+                f.matched.len()
+            );
+        }
+    }
+    for (file, reason) in &report.skipped {
+        eprintln!("skipped {file}: {reason}");
+    }
+    Ok(if !report.complete {
+        exit::FAILURE
+    } else if !report.skipped.is_empty() {
+        exit::ATTENTION
+    } else {
+        exit::OK
+    })
+}

@@ -1,0 +1,303 @@
+//! De-identified export of a cohort (PS3.15 Annex E), gated by a residual-PHI
+//! scan: files are written into `<out>.incomplete-<time>`, scanned byte by
+//! byte for the cohort's original identifiers, and only a clean folder is
+//! renamed to `<out>`. The source archive is only read.
+
+use crate::deid::apply::{Deidentifier, PatientContext};
+use crate::deid::profile::{Action, Options, Profile};
+use crate::deid::pseudonym::{Key, RECIPE_VERSION};
+use crate::deid::scan::{scan, Needle};
+use crate::dicom::{read_header, ReadOutcome};
+use dicom_core::header::Header;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// One source instance of the cohort.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub issuer: String,
+    pub patient_id: String,
+}
+
+/// Options of an export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub profile: Options,
+    /// Attribute actions that replace the table's (tests use this to break
+    /// the profile on purpose and prove the scan catches it).
+    pub overrides: Vec<((u16, u16), Action)>,
+}
+
+/// One written file, as listed in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestRow {
+    pub file: String,
+    pub patient: String,
+    pub study_uid: String,
+    pub series_uid: String,
+    pub sop_instance_uid: String,
+    pub sha256: String,
+}
+
+/// A residual-PHI finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub file: String,
+    pub offset: usize,
+    pub attribute: String,
+    pub matched: String,
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    /// The finished folder, or the incomplete one when the scan failed.
+    pub folder: String,
+    pub complete: bool,
+    pub written: u64,
+    /// Source files that could not be exported, with the reason.
+    pub skipped: Vec<(String, String)>,
+    pub findings: Vec<Finding>,
+    pub key_fingerprint: String,
+    pub recipe_version: u32,
+}
+
+/// Why an export could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the export folder already exists; choose a new one (exports never overwrite): {0}")]
+    Exists(PathBuf),
+    #[error("cannot write the export ({0}): {1}")]
+    Io(String, PathBuf),
+}
+
+/// Attributes whose source values the scan looks for (DECISIONS 21).
+const IDENTIFYING: &[Tag] = &[
+    tags::PATIENT_ID,
+    tags::PATIENT_BIRTH_DATE,
+    tags::ACCESSION_NUMBER,
+    tags::PATIENT_ADDRESS,
+    tags::PATIENT_TELEPHONE_NUMBERS,
+    tags::INSTITUTION_ADDRESS,
+    tags::DEVICE_SERIAL_NUMBER,
+    tags::STUDY_INSTANCE_UID,
+    tags::SERIES_INSTANCE_UID,
+    tags::SOP_INSTANCE_UID,
+    tags::FRAME_OF_REFERENCE_UID,
+];
+
+/// Collects the identifying values of a source object: every person name at
+/// any depth, and the attributes above.
+fn needles(obj: &InMemDicomObject, out: &mut Vec<Needle>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for e in obj.iter() {
+        let tag = e.tag();
+        if e.vr() == VR::PN || IDENTIFYING.contains(&tag) {
+            if let Ok(v) = e.to_str() {
+                for part in v.split('\\') {
+                    let p = part.trim_matches([' ', '\0']);
+                    if !p.is_empty() {
+                        out.push(Needle {
+                            attribute: format!("({:04X},{:04X})", tag.0, tag.1),
+                            value: p.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(items) = e.items() {
+            for item in items {
+                needles(item, out, depth + 1);
+            }
+        }
+    }
+}
+
+/// Keeps only safe characters in a path component built from data.
+fn safe_component(s: &str) -> String {
+    let c: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    if c.is_empty() || c.starts_with('.') {
+        format!("x{c}")
+    } else {
+        c
+    }
+}
+
+/// Exports `files` into `out` (which must not exist).
+pub fn export(
+    files: &[SourceFile],
+    out: &Path,
+    key: &Key,
+    opts: &ExportOptions,
+    started_at: &str,
+) -> Result<ExportReport, ExportError> {
+    if out.exists() {
+        return Err(ExportError::Exists(out.into()));
+    }
+    let tmp = PathBuf::from(format!(
+        "{}.incomplete-{}",
+        out.display(),
+        safe_component(started_at)
+    ));
+    std::fs::create_dir_all(&tmp).map_err(|e| ExportError::Io(e.to_string(), tmp.clone()))?;
+    let mut profile = Profile::standard();
+    for (tag, action) in &opts.overrides {
+        profile.set_override(*tag, *action);
+    }
+    let d = Deidentifier {
+        profile: &profile,
+        options: opts.profile,
+        key,
+    };
+    let mut all_needles = Vec::new();
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for f in files {
+        // The bounded pre-scan first: dicom-object then reads a vetted file.
+        if let ReadOutcome::Problem(st, reason) = read_header(&f.path) {
+            skipped.push((f.path.display().to_string(), format!("{st}: {reason}")));
+            continue;
+        }
+        let source = match OpenFileOptions::new().open_file(&f.path) {
+            Ok(o) => o,
+            Err(e) => {
+                skipped.push((f.path.display().to_string(), format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let ts = source
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches('\0')
+            .to_string();
+        let data = source.into_inner();
+        needles(&data, &mut all_needles, 0);
+        let patient = PatientContext::new(key, &f.issuer, &f.patient_id);
+        let clean = d.apply(data, &patient);
+        let uid = |t: Tag| {
+            clean
+                .get(t)
+                .and_then(|e| {
+                    e.to_str()
+                        .ok()
+                        .map(|s| s.trim_end_matches('\0').to_string())
+                })
+                .unwrap_or_default()
+        };
+        let (study, series, sop) = (
+            uid(tags::STUDY_INSTANCE_UID),
+            uid(tags::SERIES_INSTANCE_UID),
+            uid(tags::SOP_INSTANCE_UID),
+        );
+        let rel = PathBuf::from(safe_component(&patient.pseudonym))
+            .join(safe_component(&study))
+            .join(safe_component(&series))
+            .join(format!("{}.dcm", safe_component(&sop)));
+        let path = tmp.join(&rel);
+        let file = match clean.with_meta(FileMetaTableBuilder::new().transfer_syntax(ts.as_str())) {
+            Ok(f) => f,
+            Err(e) => {
+                skipped.push((
+                    f.path.display().to_string(),
+                    format!("cannot build the file meta: {e}"),
+                ));
+                continue;
+            }
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| ExportError::Io(e.to_string(), parent.into()))?;
+        }
+        let mut bytes = Vec::new();
+        if let Err(e) = file.write_all(&mut bytes) {
+            skipped.push((f.path.display().to_string(), format!("cannot encode: {e}")));
+            continue;
+        }
+        std::fs::write(&path, &bytes).map_err(|e| ExportError::Io(e.to_string(), path.clone()))?;
+        rows.push(ManifestRow {
+            file: rel.display().to_string(),
+            patient: patient.pseudonym.clone(),
+            study_uid: study,
+            series_uid: series,
+            sop_instance_uid: sop,
+            sha256: Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        });
+    }
+    // The gate: every written byte against every original value.
+    all_needles.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
+    all_needles.dedup();
+    let mut findings = Vec::new();
+    for r in &rows {
+        let bytes = std::fs::read(tmp.join(&r.file))
+            .map_err(|e| ExportError::Io(e.to_string(), tmp.join(&r.file)))?;
+        for h in scan(&bytes, &all_needles) {
+            findings.push(Finding {
+                file: r.file.clone(),
+                offset: h.offset,
+                attribute: h.attribute,
+                matched: h.variant,
+            });
+        }
+        let marked = OpenFileOptions::new()
+            .read_until(tags::PIXEL_DATA)
+            .from_reader(&bytes[..])
+            .ok()
+            .and_then(|o| {
+                o.get(tags::PATIENT_IDENTITY_REMOVED)
+                    .and_then(|e| e.to_str().ok().map(|s| s.trim() == "YES"))
+            })
+            .unwrap_or(false);
+        if !marked {
+            findings.push(Finding {
+                file: r.file.clone(),
+                offset: 0,
+                attribute: "(0012,0062)".into(),
+                matched: "PatientIdentityRemoved missing".into(),
+            });
+        }
+    }
+    let fingerprint = crate::deid::keyfile::fingerprint(key);
+    let manifest = serde_json::json!({
+        "recipe_version": RECIPE_VERSION,
+        "app_version": env!("CARGO_PKG_VERSION"),
+        "key_fingerprint": fingerprint,
+        "profile_options": format!("{:?}", opts.profile),
+        "rules_edition": "DICOM PS3.15 2024b Table E.1-1",
+        "files": rows,
+    });
+    let manifest_path = tmp.join("manifest.json");
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_string_pretty(&manifest).unwrap_or_default(),
+    )
+    .map_err(|e| ExportError::Io(e.to_string(), manifest_path.clone()))?;
+    let complete = findings.is_empty();
+    let folder = if complete {
+        std::fs::rename(&tmp, out).map_err(|e| ExportError::Io(e.to_string(), out.into()))?;
+        out.to_path_buf()
+    } else {
+        tmp
+    };
+    Ok(ExportReport {
+        folder: folder.display().to_string(),
+        complete,
+        written: rows.len() as u64,
+        skipped,
+        findings,
+        key_fingerprint: fingerprint,
+        recipe_version: RECIPE_VERSION,
+    })
+}
