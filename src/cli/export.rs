@@ -79,3 +79,41 @@ pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
         exit::OK
     })
 }
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// Folder to scan (every file, byte by byte).
+    dir: PathBuf,
+    /// The saved cohort whose source identifiers to look for.
+    #[arg(long)]
+    against: String,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pacs-cohort scan-phi DIR --against COHORT`: exit 0 when clean, 1 with findings.
+pub fn scan(db: &Path, a: ScanArgs) -> anyhow::Result<i32> {
+    let findings = Engine::open(db)?.scan_phi(&a.dir, &a.against)?;
+    if a.json {
+        print_json(&findings)?;
+    } else if findings.is_empty() {
+        println!(
+            "no residual identifiers of '{}' found in {}",
+            a.against,
+            a.dir.display()
+        );
+    } else {
+        println!("{} residual identifiers found:", findings.len());
+        for f in &findings {
+            println!(
+                "  {} at byte {}: value of {}",
+                f.file, f.offset, f.attribute
+            );
+        }
+    }
+    Ok(if findings.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}

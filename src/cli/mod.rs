@@ -50,6 +50,8 @@ enum Command {
     Cohort(cohort::CohortCmd),
     /// De-identified DICOM export of a saved cohort, checked for residual PHI.
     Export(export::ExportArgs),
+    /// Scan a folder for a cohort's original identifiers (the export's gate, alone).
+    ScanPhi(export::ScanArgs),
     /// Radiology reports and report-derived findings.
     #[command(subcommand)]
     Findings(findings::FindingsCmd),
@@ -128,6 +130,7 @@ pub fn run() -> i32 {
         Some(Command::Link(c)) => link::run(&db, c),
         Some(Command::Findings(c)) => findings::run(&db, c),
         Some(Command::Export(a)) => export::run(&db, a),
+        Some(Command::ScanPhi(a)) => export::scan(&db, a),
         Some(Command::Privacy(a)) => privacy::run(&db, a),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),

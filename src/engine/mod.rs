@@ -297,6 +297,32 @@ impl Engine {
         Ok(crate::export::export(&sources, out, &key, opts, &stamp)?)
     }
 
+    /// Scans a folder (an export, or any files) for the identifying values
+    /// of a saved cohort's source instances.
+    pub fn scan_phi(
+        &self,
+        dir: &Path,
+        cohort_name: &str,
+    ) -> Result<Vec<crate::export::Finding>, EngineError> {
+        self.ensure_row_level_allowed()?;
+        let saved = self.cohort(cohort_name, None)?;
+        let conn = store::open_ro(&self.db)?;
+        let rules: Vec<&Rule> = saved.spec.rules.iter().collect();
+        let files =
+            store::cohorts::content_files(&conn, &self.db, &cohort::compile(&saved.spec, &rules))?;
+        drop(conn);
+        let sources: Vec<crate::export::SourceFile> = files
+            .into_iter()
+            .map(|(path, issuer, patient_id)| crate::export::SourceFile {
+                path,
+                issuer,
+                patient_id,
+            })
+            .collect();
+        let (needles, _) = crate::export::source_needles(&sources);
+        Ok(crate::export::scan_folder(dir, &needles)?)
+    }
+
     /// Saves a new revision of a cohort; returns the revision number.
     pub fn save_cohort(&self, spec: &CohortSpec) -> Result<u32, EngineError> {
         cohort::validate(spec)?;

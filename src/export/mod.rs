@@ -301,3 +301,52 @@ pub fn export(
         recipe_version: RECIPE_VERSION,
     })
 }
+
+/// The identifying values of the given source files (what the gate looks for).
+pub fn source_needles(files: &[SourceFile]) -> (Vec<Needle>, Vec<(String, String)>) {
+    let mut all = Vec::new();
+    let mut skipped = Vec::new();
+    for f in files {
+        if let ReadOutcome::Problem(st, reason) = read_header(&f.path) {
+            skipped.push((f.path.display().to_string(), format!("{st}: {reason}")));
+            continue;
+        }
+        match OpenFileOptions::new().open_file(&f.path) {
+            Ok(o) => needles(&o, &mut all, 0),
+            Err(e) => skipped.push((f.path.display().to_string(), format!("cannot read: {e}"))),
+        }
+    }
+    all.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
+    all.dedup();
+    (all, skipped)
+}
+
+/// Scans every file under `dir` for the needles (the gate, run alone).
+pub fn scan_folder(dir: &Path, needles: &[Needle]) -> Result<Vec<Finding>, ExportError> {
+    let mut findings = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let rd = std::fs::read_dir(&d).map_err(|e| ExportError::Io(e.to_string(), d.clone()))?;
+        for e in rd {
+            let p = e
+                .map_err(|e| ExportError::Io(e.to_string(), d.clone()))?
+                .path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let bytes = std::fs::read(&p).map_err(|e| ExportError::Io(e.to_string(), p.clone()))?;
+            let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
+            for h in scan(&bytes, needles) {
+                findings.push(Finding {
+                    file: rel.clone(),
+                    offset: h.offset,
+                    attribute: h.attribute,
+                    matched: h.variant,
+                });
+            }
+        }
+    }
+    findings.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+    Ok(findings)
+}

@@ -94,6 +94,34 @@ fn an_export_has_no_original_identifiers_and_is_valid_dicom() {
         ));
     }
     assert!(out.join("manifest.json").exists());
+    // The gate alone: clean on the export, findings on the source archive.
+    let (code, f) = run_json(
+        &db,
+        &[
+            "scan-phi",
+            out.to_str().unwrap(),
+            "--against",
+            "ct",
+            "--json",
+        ],
+    );
+    assert_eq!((code, f.as_array().unwrap().len()), (0, 0), "{f}");
+    let source = tmp.path().join("archive");
+    let (code, f) = run_json(
+        &db,
+        &[
+            "scan-phi",
+            source.to_str().unwrap(),
+            "--against",
+            "ct",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        f.as_array().unwrap().len() > 10,
+        "the source is full of identifiers"
+    );
     // Exports never overwrite.
     let again = run(
         &db,
