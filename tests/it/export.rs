@@ -169,3 +169,136 @@ fn a_broken_profile_fails_the_scan_and_leaves_no_finished_export() {
         report.findings.first()
     );
 }
+
+/// A CT instance with PHI planted where profiles usually miss it: a private
+/// element, a free-text description, a nested sequence, overlay bytes, and
+/// the file meta.
+fn planted_file(path: &std::path::Path, uid_suffix: u32) {
+    use dicom_core::value::DataSetSequence;
+    use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    let s = |tag: Tag, vr: VR, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+    let nested = InMemDicomObject::from_element_iter([
+        s(tags::REQUESTING_PHYSICIAN, VR::PN, "Quartermaine^Hortensia"),
+        s(
+            tags::REQUESTED_PROCEDURE_DESCRIPTION,
+            VR::LO,
+            "CT chest for Quartermaine",
+        ),
+    ]);
+    let obj = InMemDicomObject::from_element_iter([
+        s(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"),
+        s(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        s(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            &format!("1.2.826.0.1.3680043.99.{uid_suffix}"),
+        ),
+        s(tags::STUDY_DATE, VR::DA, "20210405"),
+        s(tags::ACCESSION_NUMBER, VR::SH, "PLANT7781"),
+        s(tags::MODALITY, VR::CS, "CT"),
+        s(
+            tags::STUDY_DESCRIPTION,
+            VR::LO,
+            "CT chest - Quartermaine 55F",
+        ),
+        s(tags::PATIENT_NAME, VR::PN, "Quartermaine^Hortensia"),
+        s(tags::PATIENT_ID, VR::LO, "PLANTED-MRN-4411"),
+        s(tags::PATIENT_BIRTH_DATE, VR::DA, "19660302"),
+        s(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.99.1"),
+        s(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.99.2",
+        ),
+        s(Tag(0x0029, 0x0010), VR::LO, "ACME 1.0"),
+        s(
+            Tag(0x0029, 0x1001),
+            VR::LO,
+            "Quartermaine^Hortensia PLANTED-MRN-4411",
+        ),
+        DataElement::new(
+            tags::REQUEST_ATTRIBUTES_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![nested]),
+        ),
+        DataElement::new(
+            Tag(0x6000, 0x3000),
+            VR::OB,
+            PrimitiveValue::from(b"Quartermaine overlay".to_vec()),
+        ),
+    ]);
+    let file = obj
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax("1.2.840.10008.1.2.1")
+                .source_application_entity_title("QUARTERMAINE"),
+        )
+        .unwrap();
+    file.write_to_file(path).unwrap();
+}
+
+#[test]
+fn planted_phi_in_private_nested_description_overlay_and_meta_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    planted_file(&archive.join("a.dcm"), 3);
+    planted_file(&archive.join("b.dcm"), 4);
+    let db = tmp.path().join("ws.db");
+    run(&db, &["index", archive.to_str().unwrap()]);
+    let spec = tmp.path().join("all.json");
+    std::fs::write(&spec, r#"{"schema_version":1,"name":"all","rules":[]}"#).unwrap();
+    run(&db, &["cohort", "save", "--spec", spec.to_str().unwrap()]);
+    let out = tmp.path().join("export");
+    let (code, v) = run_json(
+        &db,
+        &[
+            "export",
+            "--cohort",
+            "all",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["written"], 2);
+    for f in all_files(&out) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_lowercase();
+        for phi in [
+            "quartermaine",
+            "hortensia",
+            "planted-mrn-4411",
+            "plant7781",
+            "19660302",
+            "1966-03-02",
+            "1.2.826.0.1.3680043.99",
+        ] {
+            assert!(!text.contains(phi), "{phi} left in {}", f.display());
+        }
+    }
+    // The same files before de-identification are caught by the scan.
+    let (code, findings) = run_json(
+        &db,
+        &[
+            "scan-phi",
+            archive.to_str().unwrap(),
+            "--against",
+            "all",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1);
+    let attrs: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["attribute"].as_str().unwrap())
+        .collect();
+    assert!(
+        attrs.contains(&"(0010,0010)") && attrs.contains(&"(0032,1032)"),
+        "{attrs:?}"
+    );
+}
