@@ -7,6 +7,7 @@ mod cohort;
 mod export;
 mod findings;
 mod index;
+mod key;
 mod link;
 mod output;
 mod privacy;
@@ -50,6 +51,9 @@ enum Command {
     Cohort(cohort::CohortCmd),
     /// De-identified DICOM export of a saved cohort, checked for residual PHI.
     Export(export::ExportArgs),
+    /// The workspace key for pseudonyms: fingerprint, export, import.
+    #[command(subcommand)]
+    Key(key::KeyCmd),
     /// Scan a folder for a cohort's original identifiers (the export's gate, alone).
     ScanPhi(export::ScanArgs),
     /// Radiology reports and report-derived findings.
@@ -131,6 +135,7 @@ pub fn run() -> i32 {
         Some(Command::Findings(c)) => findings::run(&db, c),
         Some(Command::Export(a)) => export::run(&db, a),
         Some(Command::ScanPhi(a)) => export::scan(&db, a),
+        Some(Command::Key(c)) => key::run(&db, c),
         Some(Command::Privacy(a)) => privacy::run(&db, a),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),

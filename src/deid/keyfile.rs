@@ -17,6 +17,8 @@ pub enum KeyError {
     Malformed(PathBuf),
     #[error("the workspace key file can be read by other users; run `chmod 600` on it: {0}")]
     TooOpen(PathBuf),
+    #[error("this workspace already has a different key; replacing it breaks linkage with earlier exports (use --replace if that is intended): {0}")]
+    Different(PathBuf),
 }
 
 /// The key file of a workspace database.
@@ -71,6 +73,44 @@ fn load(path: &Path) -> Result<Key, KeyError> {
     Ok(Key(arr))
 }
 
+/// Writes the key to `dest` (owner-only; never overwrites), so a team can
+/// share pseudonym linkage across machines.
+pub fn export_key(key: &Key, dest: &Path) -> Result<(), KeyError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(dest)
+        .map_err(|e| KeyError::Create(e.to_string(), dest.into()))?;
+    f.write_all(&key.0)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| KeyError::Create(e.to_string(), dest.into()))
+}
+
+/// Installs a key file as the workspace key. Refuses to replace a
+/// different existing key unless `replace` (that breaks linkage with every
+/// earlier export).
+pub fn import_key(db: &Path, source: &Path, replace: bool) -> Result<Key, KeyError> {
+    let key = load(source)?;
+    let path = key_path(db);
+    if path.exists() {
+        let current = load(&path)?;
+        if current.0 == key.0 {
+            return Ok(key);
+        }
+        if !replace {
+            return Err(KeyError::Different(path));
+        }
+        std::fs::remove_file(&path).map_err(|e| KeyError::Create(e.to_string(), path.clone()))?;
+    }
+    export_key(&key, &path)?;
+    Ok(key)
+}
+
 /// A fingerprint that identifies the key without revealing it (recorded in
 /// manifests): the first 16 hex digits of SHA-256 of the key.
 pub fn fingerprint(key: &Key) -> String {
@@ -103,6 +143,26 @@ mod tests {
             assert!(matches!(load_or_create(&db), Err(KeyError::TooOpen(_))));
         }
         assert_eq!(fingerprint(&k1).len(), 16);
+        // Export, import elsewhere: same key, same pseudonyms.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(key_path(&db), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+        }
+        let shared = dir.path().join("team.key");
+        export_key(&k1, &shared).unwrap();
+        assert!(export_key(&k1, &shared).is_err(), "never overwrites");
+        let other = dir.path().join("other.db");
+        assert_eq!(import_key(&other, &shared, false).unwrap().0, k1.0);
+        assert_eq!(load_or_create(&other).unwrap().0, k1.0);
+        let third = dir.path().join("third.db");
+        load_or_create(&third).unwrap();
+        assert!(matches!(
+            import_key(&third, &shared, false),
+            Err(KeyError::Different(_))
+        ));
+        assert_eq!(import_key(&third, &shared, true).unwrap().0, k1.0);
         assert!(
             !format!("{k1:?}").contains(&k1.0[0].to_string()) || format!("{k1:?}") == "Key(..)"
         );

@@ -302,3 +302,60 @@ fn planted_phi_in_private_nested_description_overlay_and_meta_is_gone() {
         "{attrs:?}"
     );
 }
+
+#[test]
+fn a_shared_key_gives_the_same_pseudonyms_on_another_workstation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = setup(tmp.path());
+    let key = tmp.path().join("team.key");
+    assert!(run(&db, &["key", "export", "--out", key.to_str().unwrap()])
+        .status
+        .success());
+    let other = tmp.path().join("other.db");
+    assert!(run(&other, &["key", "import", key.to_str().unwrap()])
+        .status
+        .success());
+    run(
+        &other,
+        &["index", tmp.path().join("archive").to_str().unwrap()],
+    );
+    run(
+        &other,
+        &[
+            "cohort",
+            "save",
+            "--spec",
+            tmp.path().join("ct.json").to_str().unwrap(),
+        ],
+    );
+    let fp = |d: &std::path::Path| {
+        String::from_utf8_lossy(&run(d, &["key", "fingerprint"]).stdout)
+            .trim()
+            .to_string()
+    };
+    assert_eq!(fp(&db), fp(&other));
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run(
+        &db,
+        &["export", "--cohort", "ct", "--out", a.to_str().unwrap()],
+    );
+    run(
+        &other,
+        &["export", "--cohort", "ct", "--out", b.to_str().unwrap()],
+    );
+    let rel = |dir: &std::path::Path| -> Vec<String> {
+        all_files(dir)
+            .iter()
+            .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+            .filter(|p| p.ends_with(".dcm"))
+            .collect()
+    };
+    assert!(!rel(&a).is_empty());
+    assert_eq!(rel(&a), rel(&b));
+    // A different key would break linkage: refused without --replace.
+    let third = tmp.path().join("third.db");
+    run(&third, &["key", "fingerprint"]);
+    let out = run(&third, &["key", "import", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("different key"));
+}
