@@ -28,6 +28,10 @@ pub struct ExportArgs {
     /// Keep institution identity.
     #[arg(long)]
     retain_institution_identity: bool,
+    /// Also write the re-identification table (original -> pseudonym) here,
+    /// outside the export folder, for an honest broker (owner-only, new file).
+    #[arg(long, value_name = "FILE")]
+    reid_table: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -43,6 +47,7 @@ pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
             ..Default::default()
         },
         overrides: Vec::new(),
+        reid_table: a.reid_table,
     };
     let report = Engine::open(db)?.export_cohort(&a.cohort, &a.out, &opts)?;
     if a.json {

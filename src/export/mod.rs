@@ -31,6 +31,9 @@ pub struct ExportOptions {
     /// Attribute actions that replace the table's (tests use this to break
     /// the profile on purpose and prove the scan catches it).
     pub overrides: Vec<((u16, u16), Action)>,
+    /// Where to write the re-identification table (original -> pseudonym)
+    /// for an honest broker; must be outside the export folder.
+    pub reid_table: Option<PathBuf>,
 }
 
 /// One written file, as listed in the manifest.
@@ -74,6 +77,8 @@ pub enum ExportError {
     Exists(PathBuf),
     #[error("cannot write the export ({0}): {1}")]
     Io(String, PathBuf),
+    #[error("the re-identification table must be outside the export folder: {0}")]
+    ReidInside(PathBuf),
 }
 
 /// Attributes whose source values the scan looks for (DECISIONS 21).
@@ -144,6 +149,18 @@ pub fn export(
     if out.exists() {
         return Err(ExportError::Exists(out.into()));
     }
+    if let Some(t) = &opts.reid_table {
+        let abs = std::path::absolute(t).unwrap_or_else(|_| t.clone());
+        let out_abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+        if abs.starts_with(&out_abs)
+            || abs
+                .to_string_lossy()
+                .starts_with(&*out_abs.to_string_lossy())
+        {
+            return Err(ExportError::ReidInside(t.clone()));
+        }
+    }
+    let mut reid: Vec<(String, String, String)> = Vec::new();
     let tmp = PathBuf::from(format!(
         "{}.incomplete-{}",
         out.display(),
@@ -183,6 +200,13 @@ pub fn export(
         let data = source.into_inner();
         needles(&data, &mut all_needles, 0);
         let patient = PatientContext::new(key, &f.issuer, &f.patient_id);
+        if opts.reid_table.is_some() {
+            reid.push((
+                f.issuer.clone(),
+                f.patient_id.clone(),
+                patient.pseudonym.clone(),
+            ));
+        }
         let clean = d.apply(data, &patient);
         let uid = |t: Tag| {
             clean
@@ -284,6 +308,32 @@ pub fn export(
         serde_json::to_string_pretty(&manifest).unwrap_or_default(),
     )
     .map_err(|e| ExportError::Io(e.to_string(), manifest_path.clone()))?;
+    if let Some(t) = &opts.reid_table {
+        reid.sort();
+        reid.dedup();
+        let mut text = String::from("# RE-IDENTIFICATION TABLE: original patient identity -> pseudonym. Keep with the honest broker only.\nissuer,patient_id,pseudonym\n");
+        for (issuer, pid, pseudo) in &reid {
+            let q = |v: &str| {
+                if v.contains([',', '"', '\n']) {
+                    format!("\"{}\"", v.replace('"', "\"\""))
+                } else {
+                    v.to_string()
+                }
+            };
+            text.push_str(&format!("{},{},{}\n", q(issuer), q(pid), q(pseudo)));
+        }
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        use std::io::Write;
+        o.open(t)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| ExportError::Io(e.to_string(), t.clone()))?;
+    }
     let complete = findings.is_empty();
     let folder = if complete {
         std::fs::rename(&tmp, out).map_err(|e| ExportError::Io(e.to_string(), out.into()))?;

@@ -155,6 +155,14 @@ fn a_broken_profile_fails_the_scan_and_leaves_no_finished_export() {
         overrides: vec![((0x0008, 0x0090), Action::K)], // keep Referring Physician's Name
         ..Default::default()
     };
+    let inside = ExportOptions {
+        reid_table: Some(out.join("reid.csv")),
+        ..Default::default()
+    };
+    assert!(
+        engine.export_cohort("ct", &out, &inside).is_err(),
+        "no re-identification table inside the export"
+    );
     let report = engine.export_cohort("ct", &out, &broken).unwrap();
     assert!(!report.complete);
     assert!(!out.exists(), "not presented as a finished export");
@@ -358,4 +366,56 @@ fn a_shared_key_gives_the_same_pseudonyms_on_another_workstation() {
     let out = run(&third, &["key", "import", key.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("different key"));
+}
+
+#[test]
+fn the_reidentification_table_maps_originals_to_pseudonyms_outside_the_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = setup(tmp.path());
+    let out = tmp.path().join("export");
+    let table = tmp.path().join("broker").join("reid.csv");
+    std::fs::create_dir_all(table.parent().unwrap()).unwrap();
+    let o = run(
+        &db,
+        &[
+            "export",
+            "--cohort",
+            "ct",
+            "--out",
+            out.to_str().unwrap(),
+            "--reid-table",
+            table.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&table).unwrap();
+    assert!(text.starts_with("# RE-IDENTIFICATION TABLE"));
+    let rows: Vec<&str> = text.lines().skip(2).collect();
+    let patients_in_export: std::collections::BTreeSet<String> = all_files(&out)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .map(|p| {
+            p.strip_prefix(&out)
+                .unwrap()
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(rows.len(), patients_in_export.len());
+    for r in rows {
+        let pseudo = r.rsplit(',').next().unwrap();
+        assert!(patients_in_export.contains(pseudo), "{r}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&table).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
 }
