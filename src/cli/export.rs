@@ -28,6 +28,10 @@ pub struct ExportArgs {
     /// Keep institution identity.
     #[arg(long)]
     retain_institution_identity: bool,
+    /// Remove descriptions entirely instead of keeping their safe words
+    /// (Clean Descriptors is on by default).
+    #[arg(long)]
+    no_clean_descriptors: bool,
     /// Also write the re-identification table (original -> pseudonym) here,
     /// outside the export folder, for an honest broker (owner-only, new file).
     #[arg(long, value_name = "FILE")]
@@ -44,6 +48,7 @@ pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
             retain_patient_characteristics: a.retain_patient_characteristics,
             retain_device_identity: a.retain_device_identity,
             retain_institution_identity: a.retain_institution_identity,
+            clean_descriptors: !a.no_clean_descriptors,
             ..Default::default()
         },
         overrides: Vec::new(),

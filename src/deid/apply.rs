@@ -160,7 +160,17 @@ impl Deidentifier<'_> {
             // Times move with their dates (whole-day shifts): kept.
             VR::TM => Some(p.clone()),
             VR::AS => cap_age(&text).map(PrimitiveValue::from),
-            // Descriptions: no safe vocabulary yet, so cleaning removes.
+            // Descriptions: with Clean Descriptors, only safe words stay.
+            VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC | VR::CS
+                if self.options.clean_descriptors =>
+            {
+                let cleaned = clean_descriptor(&text);
+                Some(if cleaned.is_empty() {
+                    PrimitiveValue::Empty
+                } else {
+                    PrimitiveValue::from(cleaned)
+                })
+            }
             _ => None,
         }
     }
@@ -194,6 +204,9 @@ impl Deidentifier<'_> {
         }
         if self.options.retain_institution_identity {
             codes.push(("113112", "Retain Institution Identity Option"));
+        }
+        if self.options.clean_descriptors {
+            codes.push(("113105", "Clean Descriptors Option"));
         }
         if self.options.retain_uids {
             codes.push(("113110", "Retain UIDs Option"));
@@ -238,6 +251,33 @@ impl Deidentifier<'_> {
             PrimitiveValue::from(modified),
         ));
     }
+}
+
+const VOCABULARY: &str = include_str!("../../assets/deid/safe-descriptor-vocabulary.txt");
+
+/// Keeps only words of the safe vocabulary (and numbers with a unit, like
+/// `1.25MM`); everything else, names and plain numbers included, goes.
+pub fn clean_descriptor(text: &str) -> String {
+    use std::sync::OnceLock;
+    static WORDS: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        VOCABULARY
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+    let with_unit = |w: &str| {
+        ["MM", "CM", "KV", "MAS", "ML"].iter().any(|u| {
+            w.strip_suffix(u)
+                .is_some_and(|n| !n.is_empty() && n.parse::<f64>().is_ok())
+        })
+    };
+    text.split(|c: char| !(c.is_alphanumeric() || c == '.'))
+        .map(|w| w.trim_matches('.').to_uppercase())
+        .filter(|w| !w.is_empty() && (words.contains(w.as_str()) || with_unit(w)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,6 +465,18 @@ mod tests {
             .filter_map(|i| text(i, tags::CODE_VALUE))
             .collect();
         assert_eq!(codes, ["113100", "113107"], "exactly the options applied");
+    }
+
+    #[test]
+    fn descriptors_keep_only_safe_words() {
+        assert_eq!(clean_descriptor("CT chest - Quartermaine 55F"), "CT CHEST");
+        assert_eq!(
+            clean_descriptor("AXIAL 1.25MM LUNG (Dr. Smith)"),
+            "AXIAL 1.25MM LUNG"
+        );
+        assert_eq!(clean_descriptor("MRN 1234567 brain"), "BRAIN");
+        assert_eq!(clean_descriptor("T1 AX POST"), "T1 AX POST");
+        assert_eq!(clean_descriptor("Hortensia"), "");
     }
 
     #[test]
