@@ -65,58 +65,81 @@ pub fn variants(value: &str) -> Vec<Vec<u8>> {
     out
 }
 
-/// Every occurrence of every needle's variants in `bytes`, ASCII
-/// case-insensitively.
-pub fn scan(bytes: &[u8], needles: &[Needle]) -> Vec<Hit> {
-    let lower: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
-    let mut hits = Vec::new();
-    for n in needles {
-        if n.value.trim_matches([' ', '\0']).chars().count() < MIN_LEN {
-            continue;
-        }
-        for var in variants(&n.value) {
-            let needle: Vec<u8> = var.iter().map(u8::to_ascii_lowercase).collect();
-            if needle.len() < MIN_LEN {
-                continue;
-            }
-            let mut start = 0;
-            while let Some(pos) = find(&lower[start..], &needle) {
-                hits.push(Hit {
-                    offset: start + pos,
-                    attribute: n.attribute.clone(),
-                    variant: String::from_utf8_lossy(&var).into_owned(),
-                });
-                start += pos + 1;
-            }
-        }
-    }
-    hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
-    hits.dedup_by(|a, b| a.offset == b.offset && a.attribute == b.attribute);
-    hits
+/// A compiled set of needles: every variant of every value in one
+/// automaton, so a file is read once however many values are searched.
+pub struct Scanner {
+    automaton: Option<aho_corasick::AhoCorasick>,
+    /// Per pattern: (attribute, variant text).
+    labels: Vec<(String, String)>,
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    let first = needle[0];
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        match hay[i..=hay.len() - needle.len()]
-            .iter()
-            .position(|b| *b == first)
-        {
-            Some(p) => {
-                i += p;
-                if &hay[i..i + needle.len()] == needle {
-                    return Some(i);
-                }
-                i += 1;
+impl Scanner {
+    /// Compiles the needles (values shorter than [`MIN_LEN`] are skipped).
+    pub fn new(needles: &[Needle]) -> Scanner {
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut labels = Vec::new();
+        for n in needles {
+            if n.value.trim_matches([' ', '\0']).chars().count() < MIN_LEN {
+                continue;
             }
-            None => return None,
+            for var in variants(&n.value) {
+                if var.len() < MIN_LEN {
+                    continue;
+                }
+                labels.push((
+                    n.attribute.clone(),
+                    String::from_utf8_lossy(&var).into_owned(),
+                ));
+                patterns.push(var);
+            }
         }
+        let automaton = (!patterns.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(&patterns)
+                    .ok()
+            })
+            .flatten();
+        Scanner { automaton, labels }
     }
-    None
+
+    /// Every whole-token occurrence in `bytes` (ASCII case-insensitive; not
+    /// inside a longer run of letters or digits).
+    pub fn scan(&self, bytes: &[u8]) -> Vec<Hit> {
+        let Some(ac) = &self.automaton else {
+            return Vec::new();
+        };
+        let mut hits = Vec::new();
+        let joined = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+        for m in ac.find_overlapping_iter(bytes) {
+            // Only whole tokens: a value inside a longer run of letters or
+            // digits (a name inside a base32 pseudonym, a date inside a 2.25
+            // UID) is a coincidence, not a leak.
+            let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
+            if joined(before) || joined(bytes.get(m.end())) {
+                continue;
+            }
+            let (attribute, variant) = &self.labels[m.pattern().as_usize()];
+            hits.push(Hit {
+                offset: m.start(),
+                attribute: attribute.clone(),
+                variant: variant.clone(),
+            });
+        }
+        hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
+        hits.dedup_by(|a, b| a.offset == b.offset && a.attribute == b.attribute);
+        hits
+    }
+}
+
+/// Every occurrence of every needle's variants in `bytes`, ASCII
+/// case-insensitively, standing as a whole token (not inside a longer run
+/// of letters or digits). Compiles the needles each call: use [`Scanner`]
+/// to scan many files.
+pub fn scan(bytes: &[u8], needles: &[Needle]) -> Vec<Hit> {
+    Scanner::new(needles).scan(bytes)
 }
 
 #[cfg(test)]
@@ -154,6 +177,15 @@ mod tests {
         assert!(
             hits.iter().any(|h| h.attribute == "PatientName"),
             "Latin-1 upper-case family name: {hits:?}"
+        );
+        // Inside a longer token it is a coincidence, not a leak.
+        assert!(
+            scan(b"2.25.1234519600115987", &needles).is_empty(),
+            "date digits inside a UID"
+        );
+        assert!(
+            scan(b"PKI4MRN42XY", &needles).is_empty(),
+            "inside a pseudonym"
         );
         // Short values are not searched; clean bytes give nothing.
         assert!(scan(b"nothing to see here", &needles).is_empty());

@@ -6,7 +6,7 @@
 use crate::deid::apply::{Deidentifier, PatientContext};
 use crate::deid::profile::{Action, Options, Profile};
 use crate::deid::pseudonym::{Key, RECIPE_VERSION};
-use crate::deid::scan::{scan, Needle};
+use crate::deid::scan::{Needle, Scanner};
 use crate::dicom::{read_header, ReadOutcome};
 use dicom_core::header::Header;
 use dicom_core::{Tag, VR};
@@ -120,6 +120,102 @@ fn needles(obj: &InMemDicomObject, out: &mut Vec<Needle>, depth: usize) {
         if let Some(items) = e.items() {
             for item in items {
                 needles(item, out, depth + 1);
+            }
+        }
+    }
+}
+
+/// Needles at least this long are also searched in the raw bytes of every
+/// file (binary parts included); shorter ones (3-5 characters, like short
+/// given names) only in decoded text values, where a chance match in
+/// compressed or pixel bytes cannot raise a false alarm.
+const RAW_SCAN_MIN_LEN: usize = 6;
+
+/// The compiled needles: long ones for raw bytes, all for decoded text.
+pub struct Scanners {
+    long: Scanner,
+    all: Scanner,
+}
+
+impl Scanners {
+    pub fn new(needles: &[Needle]) -> Scanners {
+        let long: Vec<Needle> = needles
+            .iter()
+            .filter(|n| n.value.chars().count() >= RAW_SCAN_MIN_LEN)
+            .cloned()
+            .collect();
+        Scanners {
+            long: Scanner::new(&long),
+            all: Scanner::new(needles),
+        }
+    }
+}
+
+/// Scans one file: its raw bytes for long needles, and, when it parses as
+/// DICOM, every text value at every depth (after inflating, for deflated
+/// files) for all needles.
+pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<crate::deid::scan::Hit> {
+    let mut hits = scanners.long.scan(bytes);
+    match OpenFileOptions::new().from_reader(bytes) {
+        Ok(obj) => {
+            let mut texts = Vec::new();
+            collect_text(&obj, &mut texts, 0);
+            // Meta values too (written anew, but checked all the same).
+            for e in obj.meta().to_element_iter() {
+                if let Ok(v) = e.to_str() {
+                    texts.push(v.into_owned());
+                }
+            }
+            for t in texts {
+                // Offset 0: the hit is inside a decoded value, not at a byte position.
+                for mut h in scanners.all.scan(t.as_bytes()) {
+                    h.offset = 0;
+                    hits.push(h);
+                }
+            }
+        }
+        Err(_) => hits.extend(scanners.all.scan(bytes)),
+    }
+    hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
+    hits.dedup_by(|a, b| {
+        a.offset == b.offset && a.attribute == b.attribute && a.variant == b.variant
+    });
+    hits
+}
+
+fn collect_text(obj: &InMemDicomObject, out: &mut Vec<String>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for e in obj.iter() {
+        if let Some(items) = e.items() {
+            for item in items {
+                collect_text(item, out, depth + 1);
+            }
+            continue;
+        }
+        let textual = !matches!(
+            e.vr(),
+            VR::OB
+                | VR::OW
+                | VR::OF
+                | VR::OD
+                | VR::OL
+                | VR::OV
+                | VR::UN
+                | VR::US
+                | VR::SS
+                | VR::UL
+                | VR::SL
+                | VR::FL
+                | VR::FD
+                | VR::AT
+                | VR::SV
+                | VR::UV
+        );
+        if textual {
+            if let Ok(v) = e.to_str() {
+                out.push(v.into_owned());
             }
         }
     }
@@ -263,11 +359,12 @@ pub fn export(
     // The gate: every written byte against every original value.
     all_needles.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
     all_needles.dedup();
+    let scanners = Scanners::new(&all_needles);
     let mut findings = Vec::new();
     for r in &rows {
         let bytes = std::fs::read(tmp.join(&r.file))
             .map_err(|e| ExportError::Io(e.to_string(), tmp.join(&r.file)))?;
-        for h in scan(&bytes, &all_needles) {
+        for h in scan_file(&bytes, &scanners) {
             findings.push(Finding {
                 file: r.file.clone(),
                 offset: h.offset,
@@ -373,6 +470,7 @@ pub fn source_needles(files: &[SourceFile]) -> (Vec<Needle>, Vec<(String, String
 
 /// Scans every file under `dir` for the needles (the gate, run alone).
 pub fn scan_folder(dir: &Path, needles: &[Needle]) -> Result<Vec<Finding>, ExportError> {
+    let scanners = Scanners::new(needles);
     let mut findings = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -387,7 +485,7 @@ pub fn scan_folder(dir: &Path, needles: &[Needle]) -> Result<Vec<Finding>, Expor
             }
             let bytes = std::fs::read(&p).map_err(|e| ExportError::Io(e.to_string(), p.clone()))?;
             let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
-            for h in scan(&bytes, needles) {
+            for h in scan_file(&bytes, &scanners) {
                 findings.push(Finding {
                     file: rel.clone(),
                     offset: h.offset,
