@@ -320,6 +320,16 @@ mod tests {
         InMemDicomObject::from_element_iter(elements)
     }
 
+    /// The CID 7050 code values inserted into an object.
+    fn method_codes(o: &InMemDicomObject) -> Vec<String> {
+        o.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+            .and_then(|e| e.items())
+            .unwrap()
+            .iter()
+            .filter_map(|i| text(i, tags::CODE_VALUE))
+            .collect()
+    }
+
     fn text(o: &InMemDicomObject, tag: Tag) -> Option<String> {
         o.get(tag)
             .map(|e| e.to_str().map(|s| s.to_string()).unwrap_or_default())
@@ -457,13 +467,7 @@ mod tests {
             text(&out, tags::PATIENT_IDENTITY_REMOVED).as_deref(),
             Some("YES")
         );
-        let codes: Vec<String> = out
-            .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
-            .and_then(|e| e.items())
-            .unwrap()
-            .iter()
-            .filter_map(|i| text(i, tags::CODE_VALUE))
-            .collect();
+        let codes = method_codes(&out);
         assert_eq!(codes, ["113100", "113107"], "exactly the options applied");
     }
 
@@ -501,13 +505,7 @@ mod tests {
         );
         assert_eq!(text(&out, tags::PATIENT_AGE).as_deref(), Some("090Y"));
         assert_eq!(text(&out, tags::PATIENT_SEX).as_deref(), Some("F"));
-        let codes: Vec<String> = out
-            .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
-            .and_then(|e| e.items())
-            .unwrap()
-            .iter()
-            .filter_map(|i| text(i, tags::CODE_VALUE))
-            .collect();
+        let codes = method_codes(&out);
         assert_eq!(codes, ["113100", "113108"]);
     }
 }

@@ -9,5 +9,6 @@ pub mod sr;
 pub mod write;
 
 pub use read::{
-    read_header, read_header_bytes, read_header_with_dicom_object, ReadOutcome, MAX_HEADER_BYTES,
+    read_header, read_header_bytes, read_header_with_dicom_object, read_whole, ReadOutcome,
+    MAX_HEADER_BYTES,
 };

@@ -69,6 +69,18 @@ pub fn read_header_bytes(bytes: &[u8]) -> ReadOutcome {
     )
 }
 
+/// Reads a whole object (pixels included), only after the bounded
+/// pre-scan accepted the file: dicom-object alone is not safe on hostile
+/// files. `Err` says why the file cannot be used.
+pub fn read_whole(path: &Path) -> Result<dicom_object::DefaultDicomObject, String> {
+    if let ReadOutcome::Problem(st, reason) = read_header(path) {
+        return Err(format!("{st}: {reason}"));
+    }
+    OpenFileOptions::new()
+        .open_file(path)
+        .map_err(|e| format!("cannot read: {e}"))
+}
+
 /// Like [`read_header`], but the header is parsed by dicom-object instead
 /// of being read from the pre-scanned bytes. Slower; kept as the reference
 /// the fast path is tested against.

@@ -1,10 +1,10 @@
 //! Text of DICOM Structured Report documents (for report-derived findings).
 //! Reads the whole object, so only after the bounded pre-scan accepted it.
 
-use super::read::{read_header, ReadOutcome};
+use super::read::read_whole;
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
-use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_object::InMemDicomObject;
 use std::path::Path;
 
 /// SOP Class UIDs of SR documents start with this.
@@ -14,13 +14,7 @@ pub const SR_CLASS_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.88.";
 /// meanings of coded values, in document order, one per line) of an SR file.
 pub fn sr_text(path: &Path) -> Result<(Option<String>, String), String> {
     // The pre-scan bounds depth and lengths before dicom-object recurses.
-    match read_header(path) {
-        ReadOutcome::Instance(_) => {}
-        ReadOutcome::Problem(st, reason) => return Err(format!("{st}: {reason}")),
-    }
-    let obj = OpenFileOptions::new()
-        .open_file(path)
-        .map_err(|e| format!("cannot read the SR document: {e}"))?;
+    let obj = read_whole(path)?;
     let accession = text(&obj, tags::ACCESSION_NUMBER);
     let mut lines = Vec::new();
     collect(&obj, &mut lines, 0);

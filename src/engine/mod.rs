@@ -275,26 +275,31 @@ impl Engine {
         opts: &crate::export::ExportOptions,
     ) -> Result<crate::export::ExportReport, EngineError> {
         self.ensure_row_level_allowed()?;
+        let sources = self.cohort_sources(name)?;
+        let key = crate::deid::keyfile::load_or_create(&self.db)?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs().to_string())
+            .unwrap_or_default();
+        Ok(crate::export::export(&sources, out, &key, opts, &stamp)?)
+    }
+
+    /// The source files of every instance of a saved cohort's content
+    /// (latest revision), with their patient identity.
+    fn cohort_sources(&self, name: &str) -> Result<Vec<crate::export::SourceFile>, EngineError> {
         let saved = self.cohort(name, None)?;
         let conn = store::open_ro(&self.db)?;
         let rules: Vec<&Rule> = saved.spec.rules.iter().collect();
         let files =
             store::cohorts::content_files(&conn, &self.db, &cohort::compile(&saved.spec, &rules))?;
-        drop(conn);
-        let key = crate::deid::keyfile::load_or_create(&self.db)?;
-        let sources: Vec<crate::export::SourceFile> = files
+        Ok(files
             .into_iter()
             .map(|(path, issuer, patient_id)| crate::export::SourceFile {
                 path,
                 issuer,
                 patient_id,
             })
-            .collect();
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs().to_string())
-            .unwrap_or_default();
-        Ok(crate::export::export(&sources, out, &key, opts, &stamp)?)
+            .collect())
     }
 
     /// Scans a folder (an export, or any files) for the identifying values
@@ -305,20 +310,7 @@ impl Engine {
         cohort_name: &str,
     ) -> Result<Vec<crate::export::Finding>, EngineError> {
         self.ensure_row_level_allowed()?;
-        let saved = self.cohort(cohort_name, None)?;
-        let conn = store::open_ro(&self.db)?;
-        let rules: Vec<&Rule> = saved.spec.rules.iter().collect();
-        let files =
-            store::cohorts::content_files(&conn, &self.db, &cohort::compile(&saved.spec, &rules))?;
-        drop(conn);
-        let sources: Vec<crate::export::SourceFile> = files
-            .into_iter()
-            .map(|(path, issuer, patient_id)| crate::export::SourceFile {
-                path,
-                issuer,
-                patient_id,
-            })
-            .collect();
+        let sources = self.cohort_sources(cohort_name)?;
         let (needles, _) = crate::export::source_needles(&sources);
         Ok(crate::export::scan_folder(dir, &needles)?)
     }

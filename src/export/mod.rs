@@ -7,7 +7,7 @@ use crate::deid::apply::{Deidentifier, PatientContext};
 use crate::deid::profile::{Action, Options, Profile};
 use crate::deid::pseudonym::{Key, RECIPE_VERSION};
 use crate::deid::scan::{Needle, Scanner};
-use crate::dicom::{read_header, ReadOutcome};
+use crate::dicom::read_whole;
 use dicom_core::header::Header;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
@@ -221,6 +221,13 @@ fn collect_text(obj: &InMemDicomObject, out: &mut Vec<String>, depth: usize) {
     }
 }
 
+/// Sorts and drops repeated needles (the same value of the same attribute
+/// is found in many files of a cohort).
+fn unique(needles: &mut Vec<Needle>) {
+    needles.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
+    needles.dedup();
+}
+
 /// Keeps only safe characters in a path component built from data.
 fn safe_component(s: &str) -> String {
     let c: String = s
@@ -277,14 +284,10 @@ pub fn export(
     let mut skipped = Vec::new();
     for f in files {
         // The bounded pre-scan first: dicom-object then reads a vetted file.
-        if let ReadOutcome::Problem(st, reason) = read_header(&f.path) {
-            skipped.push((f.path.display().to_string(), format!("{st}: {reason}")));
-            continue;
-        }
-        let source = match OpenFileOptions::new().open_file(&f.path) {
+        let source = match read_whole(&f.path) {
             Ok(o) => o,
-            Err(e) => {
-                skipped.push((f.path.display().to_string(), format!("cannot read: {e}")));
+            Err(reason) => {
+                skipped.push((f.path.display().to_string(), reason));
                 continue;
             }
         };
@@ -357,8 +360,7 @@ pub fn export(
         });
     }
     // The gate: every written byte against every original value.
-    all_needles.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
-    all_needles.dedup();
+    unique(&mut all_needles);
     let scanners = Scanners::new(&all_needles);
     let mut findings = Vec::new();
     for r in &rows {
@@ -454,17 +456,12 @@ pub fn source_needles(files: &[SourceFile]) -> (Vec<Needle>, Vec<(String, String
     let mut all = Vec::new();
     let mut skipped = Vec::new();
     for f in files {
-        if let ReadOutcome::Problem(st, reason) = read_header(&f.path) {
-            skipped.push((f.path.display().to_string(), format!("{st}: {reason}")));
-            continue;
-        }
-        match OpenFileOptions::new().open_file(&f.path) {
+        match read_whole(&f.path) {
             Ok(o) => needles(&o, &mut all, 0),
-            Err(e) => skipped.push((f.path.display().to_string(), format!("cannot read: {e}"))),
+            Err(reason) => skipped.push((f.path.display().to_string(), reason)),
         }
     }
-    all.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
-    all.dedup();
+    unique(&mut all);
     (all, skipped)
 }
 

@@ -505,25 +505,36 @@ impl PacsApp {
         });
     }
 
+    /// Runs a (blocking) dialog of the picker on its own thread; the answer
+    /// arrives on the returned channel and wakes the UI.
+    fn ask_picker(
+        &mut self,
+        ask: fn(&dyn FolderPicker) -> Option<PathBuf>,
+        what: &str,
+    ) -> Option<Receiver<Option<PathBuf>>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let picker = self.picker.clone();
+        let wake = self.wake.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pacs-gui-picker".into())
+            .spawn(move || {
+                let _ = tx.send(ask(picker.as_ref()));
+                wake();
+            });
+        match spawned {
+            Ok(_) => Some(rx),
+            Err(e) => {
+                self.report_error(format!("cannot open the {what} dialog: {e}"));
+                None
+            }
+        }
+    }
+
     fn handle(&mut self, ctx: &egui::Context, c: Command) {
         match c {
             Command::PickFolder => {
                 if self.picking.is_none() {
-                    let (tx, rx) = std::sync::mpsc::channel();
-                    let picker = self.picker.clone();
-                    let wake = self.wake.clone();
-                    let spawned = std::thread::Builder::new()
-                        .name("pacs-gui-picker".into())
-                        .spawn(move || {
-                            let _ = tx.send(picker.pick_folder());
-                            wake();
-                        });
-                    match spawned {
-                        Ok(_) => self.picking = Some(rx),
-                        Err(e) => self
-                            .errors
-                            .push(format!("cannot open the folder dialog: {e}")),
-                    }
+                    self.picking = self.ask_picker(|p| p.pick_folder(), "folder");
                 }
             }
             Command::OpenArchive(p) => {
@@ -659,19 +670,7 @@ impl PacsApp {
             },
             Command::PickEhrCsv => {
                 if self.picking_csv.is_none() {
-                    let (tx, rx) = std::sync::mpsc::channel();
-                    let picker = self.picker.clone();
-                    let wake = self.wake.clone();
-                    let spawned = std::thread::Builder::new()
-                        .name("pacs-gui-picker".into())
-                        .spawn(move || {
-                            let _ = tx.send(picker.pick_csv());
-                            wake();
-                        });
-                    match spawned {
-                        Ok(_) => self.picking_csv = Some(rx),
-                        Err(e) => self.report_error(format!("cannot open the file dialog: {e}")),
-                    }
+                    self.picking_csv = self.ask_picker(|p| p.pick_csv(), "file");
                 }
             }
             Command::ImportEhr => {
