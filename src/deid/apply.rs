@@ -3,13 +3,14 @@
 //! on each object. Pure: no files, no logging of values.
 
 use super::dates::{cap_age, shift_da, shift_dt};
-use super::profile::{Action, Options, Profile};
+use super::profile::{Decision, Options, Profile};
 use super::pseudonym::{self, Key};
 use dicom_core::header::Header;
 use dicom_core::value::{DataSetSequence, Value};
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
+use std::collections::HashSet;
 
 /// What stays the same for every object of one patient.
 #[derive(Debug, Clone)]
@@ -54,29 +55,34 @@ impl Deidentifier<'_> {
         depth: usize,
     ) -> InMemDicomObject {
         let mut out = InMemDicomObject::new_empty();
+        let safe_private = if self.options.retain_safe_private {
+            self.safe_private_tags(&obj)
+        } else {
+            HashSet::new()
+        };
         for elem in obj {
             let tag = elem.tag();
             let vr = elem.vr();
             if tag.0 == 0x0002 {
                 continue; // the file meta is written anew
             }
-            if tag.0 % 2 == 1 {
-                continue; // private: removed (no safe list yet)
-            }
-            let action = self.profile.action((tag.0, tag.1), &self.options);
-            let (header, value) = elem.into_parts();
-            let resolved = match action {
-                None | Some(Action::K) => Resolved::Keep,
-                Some(Action::X) => Resolved::Remove,
-                Some(Action::Z) | Some(Action::ZD) => Resolved::Empty,
-                Some(Action::D) => Resolved::Dummy,
-                Some(Action::U) | Some(Action::XZU) => Resolved::Uid,
-                Some(Action::C) => Resolved::Clean,
-                // Compound codes without IOD type data: remove (DECISIONS 20:
-                // attributes Type 1/2 in the common image IODs get Z/D; that
-                // list is not shipped yet, so the conservative choice).
-                Some(Action::XZ) | Some(Action::XD) | Some(Action::XZD) => Resolved::Remove,
+            let resolved = if is_private(tag) {
+                // Private: removed unless on the vetted allow-list.
+                if !safe_private.contains(&tag) {
+                    continue;
+                }
+                Resolved::Keep
+            } else {
+                match self.profile.decide((tag.0, tag.1), &self.options) {
+                    Decision::Keep => Resolved::Keep,
+                    Decision::Remove => Resolved::Remove,
+                    Decision::Empty => Resolved::Empty,
+                    Decision::Dummy => Resolved::Dummy,
+                    Decision::Uid => Resolved::Uid,
+                    Decision::Clean => Resolved::Clean,
+                }
             };
+            let (header, value) = elem.into_parts();
             // Identity of the patient: keyed pseudonyms rather than empty
             // values, so exports stay linkable over time.
             let resolved = match tag {
@@ -146,6 +152,35 @@ impl Deidentifier<'_> {
         out
     }
 
+    /// The private elements of one data set that the allow-list keeps, with
+    /// the private creator elements they need (and no others).
+    fn safe_private_tags(&self, obj: &InMemDicomObject) -> HashSet<Tag> {
+        let mut keep = HashSet::new();
+        for e in obj.iter() {
+            let Tag(group, element) = e.tag();
+            let block = (element >> 8) as u8;
+            if group % 2 == 0 || block < 0x10 {
+                continue; // standard, group length or a creator itself
+            }
+            let creator_tag = Tag(group, block as u16);
+            let creator = obj.get(creator_tag).and_then(|c| {
+                c.to_str()
+                    .ok()
+                    .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+            });
+            if let Some(creator) = creator {
+                if self
+                    .profile
+                    .is_safe_private(&creator, group, (element & 0xFF) as u8)
+                {
+                    keep.insert(e.tag());
+                    keep.insert(creator_tag);
+                }
+            }
+        }
+        keep
+    }
+
     /// The cleaned value of a `C` attribute, or `None` to remove it.
     fn cleaned(
         &self,
@@ -210,6 +245,9 @@ impl Deidentifier<'_> {
         }
         if self.options.retain_uids {
             codes.push(("113110", "Retain UIDs Option"));
+        }
+        if self.options.retain_safe_private {
+            codes.push(("113111", "Retain Safe Private Option"));
         }
         let method = format!(
             "pacs-cohort {}: {}",
@@ -507,5 +545,123 @@ mod tests {
         assert_eq!(text(&out, tags::PATIENT_SEX).as_deref(), Some("F"));
         let codes = method_codes(&out);
         assert_eq!(codes, ["113100", "113108"]);
+    }
+
+    #[test]
+    fn retain_safe_private_keeps_only_allow_listed_elements_and_their_creator() {
+        let key = Key([5; 32]);
+        let list = crate::deid::profile::parse_safe_private("ACME 1.0 | 0009 | 10\n");
+        let profile = Profile::standard().with_safe_private(list);
+        let patient = PatientContext::new(&key, "", "X");
+        let source = || {
+            obj(vec![
+                DataElement::new(
+                    Tag(0x0009, 0x0010),
+                    VR::LO,
+                    PrimitiveValue::from("ACME 1.0"),
+                ),
+                DataElement::new(Tag(0x0009, 0x0011), VR::LO, PrimitiveValue::from("OTHER")),
+                DataElement::new(Tag(0x0009, 0x1010), VR::DS, PrimitiveValue::from("1.5")),
+                DataElement::new(
+                    Tag(0x0009, 0x1011),
+                    VR::LO,
+                    PrimitiveValue::from("Doe^Jane"),
+                ),
+                // The same low byte under another creator's block: not safe.
+                DataElement::new(
+                    Tag(0x0009, 0x1110),
+                    VR::LO,
+                    PrimitiveValue::from("Doe^Jane"),
+                ),
+            ])
+        };
+        let kept = |options: Options| {
+            let d = Deidentifier {
+                profile: &profile,
+                options,
+                key: &key,
+            };
+            let out = d.apply(source(), &patient);
+            let tags: Vec<Tag> = out
+                .iter()
+                .map(|e| e.tag())
+                .filter(|t| is_private(*t))
+                .collect();
+            (tags, method_codes(&out))
+        };
+        let (tags, codes) = kept(Options {
+            retain_safe_private: true,
+            ..Default::default()
+        });
+        assert_eq!(tags, [Tag(0x0009, 0x0010), Tag(0x0009, 0x1010)]);
+        assert_eq!(codes, ["113100", "113111"]);
+        let (tags, codes) = kept(Options::default());
+        assert!(tags.is_empty(), "option off: every private element goes");
+        assert_eq!(codes, ["113100"]);
+        // The shipped list is empty: the option alone keeps nothing.
+        let shipped = Profile::standard();
+        let d = Deidentifier {
+            profile: &shipped,
+            options: Options {
+                retain_safe_private: true,
+                ..Default::default()
+            },
+            key: &key,
+        };
+        let out = d.apply(source(), &patient);
+        assert!(out.iter().all(|e| !is_private(e.tag())));
+    }
+
+    #[test]
+    fn compound_codes_give_type_1_a_dummy_type_2_an_empty_value_and_remove_the_rest() {
+        let key = Key([6; 32]);
+        let profile = Profile::standard();
+        let d = Deidentifier {
+            profile: &profile,
+            options: Options::default(),
+            key: &key,
+        };
+        let patient = PatientContext::new(&key, "", "X");
+        let out = d.apply(
+            obj(vec![
+                DataElement::new(
+                    tags::DEVICE_SERIAL_NUMBER,
+                    VR::LO,
+                    PrimitiveValue::from("SN-99812"),
+                ),
+                DataElement::new(
+                    tags::ACQUISITION_DATE_TIME,
+                    VR::DT,
+                    PrimitiveValue::from("20240301101010"),
+                ),
+                DataElement::new(
+                    tags::CONTRAST_BOLUS_AGENT,
+                    VR::LO,
+                    PrimitiveValue::from("Omnipaque"),
+                ),
+                DataElement::new(
+                    tags::STATION_NAME,
+                    VR::SH,
+                    PrimitiveValue::from("CT-NORTH-2"),
+                ),
+                DataElement::new(
+                    tags::ACQUISITION_DATE,
+                    VR::DA,
+                    PrimitiveValue::from("20240301"),
+                ),
+            ]),
+            &patient,
+        );
+        assert_eq!(
+            text(&out, tags::DEVICE_SERIAL_NUMBER).as_deref(),
+            Some("ANONYMIZED")
+        );
+        assert_eq!(
+            text(&out, tags::ACQUISITION_DATE_TIME).as_deref(),
+            Some("19000101000000")
+        );
+        assert_eq!(text(&out, tags::CONTRAST_BOLUS_AGENT).as_deref(), Some(""));
+        assert_eq!(out.get(tags::STATION_NAME), None);
+        assert_eq!(out.get(tags::ACQUISITION_DATE), None);
     }
 }

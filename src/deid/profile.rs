@@ -6,6 +6,24 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 const TABLE_JSON: &str = include_str!("../../assets/deid/ps3.15-table-e1-1-2024b.json");
+const IOD_TYPES_CSV: &str = include_str!("../../assets/deid/iod-required-attributes.csv");
+const SAFE_PRIVATE_TXT: &str = include_str!("../../assets/deid/safe-private-attributes.txt");
+
+/// What happens to one attribute, after options and compound codes are
+/// resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Keep,
+    Remove,
+    /// Present with an empty value (Type 2), or an empty sequence.
+    Empty,
+    /// A dummy value of the right VR (Type 1).
+    Dummy,
+    /// Every UID replaced by its keyed pseudonym.
+    Uid,
+    /// Cleaned: dates shifted, ages capped, descriptors reduced to safe words.
+    Clean,
+}
 
 /// An action code of the table (compound codes kept as such; resolving them
 /// needs the attribute's Type in the IOD, see DECISIONS 20).
@@ -106,6 +124,53 @@ pub struct Profile {
     patterns: Vec<(Pattern, Entry)>,
     /// Rows the parser could not read (kept for the tests to look at).
     pub skipped: usize,
+    /// Type (1 or 2) in a common image IOD of the compound-coded attributes
+    /// (DECISIONS 20); absent means optional: removed.
+    iod_type: HashMap<(u16, u16), u8>,
+    /// The Retain Safe Private allow-list: (creator, group, element low byte).
+    safe_private: std::collections::HashSet<(String, u16, u8)>,
+}
+
+/// Parses `(gggg,eeee)`.
+fn parse_tag(s: &str) -> Option<(u16, u16)> {
+    let inner = s.trim().trim_start_matches('(').trim_end_matches(')');
+    let (g, e) = inner.split_once(',')?;
+    Some((
+        u16::from_str_radix(g.trim(), 16).ok()?,
+        u16::from_str_radix(e.trim(), 16).ok()?,
+    ))
+}
+
+/// The shipped Type list: `tag,type,name,where` rows after `#` comments and
+/// a header line.
+fn parse_iod_types(csv: &str) -> HashMap<(u16, u16), u8> {
+    csv.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut cols = l.splitn(3, ',');
+            let g = cols.next()?;
+            let e = cols.next()?;
+            let rest = cols.next()?;
+            let tag = parse_tag(&format!("{g},{e}"))?;
+            let ty: u8 = rest.split(',').next()?.trim().parse().ok()?;
+            Some((tag, ty))
+        })
+        .collect()
+}
+
+/// The allow-list: `CREATOR | gggg | ee` lines.
+pub fn parse_safe_private(text: &str) -> std::collections::HashSet<(String, u16, u8)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split('|').map(str::trim);
+            let creator = parts.next()?.to_string();
+            let group = u16::from_str_radix(parts.next()?, 16).ok()?;
+            let elem = u8::from_str_radix(parts.next()?, 16).ok()?;
+            (group % 2 == 1 && !creator.is_empty()).then_some((creator, group, elem))
+        })
+        .collect()
 }
 
 fn parse_hex_pattern(s: &str) -> Option<(u32, u32)> {
@@ -182,6 +247,42 @@ impl Profile {
             exact,
             patterns,
             skipped,
+            iod_type: parse_iod_types(IOD_TYPES_CSV),
+            safe_private: parse_safe_private(SAFE_PRIVATE_TXT),
+        }
+    }
+
+    /// Replaces the Retain Safe Private allow-list (the shipped one is empty).
+    pub fn with_safe_private(mut self, list: std::collections::HashSet<(String, u16, u8)>) -> Self {
+        self.safe_private = list;
+        self
+    }
+
+    /// Whether a private attribute is on the allow-list.
+    pub fn is_safe_private(&self, creator: &str, group: u16, element_low: u8) -> bool {
+        self.safe_private
+            .contains(&(creator.trim().to_string(), group, element_low))
+    }
+
+    /// What to do with a standard attribute under `opts`. Attributes the
+    /// table does not name are kept (private ones are the caller's: see
+    /// `is_safe_private`). Compound codes resolve by the attribute's Type in
+    /// the common image IODs (DECISIONS 20).
+    pub fn decide(&self, tag: (u16, u16), opts: &Options) -> Decision {
+        let ty = self.iod_type.get(&tag).copied();
+        match self.action(tag, opts) {
+            None | Some(Action::K) => Decision::Keep,
+            Some(Action::X) => Decision::Remove,
+            Some(Action::Z) => Decision::Empty,
+            Some(Action::D) => Decision::Dummy,
+            Some(Action::C) => Decision::Clean,
+            Some(Action::U) | Some(Action::XZU) => Decision::Uid,
+            // Type 1 needs a value; Type 2 may be empty; optional goes.
+            Some(Action::ZD) | Some(Action::XZD) if ty == Some(1) => Decision::Dummy,
+            Some(Action::ZD) => Decision::Empty,
+            Some(Action::XZD) | Some(Action::XZ) if ty.is_some() => Decision::Empty,
+            Some(Action::XD) if ty.is_some() => Decision::Dummy,
+            Some(Action::XZ) | Some(Action::XD) | Some(Action::XZD) => Decision::Remove,
         }
     }
 
@@ -309,5 +410,100 @@ mod tests {
             Some(Action::C),
             "Acquisition Comments"
         );
+    }
+
+    #[test]
+    fn every_action_code_resolves_and_compound_codes_follow_the_iod_type() {
+        let p = Profile::standard();
+        let none = Options::default();
+        let cases = [
+            ((0x0010, 0x0030), Decision::Empty, "Z: Patient's Birth Date"),
+            (
+                (0x0008, 0x0080),
+                Decision::Remove,
+                "X/Z/D, optional: Institution Name",
+            ),
+            ((0x0008, 0x0081), Decision::Remove, "X: Institution Address"),
+            ((0x0008, 0x0018), Decision::Uid, "U: SOP Instance UID"),
+            (
+                (0x0008, 0x1140),
+                Decision::Uid,
+                "X/Z/U*: Referenced Image Sequence",
+            ),
+            (
+                (0x0008, 0x002A),
+                Decision::Dummy,
+                "X/Z/D, Type 1: Acquisition DateTime",
+            ),
+            (
+                (0x0018, 0x1000),
+                Decision::Dummy,
+                "X/Z/D, Type 1: Device Serial Number",
+            ),
+            (
+                (0x0008, 0x0022),
+                Decision::Remove,
+                "X/Z, optional: Acquisition Date",
+            ),
+            (
+                (0x0040, 0x0555),
+                Decision::Empty,
+                "X/Z, Type 2: Acquisition Context Sequence",
+            ),
+            (
+                (0x0018, 0x0010),
+                Decision::Empty,
+                "Z/D, Type 2: Contrast/Bolus Agent",
+            ),
+            (
+                (0x0008, 0x0023),
+                Decision::Dummy,
+                "Z/D, Type 1: Content Date",
+            ),
+            (
+                (0x0008, 0x0021),
+                Decision::Remove,
+                "X/D, optional: Series Date",
+            ),
+            ((0x0020, 0x4000), Decision::Remove, "X: Image Comments"),
+            ((0x0028, 0x0010), Decision::Keep, "not in the table: Rows"),
+        ];
+        for (tag, want, what) in cases {
+            assert_eq!(p.decide(tag, &none), want, "{what}");
+        }
+        let dev = Options {
+            retain_device_identity: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            p.decide((0x0018, 0x1000), &dev),
+            Decision::Keep,
+            "option wins"
+        );
+        let dates = Options {
+            retain_long_modified_dates: true,
+            ..Default::default()
+        };
+        assert_eq!(p.decide((0x0008, 0x0022), &dates), Decision::Clean);
+        let desc = Options {
+            clean_descriptors: true,
+            ..Default::default()
+        };
+        assert_eq!(p.decide((0x0020, 0x4000), &desc), Decision::Clean);
+    }
+
+    #[test]
+    fn the_type_list_and_the_safe_private_list_parse() {
+        let types = parse_iod_types(IOD_TYPES_CSV);
+        assert_eq!(types.get(&(0x0008, 0x002A)), Some(&1));
+        assert_eq!(types.get(&(0x0040, 0x0555)), Some(&2));
+        assert!(types.len() >= 8);
+        assert!(
+            parse_safe_private(SAFE_PRIVATE_TXT).is_empty(),
+            "shipped empty (DECISIONS 20)"
+        );
+        let list = parse_safe_private("# c\nACME 1.0 | 0009 | 10\nbad line\nX | 0010 | 01\n");
+        assert_eq!(list.len(), 1, "even groups and malformed lines ignored");
+        assert!(list.contains(&("ACME 1.0".to_string(), 0x0009, 0x10)));
     }
 }
