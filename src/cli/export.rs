@@ -1,12 +1,59 @@
 //! `pacs-cohort export`: de-identified DICOM of a saved cohort, gated by the
-//! residual-PHI scan.
+//! residual-PHI scan; `scan-phi`: the gate alone.
 
 use super::exit;
-use super::output::print_json;
+use super::output::{cancel_on_ctrl_c, print_json};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pacs_cohort::deid::profile::Options;
-use pacs_cohort::export::ExportOptions;
+use pacs_cohort::export::{ExportOptions, ExportPhase, ExportReport};
 use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
+
+/// The profile options a user can switch (PS3.15 Table E.1-1 columns).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProfileFlags {
+    /// Keep dates unchanged instead of shifting them per patient
+    /// (Retain Longitudinal Temporal Information, Full Dates).
+    #[arg(long)]
+    full_dates: bool,
+    /// Keep age, sex, size and weight (ages over 89 become 090Y).
+    #[arg(long)]
+    retain_patient_characteristics: bool,
+    /// Keep device identity (manufacturer, model, serial number, station).
+    #[arg(long)]
+    retain_device_identity: bool,
+    /// Keep institution identity (name, address, department).
+    #[arg(long)]
+    retain_institution_identity: bool,
+    /// Keep the original UIDs (no longer linkable-only: the source UIDs are
+    /// in the export).
+    #[arg(long)]
+    retain_uids: bool,
+    /// Keep private attributes on the vetted allow-list
+    /// (assets/deid/safe-private-attributes.txt; shipped empty).
+    #[arg(long)]
+    retain_safe_private: bool,
+    /// Remove descriptions entirely instead of keeping their safe words
+    /// (Clean Descriptors is on by default).
+    #[arg(long)]
+    no_clean_descriptors: bool,
+}
+
+impl ProfileFlags {
+    pub fn options(&self) -> Options {
+        Options {
+            retain_long_modified_dates: !self.full_dates,
+            retain_long_full_dates: self.full_dates,
+            retain_patient_characteristics: self.retain_patient_characteristics,
+            retain_device_identity: self.retain_device_identity,
+            retain_institution_identity: self.retain_institution_identity,
+            retain_uids: self.retain_uids,
+            retain_safe_private: self.retain_safe_private,
+            clean_descriptors: !self.no_clean_descriptors,
+            ..Default::default()
+        }
+    }
+}
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
@@ -16,78 +63,98 @@ pub struct ExportArgs {
     /// A new folder for the export (never overwritten).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Keep dates unchanged instead of shifting them per patient.
-    #[arg(long)]
-    full_dates: bool,
-    /// Keep age, sex, size and weight (ages over 89 become 090Y).
-    #[arg(long)]
-    retain_patient_characteristics: bool,
-    /// Keep device identity (manufacturer, model, serial...).
-    #[arg(long)]
-    retain_device_identity: bool,
-    /// Keep institution identity.
-    #[arg(long)]
-    retain_institution_identity: bool,
-    /// Remove descriptions entirely instead of keeping their safe words
-    /// (Clean Descriptors is on by default).
-    #[arg(long)]
-    no_clean_descriptors: bool,
+    #[command(flatten)]
+    profile: ProfileFlags,
     /// Also write the re-identification table (original -> pseudonym) here,
     /// outside the export folder, for an honest broker (owner-only, new file).
     #[arg(long, value_name = "FILE")]
     reid_table: Option<PathBuf>,
+    /// Continue the newest cancelled, crashed or failed run of this export
+    /// (same cohort, options, masks and key): verified files are taken over.
+    #[arg(long)]
+    resume: bool,
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
     let opts = ExportOptions {
-        profile: Options {
-            retain_long_modified_dates: !a.full_dates,
-            retain_long_full_dates: a.full_dates,
-            retain_patient_characteristics: a.retain_patient_characteristics,
-            retain_device_identity: a.retain_device_identity,
-            retain_institution_identity: a.retain_institution_identity,
-            clean_descriptors: !a.no_clean_descriptors,
-            ..Default::default()
-        },
+        profile: a.profile.options(),
         overrides: Vec::new(),
         reid_table: a.reid_table,
+        resume: a.resume,
     };
-    let report = Engine::open(db)?.export_cohort(&a.cohort, &a.out, &opts)?;
+    let cancel = cancel_on_ctrl_c(
+        "the files written so far stay in the .incomplete folder; --resume continues",
+    );
+    let bar = if a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10))
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:9} {bar:30} {pos}/{len} files  {per_sec}  ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = Engine::open(db)?.export_cohort(&a.cohort, &a.out, &opts, &cancel, &mut |p| {
+        bar.set_message(match p.phase {
+            ExportPhase::Writing => "writing",
+            ExportPhase::Scanning => "scanning",
+        });
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    });
+    bar.finish_and_clear();
+    let report = report?;
     if a.json {
         print_json(&report)?;
-    } else if report.complete {
-        println!(
-            "exported {} files to {} (scan: no residual PHI found; key {})",
-            report.written, report.folder, report.key_fingerprint
-        );
     } else {
-        println!(
-            "EXPORT FAILED: the scan found {} residual identifiers; the files stay in {} for inspection",
-            report.findings.len(),
-            report.folder
-        );
-        for f in &report.findings {
-            println!(
-                "  {} at byte {}: value of {} ({})",
-                f.file,
-                f.offset,
-                f.attribute,
-                f.matched.len()
-            );
-        }
+        print_human(&report);
     }
     for (file, reason) in &report.skipped {
-        eprintln!("skipped {file}: {reason}");
+        eprintln!("not exported: {file}: {reason}");
     }
-    Ok(if !report.complete {
+    Ok(if report.cancelled {
+        exit::CANCELLED
+    } else if !report.complete {
         exit::FAILURE
     } else if !report.skipped.is_empty() {
         exit::ATTENTION
     } else {
         exit::OK
     })
+}
+
+fn print_human(r: &ExportReport) {
+    if let Some(from) = &r.resumed_from {
+        println!(
+            "resumed from {from}: {} verified files taken over",
+            r.reused
+        );
+    }
+    if r.cancelled {
+        println!(
+            "export cancelled; the files written so far are in {} (run again with --resume to continue)",
+            r.folder
+        );
+    } else if r.complete {
+        println!(
+            "exported {} files to {} ({} masked; scan: no residual PHI found; key {})",
+            r.written, r.folder, r.masked, r.key_fingerprint
+        );
+    } else {
+        println!(
+            "EXPORT FAILED: the scan found {} residual identifiers; the files stay in {} for inspection (scan-report.json lists them)",
+            r.findings.len(),
+            r.folder
+        );
+        for f in &r.findings {
+            println!(
+                "  {} at byte {}: value of {} ({})",
+                f.file, f.offset, f.attribute, f.matched
+            );
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -97,13 +164,16 @@ pub struct ScanArgs {
     /// The saved cohort whose source identifiers to look for.
     #[arg(long)]
     against: String,
+    /// The options the export used: what a Retain option keeps is exempt.
+    #[command(flatten)]
+    profile: ProfileFlags,
     #[arg(long)]
     json: bool,
 }
 
 /// `pacs-cohort scan-phi DIR --against COHORT`: exit 0 when clean, 1 with findings.
 pub fn scan(db: &Path, a: ScanArgs) -> anyhow::Result<i32> {
-    let findings = Engine::open(db)?.scan_phi(&a.dir, &a.against)?;
+    let findings = Engine::open(db)?.scan_phi(&a.dir, &a.against, &a.profile.options())?;
     if a.json {
         print_json(&findings)?;
     } else if findings.is_empty() {
@@ -116,8 +186,8 @@ pub fn scan(db: &Path, a: ScanArgs) -> anyhow::Result<i32> {
         println!("{} residual identifiers found:", findings.len());
         for f in &findings {
             println!(
-                "  {} at byte {}: value of {}",
-                f.file, f.offset, f.attribute
+                "  {} at byte {}: value of {} ({})",
+                f.file, f.offset, f.attribute, f.matched
             );
         }
     }

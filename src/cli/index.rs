@@ -1,10 +1,10 @@
 //! `pacs-cohort index`: progress bar, Ctrl-C, summary.
 
 use super::exit;
-use super::output::{levels_line, print_json, status_line};
+use super::output::{cancel_on_ctrl_c, levels_line, print_json, status_line};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pacs_cohort::model::{FileStatus, IndexSummary};
-use pacs_cohort::{CancelToken, Engine, IndexOptions};
+use pacs_cohort::{Engine, IndexOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,20 +29,7 @@ pub struct IndexArgs {
 
 pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
     let engine = Engine::open(db)?;
-    let cancel = CancelToken::new();
-    {
-        let c = cancel.clone();
-        // Ctrl-C asks the job to stop; what is indexed so far is kept.
-        let _ = ctrlc::set_handler(move || {
-            if c.is_cancelled() {
-                std::process::exit(exit::CANCELLED);
-            }
-            eprintln!(
-                "\ncancelling… (everything indexed so far is kept; Ctrl-C again to quit now)"
-            );
-            c.cancel();
-        });
-    }
+    let cancel = cancel_on_ctrl_c("everything indexed so far is kept");
     let bar = if a.json {
         ProgressBar::hidden()
     } else {

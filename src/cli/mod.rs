@@ -9,6 +9,7 @@ mod findings;
 mod index;
 mod key;
 mod link;
+mod mask;
 mod output;
 mod privacy;
 mod query;
@@ -54,6 +55,9 @@ enum Command {
     /// The workspace key for pseudonyms: fingerprint, export, import.
     #[command(subcommand)]
     Key(key::KeyCmd),
+    /// Pixel masks over burned-in text (per image, or device templates).
+    #[command(subcommand)]
+    Mask(mask::MaskCmd),
     /// Scan a folder for a cohort's original identifiers (the export's gate, alone).
     ScanPhi(export::ScanArgs),
     /// Radiology reports and report-derived findings.
@@ -135,6 +139,7 @@ pub fn run() -> i32 {
         Some(Command::Findings(c)) => findings::run(&db, c),
         Some(Command::Export(a)) => export::run(&db, a),
         Some(Command::ScanPhi(a)) => export::scan(&db, a),
+        Some(Command::Mask(c)) => mask::run(&db, c),
         Some(Command::Key(c)) => key::run(&db, c),
         Some(Command::Privacy(a)) => privacy::run(&db, a),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),

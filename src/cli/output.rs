@@ -31,3 +31,18 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
+
+/// A cancel token that the first Ctrl-C sets (printing `note`, which says
+/// what is kept); a second Ctrl-C quits at once.
+pub fn cancel_on_ctrl_c(note: &'static str) -> pacs_cohort::CancelToken {
+    let cancel = pacs_cohort::CancelToken::new();
+    let c = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if c.is_cancelled() {
+            std::process::exit(super::exit::CANCELLED);
+        }
+        eprintln!("\ncancelling… ({note}; Ctrl-C again to quit now)");
+        c.cancel();
+    });
+    cancel
+}

@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod dates;
 pub mod keyfile;
+pub mod mask;
 pub mod profile;
 pub mod pseudonym;
 pub mod scan;

@@ -65,6 +65,15 @@ pub fn date_offset_days(key: &Key, issuer: &str, patient_id: &str) -> i64 {
     -(365 + (n % 3285) as i64)
 }
 
+/// A keyed digest (hex, 128 bits) that names a value without revealing it
+/// (e.g. a source path in an export's resume journal).
+pub fn keyed_label(key: &Key, label: &str, value: &str) -> String {
+    mac(key, label, &[value])[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,12 @@
 //! worker threads with progress events and cancellation, answers queries.
 //! It owns no UI types: a worker wakes the UI through a plain callback.
 
+mod export;
 mod job;
+mod masks;
 
 pub use job::{CancelToken, JobEvent, JobHandle};
+pub use masks::MaskError;
 
 use crate::cohort::{self, CohortError};
 use crate::index::{self, IndexError, IndexOptions};
@@ -37,6 +40,8 @@ pub enum EngineError {
     Key(#[from] crate::deid::keyfile::KeyError),
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
+    Mask(#[from] MaskError),
     #[error("this workspace is in aggregate-only mode: only suppressed counts can be shown; ask the workspace owner (`pacs-cohort privacy --aggregate-only false`)")]
     AggregateOnly,
 }
@@ -263,56 +268,6 @@ impl Engine {
             &self.db,
             &cohort::compile(spec, &rules),
         )?)
-    }
-
-    /// Exports the latest revision of a saved cohort as de-identified DICOM
-    /// into `out` (a new folder), gated by the residual-PHI scan. The
-    /// workspace key is created on first use beside the database.
-    pub fn export_cohort(
-        &self,
-        name: &str,
-        out: &Path,
-        opts: &crate::export::ExportOptions,
-    ) -> Result<crate::export::ExportReport, EngineError> {
-        self.ensure_row_level_allowed()?;
-        let sources = self.cohort_sources(name)?;
-        let key = crate::deid::keyfile::load_or_create(&self.db)?;
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs().to_string())
-            .unwrap_or_default();
-        Ok(crate::export::export(&sources, out, &key, opts, &stamp)?)
-    }
-
-    /// The source files of every instance of a saved cohort's content
-    /// (latest revision), with their patient identity.
-    fn cohort_sources(&self, name: &str) -> Result<Vec<crate::export::SourceFile>, EngineError> {
-        let saved = self.cohort(name, None)?;
-        let conn = store::open_ro(&self.db)?;
-        let rules: Vec<&Rule> = saved.spec.rules.iter().collect();
-        let files =
-            store::cohorts::content_files(&conn, &self.db, &cohort::compile(&saved.spec, &rules))?;
-        Ok(files
-            .into_iter()
-            .map(|(path, issuer, patient_id)| crate::export::SourceFile {
-                path,
-                issuer,
-                patient_id,
-            })
-            .collect())
-    }
-
-    /// Scans a folder (an export, or any files) for the identifying values
-    /// of a saved cohort's source instances.
-    pub fn scan_phi(
-        &self,
-        dir: &Path,
-        cohort_name: &str,
-    ) -> Result<Vec<crate::export::Finding>, EngineError> {
-        self.ensure_row_level_allowed()?;
-        let sources = self.cohort_sources(cohort_name)?;
-        let (needles, _) = crate::export::source_needles(&sources);
-        Ok(crate::export::scan_folder(dir, &needles)?)
     }
 
     /// Saves a new revision of a cohort; returns the revision number.

@@ -1,20 +1,35 @@
 //! De-identified export of a cohort (PS3.15 Annex E), gated by a residual-PHI
 //! scan: files are written into `<out>.incomplete-<time>`, scanned byte by
 //! byte for the cohort's original identifiers, and only a clean folder is
-//! renamed to `<out>`. The source archive is only read.
+//! renamed to `<out>`. A failed or cancelled run stays where it is
+//! (DECISIONS 22); a resumed run starts a new folder, takes over the files
+//! the old one verifiably finished (by SHA-256) and writes the rest. The
+//! source archive is only read.
+
+pub mod gate;
+mod journal;
+pub mod manifest;
+mod masks;
+
+pub use manifest::ManifestRow;
+pub use masks::MaskBook;
 
 use crate::deid::apply::{Deidentifier, PatientContext};
+use crate::deid::mask::{self, MASKED_TRANSFER_SYNTAX};
 use crate::deid::profile::{Action, Options, Profile};
-use crate::deid::pseudonym::{Key, RECIPE_VERSION};
-use crate::deid::scan::{Needle, Scanner};
+use crate::deid::pseudonym::{self, Key, RECIPE_VERSION};
 use crate::dicom::read_whole;
-use dicom_core::header::Header;
-use dicom_core::{Tag, VR};
+use crate::engine::CancelToken;
+use dicom_core::Tag;
 use dicom_dictionary_std::tags;
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
+use dicom_object::FileMetaTableBuilder;
+use gate::Scanners;
+use journal::{Journal, State};
+use manifest::ExportFacts;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// One source instance of the cohort.
 #[derive(Debug, Clone)]
@@ -34,35 +49,74 @@ pub struct ExportOptions {
     /// Where to write the re-identification table (original -> pseudonym)
     /// for an honest broker; must be outside the export folder.
     pub reid_table: Option<PathBuf>,
+    /// Continue the newest unfinished run of the same export.
+    pub resume: bool,
 }
 
-/// One written file, as listed in the manifest.
+/// Where an export is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportPhase {
+    Writing,
+    Scanning,
+}
+
+/// Progress of an export (throttled).
 #[derive(Debug, Clone, Serialize)]
-pub struct ManifestRow {
-    pub file: String,
-    pub patient: String,
-    pub study_uid: String,
-    pub series_uid: String,
-    pub sop_instance_uid: String,
-    pub sha256: String,
+pub struct ExportProgress {
+    pub phase: ExportPhase,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// An original identifying value (or a variant of it) is in the file.
+    ResidualValue,
+    /// A required insertion (PatientIdentityRemoved...) is missing.
+    MissingInsertion,
 }
 
 /// A residual-PHI finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub file: String,
+    /// Byte offset in the file (0 when found in a decoded text value).
     pub offset: usize,
+    /// The source attribute whose value matched, or the missing one.
     pub attribute: String,
+    pub kind: FindingKind,
+    /// The matched text (PHI: shown to the user, never written to files
+    /// or logs; see [`Finding::redacted`]).
     pub matched: String,
+}
+
+impl Finding {
+    /// The finding without the matched value (for reports on disk).
+    pub fn redacted(&self) -> Finding {
+        let mut f = self.clone();
+        if f.kind == FindingKind::ResidualValue {
+            f.matched = format!("[{} characters]", f.matched.chars().count());
+        }
+        f
+    }
 }
 
 /// What an export did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
-    /// The finished folder, or the incomplete one when the scan failed.
+    /// The finished folder, or the incomplete one when it failed or was cancelled.
     pub folder: String,
     pub complete: bool,
+    pub cancelled: bool,
     pub written: u64,
+    /// Files taken over from the unfinished run this one resumed.
+    pub reused: u64,
+    pub resumed_from: Option<String>,
+    /// Images with mask rectangles applied.
+    pub masked: u64,
     /// Source files that could not be exported, with the reason.
     pub skipped: Vec<(String, String)>,
     pub findings: Vec<Finding>,
@@ -79,156 +133,23 @@ pub enum ExportError {
     Io(String, PathBuf),
     #[error("the re-identification table must be outside the export folder: {0}")]
     ReidInside(PathBuf),
+    #[error("there is no unfinished run of this export to resume (an earlier `{0}.incomplete-*` folder with the same cohort, options, masks and key); run it without --resume")]
+    NothingToResume(PathBuf),
 }
 
-/// Attributes whose source values the scan looks for (DECISIONS 21).
-const IDENTIFYING: &[Tag] = &[
-    tags::PATIENT_ID,
-    tags::PATIENT_BIRTH_DATE,
-    tags::ACCESSION_NUMBER,
-    tags::PATIENT_ADDRESS,
-    tags::PATIENT_TELEPHONE_NUMBERS,
-    tags::INSTITUTION_ADDRESS,
-    tags::DEVICE_SERIAL_NUMBER,
-    tags::STUDY_INSTANCE_UID,
-    tags::SERIES_INSTANCE_UID,
-    tags::SOP_INSTANCE_UID,
-    tags::FRAME_OF_REFERENCE_UID,
-];
-
-/// Collects the identifying values of a source object: every person name at
-/// any depth, and the attributes above.
-fn needles(obj: &InMemDicomObject, out: &mut Vec<Needle>, depth: usize) {
-    if depth > 32 {
-        return;
-    }
-    for e in obj.iter() {
-        let tag = e.tag();
-        if e.vr() == VR::PN || IDENTIFYING.contains(&tag) {
-            if let Ok(v) = e.to_str() {
-                for part in v.split('\\') {
-                    let p = part.trim_matches([' ', '\0']);
-                    if !p.is_empty() {
-                        out.push(Needle {
-                            attribute: format!("({:04X},{:04X})", tag.0, tag.1),
-                            value: p.to_string(),
-                        });
-                    }
-                }
-            }
-        }
-        if let Some(items) = e.items() {
-            for item in items {
-                needles(item, out, depth + 1);
-            }
-        }
-    }
+/// Everything one export needs.
+pub struct ExportRequest<'a> {
+    pub files: &'a [SourceFile],
+    pub out: &'a Path,
+    pub key: &'a Key,
+    pub options: &'a ExportOptions,
+    pub masks: &'a MaskBook,
+    /// Names the `.incomplete-` folder (a timestamp).
+    pub started_at: &'a str,
 }
 
-/// Needles at least this long are also searched in the raw bytes of every
-/// file (binary parts included); shorter ones (3-5 characters, like short
-/// given names) only in decoded text values, where a chance match in
-/// compressed or pixel bytes cannot raise a false alarm.
-const RAW_SCAN_MIN_LEN: usize = 6;
-
-/// The compiled needles: long ones for raw bytes, all for decoded text.
-pub struct Scanners {
-    long: Scanner,
-    all: Scanner,
-}
-
-impl Scanners {
-    pub fn new(needles: &[Needle]) -> Scanners {
-        let long: Vec<Needle> = needles
-            .iter()
-            .filter(|n| n.value.chars().count() >= RAW_SCAN_MIN_LEN)
-            .cloned()
-            .collect();
-        Scanners {
-            long: Scanner::new(&long),
-            all: Scanner::new(needles),
-        }
-    }
-}
-
-/// Scans one file: its raw bytes for long needles, and, when it parses as
-/// DICOM, every text value at every depth (after inflating, for deflated
-/// files) for all needles.
-pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<crate::deid::scan::Hit> {
-    let mut hits = scanners.long.scan(bytes);
-    match OpenFileOptions::new().from_reader(bytes) {
-        Ok(obj) => {
-            let mut texts = Vec::new();
-            collect_text(&obj, &mut texts, 0);
-            // Meta values too (written anew, but checked all the same).
-            for e in obj.meta().to_element_iter() {
-                if let Ok(v) = e.to_str() {
-                    texts.push(v.into_owned());
-                }
-            }
-            for t in texts {
-                // Offset 0: the hit is inside a decoded value, not at a byte position.
-                for mut h in scanners.all.scan(t.as_bytes()) {
-                    h.offset = 0;
-                    hits.push(h);
-                }
-            }
-        }
-        Err(_) => hits.extend(scanners.all.scan(bytes)),
-    }
-    hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
-    hits.dedup_by(|a, b| {
-        a.offset == b.offset && a.attribute == b.attribute && a.variant == b.variant
-    });
-    hits
-}
-
-fn collect_text(obj: &InMemDicomObject, out: &mut Vec<String>, depth: usize) {
-    if depth > 32 {
-        return;
-    }
-    for e in obj.iter() {
-        if let Some(items) = e.items() {
-            for item in items {
-                collect_text(item, out, depth + 1);
-            }
-            continue;
-        }
-        let textual = !matches!(
-            e.vr(),
-            VR::OB
-                | VR::OW
-                | VR::OF
-                | VR::OD
-                | VR::OL
-                | VR::OV
-                | VR::UN
-                | VR::US
-                | VR::SS
-                | VR::UL
-                | VR::SL
-                | VR::FL
-                | VR::FD
-                | VR::AT
-                | VR::SV
-                | VR::UV
-        );
-        if textual {
-            if let Ok(v) = e.to_str() {
-                out.push(v.into_owned());
-            }
-        }
-    }
-}
-
-/// Sorts and drops repeated needles (the same value of the same attribute
-/// is found in many files of a cohort).
-fn unique(needles: &mut Vec<Needle>) {
-    needles.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
-    needles.dedup();
-}
-
-/// Keeps only safe characters in a path component built from data.
+/// Keeps only safe characters in a path component built from data: no
+/// separators, no leading dot (so never `..`).
 fn safe_component(s: &str) -> String {
     let c: String = s
         .chars()
@@ -241,257 +162,372 @@ fn safe_component(s: &str) -> String {
     }
 }
 
-/// Exports `files` into `out` (which must not exist).
+/// Where a file goes inside the export: patient/study/series/instance.dcm,
+/// every part sanitised.
+fn relative_path(patient: &str, study: &str, series: &str, sop: &str) -> PathBuf {
+    PathBuf::from(safe_component(patient))
+        .join(safe_component(study))
+        .join(safe_component(series))
+        .join(format!("{}.dcm", safe_component(sop)))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a `.part` file renamed into place, so a
+/// crash never leaves a half file under the final name.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| ExportError::Io(e.to_string(), parent.into()))?;
+    }
+    let part = path.with_extension("dcm.part");
+    std::fs::write(&part, bytes).map_err(|e| ExportError::Io(e.to_string(), part.clone()))?;
+    std::fs::rename(&part, path).map_err(|e| ExportError::Io(e.to_string(), path.into()))
+}
+
+/// Why one source file was not exported, or why the export must stop.
+enum FileError {
+    Skip(String),
+    Fatal(ExportError),
+}
+
+/// The state a resumed run must match.
+fn run_state(req: &ExportRequest) -> State {
+    let mut h = Sha256::new();
+    let mut labels: Vec<String> = req.files.iter().map(|f| source_label(req.key, f)).collect();
+    labels.sort();
+    for l in &labels {
+        h.update(l.as_bytes());
+    }
+    h.update(format!("{:?}", req.options.profile).as_bytes());
+    h.update(format!("{:?}", req.options.overrides).as_bytes());
+    h.update(req.masks.digest_text().as_bytes());
+    h.update(crate::deid::keyfile::fingerprint(req.key).as_bytes());
+    h.update(format!("{RECIPE_VERSION} {}", env!("CARGO_PKG_VERSION")).as_bytes());
+    State {
+        digest: sha256_hex(&h.finalize()),
+    }
+}
+
+/// Names a source in the journal without revealing its path.
+fn source_label(key: &Key, f: &SourceFile) -> String {
+    pseudonym::keyed_label(key, "export-source", &f.path.to_string_lossy())
+}
+
+/// Calls `progress` at most every 100 ms
+/// (and always for a new phase and for the last item).
+struct Throttle<'a> {
+    progress: &'a mut dyn FnMut(ExportProgress),
+    last: Option<(Instant, ExportPhase)>,
+}
+
+impl Throttle<'_> {
+    fn tick(&mut self, phase: ExportPhase, done: u64, total: u64) {
+        let due = self
+            .last
+            .is_none_or(|(t, p)| p != phase || t.elapsed() >= Duration::from_millis(100));
+        if due || done == total {
+            (self.progress)(ExportProgress { phase, done, total });
+            self.last = Some((Instant::now(), phase));
+        }
+    }
+}
+
+/// Exports `req.files` into `req.out` (which must not exist).
 pub fn export(
-    files: &[SourceFile],
-    out: &Path,
-    key: &Key,
-    opts: &ExportOptions,
-    started_at: &str,
+    req: &ExportRequest,
+    cancel: &CancelToken,
+    progress: &mut dyn FnMut(ExportProgress),
 ) -> Result<ExportReport, ExportError> {
+    let out = req.out;
+    let opts = req.options;
     if out.exists() {
         return Err(ExportError::Exists(out.into()));
     }
     if let Some(t) = &opts.reid_table {
-        let abs = std::path::absolute(t).unwrap_or_else(|_| t.clone());
-        let out_abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
-        if abs.starts_with(&out_abs)
-            || abs
-                .to_string_lossy()
-                .starts_with(&*out_abs.to_string_lossy())
-        {
+        if manifest::is_inside(t, out) {
             return Err(ExportError::ReidInside(t.clone()));
         }
     }
-    let mut reid: Vec<(String, String, String)> = Vec::new();
+    let state = run_state(req);
+    let previous = if opts.resume {
+        Some(
+            journal::find_previous(out, &state)
+                .ok_or_else(|| ExportError::NothingToResume(out.into()))?,
+        )
+    } else {
+        None
+    };
     let tmp = PathBuf::from(format!(
         "{}.incomplete-{}",
         out.display(),
-        safe_component(started_at)
+        safe_component(req.started_at)
     ));
+    if tmp.exists() {
+        return Err(ExportError::Exists(tmp));
+    }
     std::fs::create_dir_all(&tmp).map_err(|e| ExportError::Io(e.to_string(), tmp.clone()))?;
+    let mut journal = Journal::create(&tmp, &state)?;
     let mut profile = Profile::standard();
     for (tag, action) in &opts.overrides {
         profile.set_override(*tag, *action);
     }
-    let d = Deidentifier {
+    let deid = Deidentifier {
         profile: &profile,
         options: opts.profile,
-        key,
+        key: req.key,
     };
-    let mut all_needles = Vec::new();
+    let mut report = ExportReport {
+        folder: tmp.display().to_string(),
+        complete: false,
+        cancelled: false,
+        written: 0,
+        reused: 0,
+        resumed_from: previous.as_ref().map(|p| p.dir.display().to_string()),
+        masked: 0,
+        skipped: Vec::new(),
+        findings: Vec::new(),
+        key_fingerprint: crate::deid::keyfile::fingerprint(req.key),
+        recipe_version: RECIPE_VERSION,
+    };
+    let mut throttle = Throttle {
+        progress,
+        last: None,
+    };
+    let total = req.files.len() as u64;
+    let mut needles = Vec::new();
     let mut rows = Vec::new();
-    let mut skipped = Vec::new();
-    for f in files {
+    let mut reid = Vec::new();
+    for (i, f) in req.files.iter().enumerate() {
+        if cancel.is_cancelled() {
+            report.cancelled = true;
+            return Ok(report);
+        }
+        throttle.tick(ExportPhase::Writing, i as u64, total);
         // The bounded pre-scan first: dicom-object then reads a vetted file.
         let source = match read_whole(&f.path) {
             Ok(o) => o,
             Err(reason) => {
-                skipped.push((f.path.display().to_string(), reason));
+                report.skipped.push((f.path.display().to_string(), reason));
                 continue;
             }
         };
-        let ts = source
+        // Every source's values go to the gate, reused files' too.
+        gate::needles(&source, &opts.profile, &mut needles);
+        if opts.reid_table.is_some() {
+            let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
+            reid.push((f.issuer.clone(), f.patient_id.clone(), patient.pseudonym));
+        }
+        let label = source_label(req.key, f);
+        if let Some(row) = previous
+            .as_ref()
+            .and_then(|p| take_over(&p.dir, &tmp, p.done.get(&label)?))
+        {
+            journal.append(&label, &row)?;
+            report.reused += 1;
+            report.masked += u64::from(row.masked_rectangles > 0);
+            rows.push(row);
+            continue;
+        }
+        match export_one(&deid, req, f, source, &tmp) {
+            Ok(row) => {
+                journal.append(&label, &row)?;
+                report.masked += u64::from(row.masked_rectangles > 0);
+                rows.push(row);
+            }
+            Err(FileError::Skip(reason)) => {
+                report.skipped.push((f.path.display().to_string(), reason))
+            }
+            Err(FileError::Fatal(e)) => return Err(e),
+        }
+    }
+    throttle.tick(ExportPhase::Writing, total, total);
+    report.written = rows.len() as u64;
+
+    // The gate: every written byte against every original value.
+    gate::unique(&mut needles);
+    let scanners = Scanners::new(&needles);
+    let scanned = rows.len() as u64;
+    for (i, r) in rows.iter().enumerate() {
+        if cancel.is_cancelled() {
+            report.cancelled = true;
+            return Ok(report);
+        }
+        throttle.tick(ExportPhase::Scanning, i as u64, scanned);
+        let path = tmp.join(&r.file);
+        let bytes = std::fs::read(&path).map_err(|e| ExportError::Io(e.to_string(), path))?;
+        report
+            .findings
+            .extend(gate::check_written(&r.file, &bytes, &scanners));
+    }
+    throttle.tick(ExportPhase::Scanning, scanned, scanned);
+    if cancel.is_cancelled() {
+        report.cancelled = true;
+        return Ok(report);
+    }
+
+    let facts = ExportFacts {
+        profile: "DICOM PS3.15 Basic Application Level Confidentiality Profile",
+        profile_options: format!("{:?}", opts.profile),
+        rules_edition: "DICOM PS3.15 2024b Table E.1-1",
+        app_version: env!("CARGO_PKG_VERSION"),
+        recipe_version: RECIPE_VERSION,
+        key_fingerprint: report.key_fingerprint.clone(),
+    };
+    manifest::write_manifests(&tmp, &facts, &rows)?;
+    manifest::write_scan_report(&tmp, rows.len(), needles.len(), &report.findings)?;
+    if let Some(t) = &opts.reid_table {
+        manifest::write_reid_table(t, &mut reid)?;
+    }
+    if report.findings.is_empty() {
+        journal.finish(&tmp)?;
+        std::fs::rename(&tmp, out).map_err(|e| ExportError::Io(e.to_string(), out.into()))?;
+        report.folder = out.display().to_string();
+        report.complete = true;
+    }
+    Ok(report)
+}
+
+/// Takes over a file an unfinished run wrote, if it is still there with
+/// the SHA-256 it was written with (hard link, or copy across devices).
+fn take_over(old_dir: &Path, new_dir: &Path, row: &ManifestRow) -> Option<ManifestRow> {
+    let old = old_dir.join(&row.file);
+    let bytes = std::fs::read(&old).ok()?;
+    if sha256_hex(&bytes) != row.sha256 {
+        return None;
+    }
+    let new = new_dir.join(&row.file);
+    std::fs::create_dir_all(new.parent()?).ok()?;
+    if std::fs::hard_link(&old, &new).is_err() {
+        write_atomically(&new, &bytes).ok()?;
+    }
+    Some(row.clone())
+}
+
+/// De-identifies, masks and writes one source; returns its manifest row.
+fn export_one(
+    deid: &Deidentifier,
+    req: &ExportRequest,
+    f: &SourceFile,
+    source: dicom_object::DefaultDicomObject,
+    dir: &Path,
+) -> Result<ManifestRow, FileError> {
+    let rects = req.masks.rects_for(&source);
+    let masked = if rects.is_empty() {
+        None
+    } else {
+        Some(mask::apply(&source, &rects).map_err(FileError::Skip)?)
+    };
+    let ts = match &masked {
+        Some(_) => MASKED_TRANSFER_SYNTAX.to_string(),
+        None => source
             .meta()
             .transfer_syntax()
             .trim_end_matches('\0')
-            .to_string();
-        let data = source.into_inner();
-        needles(&data, &mut all_needles, 0);
-        let patient = PatientContext::new(key, &f.issuer, &f.patient_id);
-        if opts.reid_table.is_some() {
-            reid.push((
-                f.issuer.clone(),
-                f.patient_id.clone(),
-                patient.pseudonym.clone(),
-            ));
-        }
-        let clean = d.apply(data, &patient);
-        let uid = |t: Tag| {
-            clean
-                .get(t)
-                .and_then(|e| {
-                    e.to_str()
-                        .ok()
-                        .map(|s| s.trim_end_matches('\0').to_string())
-                })
-                .unwrap_or_default()
-        };
-        let (study, series, sop) = (
-            uid(tags::STUDY_INSTANCE_UID),
-            uid(tags::SERIES_INSTANCE_UID),
-            uid(tags::SOP_INSTANCE_UID),
-        );
-        let rel = PathBuf::from(safe_component(&patient.pseudonym))
-            .join(safe_component(&study))
-            .join(safe_component(&series))
-            .join(format!("{}.dcm", safe_component(&sop)));
-        let path = tmp.join(&rel);
-        let file = match clean.with_meta(FileMetaTableBuilder::new().transfer_syntax(ts.as_str())) {
-            Ok(f) => f,
-            Err(e) => {
-                skipped.push((
-                    f.path.display().to_string(),
-                    format!("cannot build the file meta: {e}"),
-                ));
-                continue;
-            }
-        };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| ExportError::Io(e.to_string(), parent.into()))?;
-        }
-        let mut bytes = Vec::new();
-        if let Err(e) = file.write_all(&mut bytes) {
-            skipped.push((f.path.display().to_string(), format!("cannot encode: {e}")));
-            continue;
-        }
-        std::fs::write(&path, &bytes).map_err(|e| ExportError::Io(e.to_string(), path.clone()))?;
-        rows.push(ManifestRow {
-            file: rel.display().to_string(),
-            patient: patient.pseudonym.clone(),
-            study_uid: study,
-            series_uid: series,
-            sop_instance_uid: sop,
-            sha256: Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        });
-    }
-    // The gate: every written byte against every original value.
-    unique(&mut all_needles);
-    let scanners = Scanners::new(&all_needles);
-    let mut findings = Vec::new();
-    for r in &rows {
-        let bytes = std::fs::read(tmp.join(&r.file))
-            .map_err(|e| ExportError::Io(e.to_string(), tmp.join(&r.file)))?;
-        for h in scan_file(&bytes, &scanners) {
-            findings.push(Finding {
-                file: r.file.clone(),
-                offset: h.offset,
-                attribute: h.attribute,
-                matched: h.variant,
-            });
-        }
-        let marked = OpenFileOptions::new()
-            .read_until(tags::PIXEL_DATA)
-            .from_reader(&bytes[..])
-            .ok()
-            .and_then(|o| {
-                o.get(tags::PATIENT_IDENTITY_REMOVED)
-                    .and_then(|e| e.to_str().ok().map(|s| s.trim() == "YES"))
-            })
-            .unwrap_or(false);
-        if !marked {
-            findings.push(Finding {
-                file: r.file.clone(),
-                offset: 0,
-                attribute: "(0012,0062)".into(),
-                matched: "PatientIdentityRemoved missing".into(),
-            });
-        }
-    }
-    let fingerprint = crate::deid::keyfile::fingerprint(key);
-    let manifest = serde_json::json!({
-        "recipe_version": RECIPE_VERSION,
-        "app_version": env!("CARGO_PKG_VERSION"),
-        "key_fingerprint": fingerprint,
-        "profile_options": format!("{:?}", opts.profile),
-        "rules_edition": "DICOM PS3.15 2024b Table E.1-1",
-        "files": rows,
-    });
-    let manifest_path = tmp.join("manifest.json");
-    std::fs::write(
-        &manifest_path,
-        serde_json::to_string_pretty(&manifest).unwrap_or_default(),
-    )
-    .map_err(|e| ExportError::Io(e.to_string(), manifest_path.clone()))?;
-    if let Some(t) = &opts.reid_table {
-        reid.sort();
-        reid.dedup();
-        let mut text = String::from("# RE-IDENTIFICATION TABLE: original patient identity -> pseudonym. Keep with the honest broker only.\nissuer,patient_id,pseudonym\n");
-        for (issuer, pid, pseudo) in &reid {
-            let q = |v: &str| {
-                if v.contains([',', '"', '\n']) {
-                    format!("\"{}\"", v.replace('"', "\"\""))
-                } else {
-                    v.to_string()
-                }
-            };
-            text.push_str(&format!("{},{},{}\n", q(issuer), q(pid), q(pseudo)));
-        }
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        use std::io::Write;
-        o.open(t)
-            .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|e| ExportError::Io(e.to_string(), t.clone()))?;
-    }
-    let complete = findings.is_empty();
-    let folder = if complete {
-        std::fs::rename(&tmp, out).map_err(|e| ExportError::Io(e.to_string(), out.into()))?;
-        out.to_path_buf()
-    } else {
-        tmp
+            .to_string(),
     };
-    Ok(ExportReport {
-        folder: folder.display().to_string(),
-        complete,
-        written: rows.len() as u64,
-        skipped,
-        findings,
-        key_fingerprint: fingerprint,
-        recipe_version: RECIPE_VERSION,
+    let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
+    let mut clean = deid.apply(source.into_inner(), &patient);
+    let masked = masked.map(|m| {
+        let summary = m.masked;
+        m.put_into(&mut clean);
+        summary
+    });
+    let uid = |t: Tag| {
+        clean
+            .get(t)
+            .and_then(|e| {
+                e.to_str()
+                    .ok()
+                    .map(|s| s.trim_end_matches('\0').to_string())
+            })
+            .unwrap_or_default()
+    };
+    let (study, series, sop) = (
+        uid(tags::STUDY_INSTANCE_UID),
+        uid(tags::SERIES_INSTANCE_UID),
+        uid(tags::SOP_INSTANCE_UID),
+    );
+    let rel = relative_path(&patient.pseudonym, &study, &series, &sop);
+    let file = clean
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax(ts.as_str()))
+        .map_err(|e| FileError::Skip(format!("cannot build the file meta: {e}")))?;
+    let mut bytes = Vec::new();
+    file.write_all(&mut bytes)
+        .map_err(|e| FileError::Skip(format!("cannot encode: {e}")))?;
+    let path = dir.join(&rel);
+    if path.exists() {
+        return Err(FileError::Skip(format!(
+            "another cohort file has the same SOP Instance UID ({}); exported once",
+            rel.display()
+        )));
+    }
+    write_atomically(&path, &bytes).map_err(FileError::Fatal)?;
+    Ok(ManifestRow {
+        file: rel.display().to_string(),
+        patient: patient.pseudonym,
+        study_uid: study,
+        series_uid: series,
+        sop_instance_uid: sop,
+        sha256: sha256_hex(&bytes),
+        masked_rectangles: masked.map_or(0, |m| m.rectangles),
+        decompressed: masked.is_some_and(|m| m.decompressed),
     })
 }
 
 /// The identifying values of the given source files (what the gate looks for).
-pub fn source_needles(files: &[SourceFile]) -> (Vec<Needle>, Vec<(String, String)>) {
-    let mut all = Vec::new();
-    let mut skipped = Vec::new();
-    for f in files {
-        match read_whole(&f.path) {
-            Ok(o) => needles(&o, &mut all, 0),
-            Err(reason) => skipped.push((f.path.display().to_string(), reason)),
-        }
-    }
-    unique(&mut all);
-    (all, skipped)
+pub fn source_needles(
+    files: &[SourceFile],
+    opts: &Options,
+) -> (Vec<crate::deid::scan::Needle>, Vec<(String, String)>) {
+    gate::source_needles(files, opts)
 }
 
 /// Scans every file under `dir` for the needles (the gate, run alone).
-pub fn scan_folder(dir: &Path, needles: &[Needle]) -> Result<Vec<Finding>, ExportError> {
-    let scanners = Scanners::new(needles);
-    let mut findings = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|e| ExportError::Io(e.to_string(), d.clone()))?;
-        for e in rd {
-            let p = e
-                .map_err(|e| ExportError::Io(e.to_string(), d.clone()))?
-                .path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
+pub fn scan_folder(
+    dir: &Path,
+    needles: &[crate::deid::scan::Needle],
+) -> Result<Vec<Finding>, ExportError> {
+    gate::scan_folder(dir, needles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_built_from_data_cannot_leave_the_export_folder() {
+        for hostile in [
+            "../../x",
+            "..",
+            ".",
+            "",
+            "/etc/passwd",
+            "a/../../b",
+            "C:\\x",
+            "..\\..\\x",
+        ] {
+            let rel = relative_path(hostile, hostile, hostile, hostile);
+            assert!(rel.is_relative(), "{hostile}: {}", rel.display());
+            for c in rel.components() {
+                assert!(
+                    matches!(c, std::path::Component::Normal(_)),
+                    "{hostile}: {}",
+                    rel.display()
+                );
+                let s = c.as_os_str().to_string_lossy();
+                assert!(!s.starts_with('.') && !s.contains(['/', '\\']), "{s}");
             }
-            let bytes = std::fs::read(&p).map_err(|e| ExportError::Io(e.to_string(), p.clone()))?;
-            let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
-            for h in scan_file(&bytes, &scanners) {
-                findings.push(Finding {
-                    file: rel.clone(),
-                    offset: h.offset,
-                    attribute: h.attribute,
-                    matched: h.variant,
-                });
-            }
+            assert_eq!(rel.components().count(), 4);
         }
+        assert_eq!(
+            relative_path("PABC", "2.25.1", "2.25.2", "2.25.3"),
+            PathBuf::from("PABC/2.25.1/2.25.2/2.25.3.dcm")
+        );
     }
-    findings.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
-    Ok(findings)
 }

@@ -5,6 +5,7 @@ mod browse;
 mod cohort;
 mod ehr;
 mod header;
+mod masks;
 mod status;
 mod summary;
 
@@ -16,6 +17,7 @@ pub use cohort::{
 };
 pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
+pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
 pub use status::FileStatus;
 pub use summary::{
     FileRow, IndexProgress, IndexSummary, LevelCounts, RootInfo, RunInfo, StatusCounts,

@@ -207,4 +207,33 @@ ALTER TABLE studies ADD COLUMN facts_modalities TEXT;
 ALTER TABLE studies ADD COLUMN facts_body_parts TEXT;
 ALTER TABLE studies ADD COLUMN facts_contrast INTEGER;
 "#,
+    // 9: pixel masks (user data): rectangles per source instance, and
+    // templates that apply to every image of a device and size.
+    r#"
+CREATE TABLE pixel_masks (
+    id INTEGER PRIMARY KEY,
+    sop_instance_uid TEXT NOT NULL,
+    x INTEGER NOT NULL CHECK (x >= 0),
+    y INTEGER NOT NULL CHECK (y >= 0),
+    width INTEGER NOT NULL CHECK (width > 0),
+    height INTEGER NOT NULL CHECK (height > 0),
+    note TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE INDEX pixel_masks_sop ON pixel_masks(sop_instance_uid);
+CREATE TABLE mask_templates (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    manufacturer TEXT NOT NULL,
+    model TEXT NOT NULL,
+    rows INTEGER NOT NULL CHECK (rows > 0),
+    columns INTEGER NOT NULL CHECK (columns > 0),
+    x INTEGER NOT NULL CHECK (x >= 0),
+    y INTEGER NOT NULL CHECK (y >= 0),
+    width INTEGER NOT NULL CHECK (width > 0),
+    height INTEGER NOT NULL CHECK (height > 0),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE INDEX mask_templates_device ON mask_templates(manufacturer, model, rows, columns);
+"#,
 ];

@@ -4,7 +4,7 @@
 use crate::common::*;
 use pacs_cohort::deid::profile::Action;
 use pacs_cohort::export::ExportOptions;
-use pacs_cohort::Engine;
+use pacs_cohort::{CancelToken, Engine};
 
 const ALL_CT: &str =
     r#"{"schema_version":1,"name":"ct","rules":[{"name":"CT","criterion":{"modality":["CT"]}}]}"#;
@@ -160,10 +160,14 @@ fn a_broken_profile_fails_the_scan_and_leaves_no_finished_export() {
         ..Default::default()
     };
     assert!(
-        engine.export_cohort("ct", &out, &inside).is_err(),
+        engine
+            .export_cohort("ct", &out, &inside, &CancelToken::new(), &mut |_| {})
+            .is_err(),
         "no re-identification table inside the export"
     );
-    let report = engine.export_cohort("ct", &out, &broken).unwrap();
+    let report = engine
+        .export_cohort("ct", &out, &broken, &CancelToken::new(), &mut |_| {})
+        .unwrap();
     assert!(!report.complete);
     assert!(!out.exists(), "not presented as a finished export");
     assert!(
@@ -418,4 +422,143 @@ fn the_reidentification_table_maps_originals_to_pseudonyms_outside_the_export() 
             0o600
         );
     }
+}
+
+fn dcm_files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = all_files(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .filter(|p| p.ends_with(".dcm"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_csv_and_json_manifests_list_every_file_with_its_hash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = setup(tmp.path());
+    let out = tmp.path().join("export");
+    let o = run(
+        &db,
+        &["export", "--cohort", "ct", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut csv = csv::Reader::from_path(out.join("manifest.csv")).unwrap();
+    let header: Vec<String> = csv.headers().unwrap().iter().map(String::from).collect();
+    for col in [
+        "file",
+        "patient",
+        "sop_instance_uid",
+        "sha256",
+        "rules_edition",
+        "app_version",
+        "key_fingerprint",
+        "profile_options",
+    ] {
+        assert!(header.iter().any(|h| h == col), "{col} in {header:?}");
+    }
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), dcm_files(&out).len());
+    for r in &rows {
+        let bytes = std::fs::read(out.join(&r[0])).unwrap();
+        let sha: String =
+            sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes))
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+        assert_eq!(&r[5], sha, "{}", &r[0]);
+        assert!(r[1].starts_with('P'), "pseudonymous patient: {}", &r[1]);
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(json["files"].as_array().unwrap().len(), rows.len());
+    assert!(
+        !json.to_string().contains("\"key\""),
+        "never the key itself"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("scan-report.json")).unwrap()).unwrap();
+    assert_eq!(report["clean"], true);
+    assert_eq!(report["files_scanned"], rows.len());
+    for hidden in [".export-state.json", ".export-journal.jsonl"] {
+        assert!(
+            !out.join(hidden).exists(),
+            "{hidden} removed from a finished export"
+        );
+    }
+}
+
+#[test]
+fn a_cancelled_export_resumes_taking_over_only_verified_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = setup(tmp.path());
+    let engine = Engine::open(&db).unwrap();
+    let opts = ExportOptions {
+        profile: pacs_cohort::deid::profile::Options {
+            retain_long_modified_dates: true,
+            clean_descriptors: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // A fresh export, for comparison.
+    let fresh = tmp.path().join("fresh");
+    let r = engine
+        .export_cohort("ct", &fresh, &opts, &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    assert!(r.complete);
+    // Cancel when writing is done and the scan starts.
+    let out = tmp.path().join("export");
+    let cancel = CancelToken::new();
+    let mut phases = Vec::new();
+    let r = engine
+        .export_cohort("ct", &out, &opts, &cancel, &mut |p| {
+            phases.push(p.phase);
+            if p.phase == pacs_cohort::export::ExportPhase::Scanning {
+                cancel.cancel();
+            }
+        })
+        .unwrap();
+    assert!(r.cancelled && !r.complete, "{r:?}");
+    assert!(phases.contains(&pacs_cohort::export::ExportPhase::Writing));
+    assert!(!out.exists());
+    let first = std::path::PathBuf::from(&r.folder);
+    let written = dcm_files(&first);
+    assert_eq!(written, dcm_files(&fresh));
+    // A crash-like state: one file damaged, one missing.
+    std::fs::write(first.join(&written[0]), b"half a file").unwrap();
+    std::fs::remove_file(first.join(&written[1])).unwrap();
+    // Different options cannot resume this run.
+    let other = ExportOptions {
+        resume: true,
+        ..Default::default()
+    };
+    let e = engine
+        .export_cohort("ct", &out, &other, &CancelToken::new(), &mut |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("no unfinished run"), "{e}");
+    // Resume: everything verified is taken over, the rest written again.
+    let resume = ExportOptions {
+        resume: true,
+        ..opts.clone()
+    };
+    let r = engine
+        .export_cohort("ct", &out, &resume, &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!(r.reused as usize, written.len() - 2);
+    assert_eq!(r.resumed_from.as_deref(), Some(first.to_str().unwrap()));
+    assert_eq!(dcm_files(&out), dcm_files(&fresh));
+    for f in dcm_files(&out) {
+        assert_eq!(
+            std::fs::read(out.join(&f)).unwrap(),
+            std::fs::read(fresh.join(&f)).unwrap(),
+            "{f}: same bytes as an uninterrupted export"
+        );
+    }
+    assert!(
+        first.exists(),
+        "the cancelled run stays for inspection (DECISIONS 22)"
+    );
 }

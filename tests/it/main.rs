@@ -11,4 +11,5 @@ mod fixtures;
 mod incremental;
 mod interrupt;
 mod link;
+mod masks;
 mod robustness;

@@ -1,0 +1,94 @@
+//! De-identified export of a saved cohort, and the residual-PHI scan alone.
+
+use super::job::{self, JobHandle};
+use super::{CancelToken, Engine, EngineError};
+use crate::cohort;
+use crate::deid::profile::Options;
+use crate::export::{
+    ExportOptions, ExportProgress, ExportReport, ExportRequest, Finding, MaskBook, SourceFile,
+};
+use crate::model::Rule;
+use crate::store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+impl Engine {
+    /// Exports the latest revision of a saved cohort as de-identified DICOM
+    /// into `out` (a new folder), applying the recorded pixel masks, gated
+    /// by the residual-PHI scan. The workspace key is created on first use
+    /// beside the database.
+    pub fn export_cohort(
+        &self,
+        name: &str,
+        out: &Path,
+        opts: &ExportOptions,
+        cancel: &CancelToken,
+        progress: &mut dyn FnMut(ExportProgress),
+    ) -> Result<ExportReport, EngineError> {
+        self.ensure_row_level_allowed()?;
+        let sources = self.cohort_sources(name)?;
+        let key = crate::deid::keyfile::load_or_create(&self.db)?;
+        let (instance_masks, templates) = self.masks()?;
+        let masks = MaskBook::new(&instance_masks, &templates);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| format!("{}-{:03}", d.as_secs(), d.subsec_millis()))
+            .unwrap_or_default();
+        let request = ExportRequest {
+            files: &sources,
+            out,
+            key: &key,
+            options: opts,
+            masks: &masks,
+            started_at: &stamp,
+        };
+        Ok(crate::export::export(&request, cancel, progress)?)
+    }
+
+    /// Starts an export on a worker thread (the GUI's export job).
+    pub fn spawn_export(
+        &self,
+        cohort: String,
+        out: PathBuf,
+        opts: ExportOptions,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> JobHandle<ExportProgress, ExportReport> {
+        let engine = self.clone();
+        job::spawn("pacs-export-job", wake, move |cancel, emit| {
+            engine.export_cohort(&cohort, &out, &opts, cancel, &mut |p| emit(p))
+        })
+    }
+
+    /// The source files of every instance of a saved cohort's content
+    /// (latest revision), with their patient identity.
+    fn cohort_sources(&self, name: &str) -> Result<Vec<SourceFile>, EngineError> {
+        let saved = self.cohort(name, None)?;
+        let conn = store::open_ro(&self.db)?;
+        let rules: Vec<&Rule> = saved.spec.rules.iter().collect();
+        let files =
+            store::cohorts::content_files(&conn, &self.db, &cohort::compile(&saved.spec, &rules))?;
+        Ok(files
+            .into_iter()
+            .map(|(path, issuer, patient_id)| SourceFile {
+                path,
+                issuer,
+                patient_id,
+            })
+            .collect())
+    }
+
+    /// Scans a folder (an export, or any files) for the identifying values
+    /// of a saved cohort's source instances; what the Retain options in
+    /// `opts` keep is exempt.
+    pub fn scan_phi(
+        &self,
+        dir: &Path,
+        cohort_name: &str,
+        opts: &Options,
+    ) -> Result<Vec<Finding>, EngineError> {
+        self.ensure_row_level_allowed()?;
+        let sources = self.cohort_sources(cohort_name)?;
+        let (needles, _) = crate::export::source_needles(&sources, opts);
+        Ok(crate::export::scan_folder(dir, &needles)?)
+    }
+}

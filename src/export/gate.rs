@@ -1,0 +1,301 @@
+//! The residual-PHI gate: what to look for (the source instances'
+//! identifying values, DECISIONS 21) and how (raw bytes of every file for
+//! long values; every decoded text value at every depth for all values),
+//! plus the checks that the required insertions are present.
+
+use super::{ExportError, Finding, FindingKind, SourceFile};
+use crate::deid::profile::Options;
+use crate::deid::scan::{Hit, Needle, Scanner};
+use crate::dicom::read_whole;
+use dicom_core::header::Header;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use std::path::Path;
+
+/// Identifying attributes besides every person name (DECISIONS 21), with
+/// the Retain option that exempts each (what an enabled option keeps is
+/// not a finding).
+const IDENTIFYING: &[(Tag, Exempt)] = &[
+    (tags::PATIENT_ID, Exempt::Never),
+    // Other Patient IDs (retired in the dictionary, still in real files).
+    (Tag(0x0010, 0x1000), Exempt::Never),
+    (tags::PATIENT_BIRTH_DATE, Exempt::Never),
+    (tags::ACCESSION_NUMBER, Exempt::Never),
+    (tags::PATIENT_ADDRESS, Exempt::Never),
+    (tags::PATIENT_TELEPHONE_NUMBERS, Exempt::Never),
+    (tags::INSTITUTION_ADDRESS, Exempt::InstitutionIdentity),
+    (tags::DEVICE_SERIAL_NUMBER, Exempt::DeviceIdentity),
+    (tags::STUDY_INSTANCE_UID, Exempt::Uids),
+    (tags::SERIES_INSTANCE_UID, Exempt::Uids),
+    (tags::SOP_INSTANCE_UID, Exempt::Uids),
+    (tags::FRAME_OF_REFERENCE_UID, Exempt::Uids),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exempt {
+    Never,
+    InstitutionIdentity,
+    DeviceIdentity,
+    Uids,
+}
+
+impl Exempt {
+    fn applies(self, o: &Options) -> bool {
+        match self {
+            Exempt::Never => false,
+            Exempt::InstitutionIdentity => o.retain_institution_identity,
+            Exempt::DeviceIdentity => o.retain_device_identity,
+            Exempt::Uids => o.retain_uids,
+        }
+    }
+}
+
+/// Collects the identifying values of a source object: every person name
+/// at any depth, and the attributes above not exempted by `opts`.
+pub fn needles(obj: &InMemDicomObject, opts: &Options, out: &mut Vec<Needle>) {
+    collect_needles(obj, opts, out, 0)
+}
+
+fn collect_needles(obj: &InMemDicomObject, opts: &Options, out: &mut Vec<Needle>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for e in obj.iter() {
+        let tag = e.tag();
+        let wanted = e.vr() == VR::PN
+            || IDENTIFYING
+                .iter()
+                .any(|(t, exempt)| *t == tag && !exempt.applies(opts));
+        if wanted {
+            if let Ok(v) = e.to_str() {
+                for part in v.split('\\') {
+                    let p = part.trim_matches([' ', '\0']);
+                    if !p.is_empty() {
+                        out.push(Needle {
+                            attribute: format!("({:04X},{:04X})", tag.0, tag.1),
+                            value: p.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(items) = e.items() {
+            for item in items {
+                collect_needles(item, opts, out, depth + 1);
+            }
+        }
+    }
+}
+
+/// Sorts and drops repeated needles (the same value of the same attribute
+/// is found in many files of a cohort).
+pub fn unique(needles: &mut Vec<Needle>) {
+    needles.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
+    needles.dedup();
+}
+
+/// Needles at least this long are also searched in the raw bytes of every
+/// file (binary parts included); shorter ones (3-5 characters, like short
+/// given names) only in decoded text values, where a chance match in
+/// compressed or pixel bytes cannot raise a false alarm.
+const RAW_SCAN_MIN_LEN: usize = 6;
+
+/// The compiled needles: long ones for raw bytes, all for decoded text.
+pub struct Scanners {
+    long: Scanner,
+    all: Scanner,
+}
+
+impl Scanners {
+    pub fn new(needles: &[Needle]) -> Scanners {
+        let long: Vec<Needle> = needles
+            .iter()
+            .filter(|n| n.value.chars().count() >= RAW_SCAN_MIN_LEN)
+            .cloned()
+            .collect();
+        Scanners {
+            long: Scanner::new(&long),
+            all: Scanner::new(needles),
+        }
+    }
+}
+
+/// Scans one file: its raw bytes for long needles, and, when it parses as
+/// DICOM, every text value at every depth (after inflating, for deflated
+/// files) for all needles.
+pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Hit> {
+    let mut hits = scanners.long.scan(bytes);
+    match OpenFileOptions::new().from_reader(bytes) {
+        Ok(obj) => {
+            let mut texts = Vec::new();
+            collect_text(&obj, &mut texts, 0);
+            // Meta values too (written anew, but checked all the same).
+            for e in obj.meta().to_element_iter() {
+                if let Ok(v) = e.to_str() {
+                    texts.push(v.into_owned());
+                }
+            }
+            for t in texts {
+                // Offset 0: the hit is inside a decoded value, not at a byte position.
+                for mut h in scanners.all.scan(t.as_bytes()) {
+                    h.offset = 0;
+                    hits.push(h);
+                }
+            }
+        }
+        Err(_) => hits.extend(scanners.all.scan(bytes)),
+    }
+    hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
+    hits.dedup_by(|a, b| {
+        a.offset == b.offset && a.attribute == b.attribute && a.variant == b.variant
+    });
+    hits
+}
+
+fn collect_text(obj: &InMemDicomObject, out: &mut Vec<String>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for e in obj.iter() {
+        if let Some(items) = e.items() {
+            for item in items {
+                collect_text(item, out, depth + 1);
+            }
+            continue;
+        }
+        let textual = !matches!(
+            e.vr(),
+            VR::OB
+                | VR::OW
+                | VR::OF
+                | VR::OD
+                | VR::OL
+                | VR::OV
+                | VR::UN
+                | VR::US
+                | VR::SS
+                | VR::UL
+                | VR::SL
+                | VR::FL
+                | VR::FD
+                | VR::AT
+                | VR::SV
+                | VR::UV
+        );
+        if textual {
+            if let Ok(v) = e.to_str() {
+                out.push(v.into_owned());
+            }
+        }
+    }
+}
+
+/// The findings of one written file: residual values, and missing required
+/// insertions (PatientIdentityRemoved = YES, DeidentificationMethod and its
+/// code sequence).
+pub fn check_written(file: &str, bytes: &[u8], scanners: &Scanners) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = scan_file(bytes, scanners)
+        .into_iter()
+        .map(|h| Finding {
+            file: file.to_string(),
+            offset: h.offset,
+            attribute: h.attribute,
+            kind: FindingKind::ResidualValue,
+            matched: h.variant,
+        })
+        .collect();
+    let header = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(bytes)
+        .ok();
+    let text = |t: Tag| {
+        header
+            .as_ref()
+            .and_then(|o| o.get(t))
+            .and_then(|e| e.to_str().ok().map(|s| s.trim().to_string()))
+    };
+    let mut missing = |tag: Tag, what: &str| {
+        findings.push(Finding {
+            file: file.to_string(),
+            offset: 0,
+            attribute: format!("({:04X},{:04X})", tag.0, tag.1),
+            kind: FindingKind::MissingInsertion,
+            matched: what.to_string(),
+        })
+    };
+    if text(tags::PATIENT_IDENTITY_REMOVED).as_deref() != Some("YES") {
+        missing(
+            tags::PATIENT_IDENTITY_REMOVED,
+            "PatientIdentityRemoved missing",
+        );
+    }
+    if text(tags::DEIDENTIFICATION_METHOD).is_none_or(|s| s.is_empty()) {
+        missing(
+            tags::DEIDENTIFICATION_METHOD,
+            "DeidentificationMethod missing",
+        );
+    }
+    let codes = header
+        .as_ref()
+        .and_then(|o| o.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE))
+        .and_then(|e| e.items().map(|i| i.len()))
+        .unwrap_or(0);
+    if codes == 0 {
+        missing(
+            tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+            "DeidentificationMethodCodeSequence missing",
+        );
+    }
+    findings
+}
+
+/// The identifying values of the given source files (what the gate looks
+/// for), and the files that could not be read.
+pub fn source_needles(
+    files: &[SourceFile],
+    opts: &Options,
+) -> (Vec<Needle>, Vec<(String, String)>) {
+    let mut all = Vec::new();
+    let mut skipped = Vec::new();
+    for f in files {
+        match read_whole(&f.path) {
+            Ok(o) => needles(&o, opts, &mut all),
+            Err(reason) => skipped.push((f.path.display().to_string(), reason)),
+        }
+    }
+    unique(&mut all);
+    (all, skipped)
+}
+
+/// Scans every file under `dir` for the needles (the gate, run alone).
+pub fn scan_folder(dir: &Path, needles: &[Needle]) -> Result<Vec<Finding>, ExportError> {
+    let scanners = Scanners::new(needles);
+    let mut findings = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let rd = std::fs::read_dir(&d).map_err(|e| ExportError::Io(e.to_string(), d.clone()))?;
+        for e in rd {
+            let p = e
+                .map_err(|e| ExportError::Io(e.to_string(), d.clone()))?
+                .path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let bytes = std::fs::read(&p).map_err(|e| ExportError::Io(e.to_string(), p.clone()))?;
+            let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
+            for h in scan_file(&bytes, &scanners) {
+                findings.push(Finding {
+                    file: rel.clone(),
+                    offset: h.offset,
+                    attribute: h.attribute,
+                    kind: FindingKind::ResidualValue,
+                    matched: h.variant,
+                });
+            }
+        }
+    }
+    findings.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+    Ok(findings)
+}
