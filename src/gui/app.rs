@@ -2,6 +2,7 @@
 //! `panels`; this file never touches the database or files directly.
 
 use super::commands::Command;
+use super::export_job::{self, ExportDialog, ExportOutcome, ExportRun};
 use super::frame_stats::FrameStats;
 use super::panels;
 use super::picker::FolderPicker;
@@ -95,6 +96,8 @@ pub struct PacsApp {
     picking_csv: Option<Receiver<Option<PathBuf>>>,
     /// The open clinical-data import dialog, if any.
     pub(crate) ehr_dialog: Option<EhrDialog>,
+    /// The export dialog and its job, if open.
+    pub(crate) export_dialog: Option<ExportDialog>,
     last_studies_refresh: Instant,
     close_requested: bool,
     /// Close the window once no index job is left (benchmarks, smoke tests).
@@ -150,6 +153,7 @@ impl PacsApp {
             pending_sample: None,
             picking_csv: None,
             ehr_dialog: None,
+            export_dialog: None,
             last_studies_refresh: Instant::now(),
             close_requested: false,
             exit_when_indexed: false,
@@ -227,7 +231,7 @@ impl PacsApp {
         if self.close_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        if self.index.is_some() {
+        if self.index.is_some() || self.export_running() {
             // Keep the progress figures moving even between job events.
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }
@@ -256,14 +260,23 @@ impl PacsApp {
                 KeyboardShortcut::new(Modifiers::COMMAND, Key::J),
                 Command::ToggleJobs,
             ),
+            (
+                KeyboardShortcut::new(Modifiers::COMMAND, Key::E),
+                Command::OpenExport(None),
+            ),
         ];
         for (shortcut, command) in pairs {
             if ctx.input_mut(|i| i.consume_shortcut(&shortcut)) {
                 self.push(command);
             }
         }
-        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) && self.index.is_some() {
-            self.push(Command::CancelIndex);
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
+            // Esc cancels the running export first, then indexing.
+            if self.export_running() {
+                self.push(Command::CancelExport);
+            } else if self.index.is_some() {
+                self.push(Command::CancelIndex);
+            }
         }
         // Folders dropped on the window are opened as archives.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -310,6 +323,7 @@ impl PacsApp {
         if let Some(ev) = finished {
             self.finish_index(ev);
         }
+        self.drain_export();
         for a in self.queries.answers() {
             self.on_answer(a);
         }
@@ -435,6 +449,78 @@ impl PacsApp {
             }
             Answer::Failed(e) => self.report_error(e),
         }
+    }
+
+    pub(crate) fn export_running(&self) -> bool {
+        self.export_dialog.as_ref().is_some_and(|d| d.run.is_some())
+    }
+
+    /// Export job events and the export folder dialog's answer.
+    fn drain_export(&mut self) {
+        let Some(d) = &mut self.export_dialog else {
+            return;
+        };
+        if let Some(rx) = &d.picking {
+            if let Ok(choice) = rx.try_recv() {
+                d.picking = None;
+                if let Some(p) = choice {
+                    d.parent = p.display().to_string();
+                    d.suggest_folder_name();
+                }
+            }
+        }
+        let Some(ev) = d.drain() else { return };
+        let outcome = match ev {
+            JobEvent::Done(r) => ExportOutcome::Finished(r),
+            JobEvent::Failed(e) => ExportOutcome::Failed(e),
+            JobEvent::Progress(_) => return,
+        };
+        let line = export_job::summary(&outcome);
+        if let ExportOutcome::Finished(r) = &outcome {
+            if r.cancelled {
+                d.resume = true; // the natural next step
+            } else if r.complete {
+                d.resume = false;
+                d.suggest_folder_name();
+            }
+        }
+        d.outcome = Some(outcome);
+        let title = format!("Export '{}'", d.cohort);
+        if let Some(j) = self
+            .jobs
+            .iter_mut()
+            .rev()
+            .find(|j| j.running && j.title == title)
+        {
+            j.running = false;
+            j.outcome = line;
+        }
+    }
+
+    fn start_export(&mut self) {
+        let Some(d) = &mut self.export_dialog else {
+            return;
+        };
+        if d.run.is_some() || d.problem().is_some() {
+            return;
+        }
+        let handle = self.engine.spawn_export(
+            d.cohort.clone(),
+            d.out(),
+            d.export_options(),
+            self.wake.clone(),
+        );
+        d.outcome = None;
+        d.run = Some(ExportRun {
+            handle,
+            progress: None,
+            cancelling: false,
+        });
+        self.jobs.push(JobLog {
+            title: format!("Export '{}'", d.cohort),
+            outcome: "running".into(),
+            running: true,
+        });
     }
 
     fn finish_index(&mut self, ev: JobEvent<IndexProgress, IndexSummary>) {
@@ -688,6 +774,55 @@ impl PacsApp {
                 }
             }
             Command::CloseEhrDialog => self.ehr_dialog = None,
+            Command::OpenExport(name) => {
+                if self.export_dialog.is_none() {
+                    let cohort = name
+                        .or_else(|| self.loaded_cohort.clone())
+                        .or_else(|| self.saved_cohorts.first().map(|c| c.name.clone()))
+                        .unwrap_or_default();
+                    let parent = self
+                        .engine
+                        .db_path()
+                        .parent()
+                        .map(PathBuf::from)
+                        .unwrap_or_default();
+                    let parent = std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or(parent);
+                    self.export_dialog = Some(ExportDialog::new(cohort, parent));
+                }
+            }
+            Command::PickExportFolder => {
+                if self
+                    .export_dialog
+                    .as_ref()
+                    .is_some_and(|d| d.picking.is_none())
+                {
+                    let rx = self.ask_picker(|p| p.pick_export_parent(), "folder");
+                    if let Some(d) = &mut self.export_dialog {
+                        d.picking = rx;
+                    }
+                }
+            }
+            Command::StartExport => self.start_export(),
+            Command::CancelExport => {
+                if let Some(run) = self.export_dialog.as_mut().and_then(|d| d.run.as_mut()) {
+                    run.handle.cancel.cancel();
+                    run.cancelling = true;
+                }
+            }
+            Command::CloseExport => {
+                // A running export keeps running in the background (the
+                // jobs window shows it); only an idle dialog closes.
+                if !self.export_running() {
+                    self.export_dialog = None;
+                } else {
+                    self.report_error(
+                        "the export is still running; cancel it first (Esc) or let it finish"
+                            .into(),
+                    );
+                }
+            }
             Command::FocusSearch => {
                 self.prefs.tab = Tab::Studies;
                 self.focus_search = true;

@@ -39,4 +39,11 @@ pub enum Command {
     /// Import the CSV as the dialog describes it.
     ImportEhr,
     CloseEhrDialog,
+    /// Open the export dialog (for this saved cohort, or the one loaded).
+    OpenExport(Option<String>),
+    /// Choose the folder the export is written into (on a worker thread).
+    PickExportFolder,
+    StartExport,
+    CancelExport,
+    CloseExport,
 }

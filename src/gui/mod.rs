@@ -5,6 +5,7 @@
 
 mod app;
 mod commands;
+mod export_job;
 mod frame_stats;
 mod panels;
 mod picker;

@@ -9,6 +9,8 @@ pub trait FolderPicker: Send + Sync {
     fn pick_folder(&self) -> Option<PathBuf>;
     /// Blocks until the user picks a CSV file or cancels.
     fn pick_csv(&self) -> Option<PathBuf>;
+    /// Blocks until the user picks the folder an export is written into.
+    fn pick_export_parent(&self) -> Option<PathBuf>;
 }
 
 /// The system dialog (XDG portal, or zenity as a fallback).
@@ -26,5 +28,11 @@ impl FolderPicker for RfdPicker {
             .set_title("Import clinical data (CSV)")
             .add_filter("CSV", &["csv", "txt"])
             .pick_file()
+    }
+
+    fn pick_export_parent(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Choose where to write the de-identified export")
+            .pick_folder()
     }
 }

@@ -22,6 +22,9 @@ impl FolderPicker for FakePicker {
     fn pick_csv(&self) -> Option<PathBuf> {
         self.1.clone()
     }
+    fn pick_export_parent(&self) -> Option<PathBuf> {
+        self.0.parent().map(Path::to_path_buf)
+    }
 }
 
 fn archive(dir: &Path, patients: u32, faults: bool) -> SynthSummary {
@@ -400,4 +403,60 @@ fn clinical_data_is_imported_through_the_preview_dialog() {
         .find(|c| c.name == "packs_per_year")
         .unwrap();
     assert_eq!(packs.kind, pacs_cohort::model::EhrKind::Number);
+}
+
+#[test]
+fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 6, false);
+    let db = tmp.path().join("ws.db");
+    let mut h = harness(&db, &dir);
+    open_and_index(&mut h);
+    h.get_by_label("Cohort builder").click();
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the saved cohort", |a| {
+        a.saved_cohorts.iter().any(|c| c.name == "new cohort")
+    });
+    h.run_steps(2);
+    h.get_by_label("Export…").click();
+    wait_until(&mut h, "the export dialog", |a| a.export_dialog.is_some());
+    h.run_steps(3);
+    // Write next to the archive (the picker's answer), into a new folder.
+    h.get_by_label("Choose…").click();
+    wait_until(&mut h, "the chosen folder", |a| {
+        a.export_dialog
+            .as_ref()
+            .is_some_and(|d| d.picking.is_none() && d.parent == tmp.path().display().to_string())
+    });
+    let out = tmp.path().join("new_cohort-deid");
+    assert_eq!(h.state().export_dialog.as_ref().unwrap().out(), out);
+    h.get_by_label("Export").click();
+    wait_until(&mut h, "the export to start", |a| a.export_running());
+    wait_until(&mut h, "the export to end", |a| {
+        !a.export_running()
+            && a.export_dialog
+                .as_ref()
+                .is_some_and(|d| d.outcome.is_some())
+    });
+    let d = h.state().export_dialog.as_ref().unwrap();
+    let Some(super::export_job::ExportOutcome::Finished(r)) = &d.outcome else {
+        panic!("{:?}", d.outcome)
+    };
+    assert!(r.complete && r.findings.is_empty(), "{r:?}");
+    assert!(out.join("manifest.csv").exists());
+    h.get_by_label_contains("scan: no residual PHI");
+    let job = h
+        .state()
+        .jobs
+        .iter()
+        .find(|j| j.title == "Export 'new cohort'")
+        .unwrap();
+    assert!(!job.running && job.outcome.contains("no residual PHI"));
+    // The next export suggests a new folder: exports never overwrite.
+    assert_eq!(
+        h.state().export_dialog.as_ref().unwrap().folder_name,
+        "new_cohort-deid-2"
+    );
 }

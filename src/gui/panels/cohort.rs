@@ -91,6 +91,14 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
         let current = app.draft().name.clone();
         if names.contains(&current)
             && ui
+                .button("Export…")
+                .on_hover_text("Export this saved cohort as de-identified DICOM (Ctrl+E)")
+                .clicked()
+        {
+            commands.push(Command::OpenExport(Some(current.clone())));
+        }
+        if names.contains(&current)
+            && ui
                 .button("Delete")
                 .on_hover_text("Delete this saved cohort and its revisions")
                 .clicked()

@@ -25,6 +25,13 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 app.push(Command::PickEhrCsv);
                 ui.close();
             }
+            if ui
+                .add(egui::Button::new("Export cohort (de-identified)…").shortcut_text("Ctrl+E"))
+                .clicked()
+            {
+                app.push(Command::OpenExport(None));
+                ui.close();
+            }
             ui.separator();
             if ui.button("Quit").clicked() {
                 ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);

@@ -5,6 +5,7 @@ mod archives;
 mod cohort;
 mod ehr_dialog;
 mod errors;
+mod export_dialog;
 mod files;
 mod jobs;
 mod menu;
@@ -51,6 +52,7 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
         jobs::window(app, ui.ctx());
     }
     ehr_dialog::window(app, ui.ctx());
+    export_dialog::window(app, ui.ctx());
 }
 
 /// Formats an optional value for a table cell.

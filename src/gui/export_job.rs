@@ -1,0 +1,201 @@
+//! The export dialog's state and its background job: a saved cohort
+//! exported as de-identified DICOM with progress and cancel, the gate's
+//! result shown when it ends. Layout is in `panels::export_dialog`.
+
+use pacs_cohort::deid::profile::Options;
+use pacs_cohort::export::{ExportOptions, ExportProgress, ExportReport};
+use pacs_cohort::{JobEvent, JobHandle};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+/// A running export.
+pub struct ExportRun {
+    pub handle: JobHandle<ExportProgress, ExportReport>,
+    pub progress: Option<ExportProgress>,
+    pub cancelling: bool,
+}
+
+/// How the last export ended.
+#[derive(Debug, Clone)]
+pub enum ExportOutcome {
+    Finished(ExportReport),
+    Failed(String),
+}
+
+/// The options a user switches, as the dialog shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choices {
+    pub full_dates: bool,
+    pub patient_characteristics: bool,
+    pub device_identity: bool,
+    pub institution_identity: bool,
+    pub uids: bool,
+    pub safe_private: bool,
+    pub clean_descriptors: bool,
+}
+
+impl Default for Choices {
+    fn default() -> Self {
+        Choices {
+            full_dates: false,
+            patient_characteristics: false,
+            device_identity: false,
+            institution_identity: false,
+            uids: false,
+            safe_private: false,
+            clean_descriptors: true,
+        }
+    }
+}
+
+impl Choices {
+    pub fn options(&self) -> Options {
+        Options {
+            retain_long_modified_dates: !self.full_dates,
+            retain_long_full_dates: self.full_dates,
+            retain_patient_characteristics: self.patient_characteristics,
+            retain_device_identity: self.device_identity,
+            retain_institution_identity: self.institution_identity,
+            retain_uids: self.uids,
+            retain_safe_private: self.safe_private,
+            clean_descriptors: self.clean_descriptors,
+            ..Default::default()
+        }
+    }
+}
+
+/// The open export dialog.
+pub struct ExportDialog {
+    pub cohort: String,
+    /// The folder the export folder is created in.
+    pub parent: String,
+    /// The export folder's name (a new folder; exports never overwrite).
+    pub folder_name: String,
+    pub choices: Choices,
+    pub resume: bool,
+    pub run: Option<ExportRun>,
+    pub outcome: Option<ExportOutcome>,
+    pub picking: Option<Receiver<Option<PathBuf>>>,
+}
+
+impl ExportDialog {
+    pub fn new(cohort: String, parent: PathBuf) -> ExportDialog {
+        let mut d = ExportDialog {
+            cohort,
+            parent: parent.display().to_string(),
+            folder_name: String::new(),
+            choices: Choices::default(),
+            resume: false,
+            run: None,
+            outcome: None,
+            picking: None,
+        };
+        d.suggest_folder_name();
+        d
+    }
+
+    /// `<cohort>-deid`, numbered when taken.
+    pub fn suggest_folder_name(&mut self) {
+        let base: String = self
+            .cohort
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let base = format!("{}-deid", base.trim_matches('_'));
+        let parent = PathBuf::from(&self.parent);
+        self.folder_name = (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{n}")
+                }
+            })
+            .find(|name| !parent.join(name).exists())
+            .unwrap_or(base);
+    }
+
+    /// The export folder.
+    pub fn out(&self) -> PathBuf {
+        Path::new(self.parent.trim()).join(self.folder_name.trim())
+    }
+
+    pub fn export_options(&self) -> ExportOptions {
+        ExportOptions {
+            profile: self.choices.options(),
+            overrides: Vec::new(),
+            reid_table: None,
+            resume: self.resume,
+        }
+    }
+
+    /// What is wrong with the inputs, if anything (shown beside the button).
+    pub fn problem(&self) -> Option<String> {
+        if self.cohort.trim().is_empty() {
+            return Some("choose a saved cohort".into());
+        }
+        let name = self.folder_name.trim();
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Some("give the export folder a plain name (no slashes)".into());
+        }
+        if !Path::new(self.parent.trim()).is_dir() {
+            return Some("the parent folder does not exist".into());
+        }
+        if self.out().exists() {
+            return Some(
+                "that folder already exists; exports never overwrite: choose a new name".into(),
+            );
+        }
+        None
+    }
+
+    /// Drains the job's events; returns the final one when it ended.
+    pub fn drain(&mut self) -> Option<JobEvent<ExportProgress, ExportReport>> {
+        let run = self.run.as_mut()?;
+        loop {
+            match run.handle.events.try_recv() {
+                Ok(JobEvent::Progress(p)) => run.progress = Some(p),
+                Ok(other) => {
+                    self.run = None;
+                    return Some(other);
+                }
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Disconnected) => {
+                    self.run = None;
+                    return Some(JobEvent::Failed(
+                        "the export job stopped unexpectedly".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// One line for the jobs window.
+pub fn summary(outcome: &ExportOutcome) -> String {
+    match outcome {
+        ExportOutcome::Finished(r) if r.cancelled => format!(
+            "cancelled; {} files so far stay in {} (resume continues)",
+            r.written, r.folder
+        ),
+        ExportOutcome::Finished(r) if r.complete => format!(
+            "{} files ({} masked, {} not exported) in {}; scan: no residual PHI",
+            r.written,
+            r.masked,
+            r.skipped.len(),
+            r.folder
+        ),
+        ExportOutcome::Finished(r) => format!(
+            "FAILED: the scan found {} residual identifiers; files kept for inspection in {}",
+            r.findings.len(),
+            r.folder
+        ),
+        ExportOutcome::Failed(e) => format!("failed: {e}"),
+    }
+}
