@@ -67,8 +67,7 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
             });
             ui.label(
                 egui::RichText::new("Recorded pixel masks are applied; every written file is scanned for the cohort's original identifiers before the folder is called finished.")
-                    .weak()
-                    .small(),
+                    .weak(),
             );
             ui.separator();
             match &d.run {
