@@ -20,7 +20,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-BIN = os.path.join(REPO, "target", "release", "pacs-cohort")
+# PACS_COHORT_BIN: an already built release binary (skips the build, e.g.
+# one built with its own CARGO_TARGET_DIR while debug work goes on).
+BIN = os.environ.get("PACS_COHORT_BIN") or os.path.join(REPO, "target", "release", "pacs-cohort")
 
 
 def timed(cmd):
@@ -37,7 +39,8 @@ def main():
     ap.add_argument("--patients", type=int, default=300)
     ap.add_argument("--out", default=os.path.join(REPO, "bench-out"))
     a = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
+    if not os.environ.get("PACS_COHORT_BIN"):
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
     venv = os.path.join(a.out, "venv")
     py = os.path.join(venv, "bin", "python")
     if not os.path.exists(py):
