@@ -5,7 +5,7 @@ use super::exit;
 use super::output::{cancel_on_ctrl_c, print_json};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pacs_cohort::deid::profile::Options;
-use pacs_cohort::export::{ExportOptions, ExportPhase, ExportReport};
+use pacs_cohort::export::{ExportOptions, ExportPhase, ExportReport, Finding, FindingKind};
 use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
 
@@ -149,11 +149,25 @@ fn print_human(r: &ExportReport) {
             r.folder
         );
         for f in &r.findings {
-            println!(
-                "  {} at byte {}: value of {} ({})",
-                f.file, f.offset, f.attribute, f.matched
-            );
+            println!("  {}", finding_line(f));
         }
+    }
+}
+
+/// `file at (0008,1030): value of (0010,0010) (Doe Jane)`; the matched text
+/// is the user's own data, shown on their terminal, never logged.
+fn finding_line(f: &Finding) -> String {
+    let at = if f.path.is_empty() {
+        format!("byte {}", f.offset)
+    } else {
+        f.path.clone()
+    };
+    match f.kind {
+        FindingKind::ResidualValue => format!(
+            "{} at {at}: value of {} ({})",
+            f.file, f.attribute, f.matched
+        ),
+        FindingKind::MissingInsertion => format!("{}: {}", f.file, f.matched),
     }
 }
 
@@ -185,10 +199,7 @@ pub fn scan(db: &Path, a: ScanArgs) -> anyhow::Result<i32> {
     } else {
         println!("{} residual identifiers found:", findings.len());
         for f in &findings {
-            println!(
-                "  {} at byte {}: value of {} ({})",
-                f.file, f.offset, f.attribute, f.matched
-            );
+            println!("  {}", finding_line(f));
         }
     }
     Ok(if findings.is_empty() {

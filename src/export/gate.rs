@@ -121,46 +121,81 @@ impl Scanners {
     }
 }
 
+/// A match in a file: where (byte offset in the file, or the tag path of
+/// the decoded value it is in) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub hit: Hit,
+    /// `(0040,0275)[0].(0032,1060)` for a match inside a decoded value;
+    /// empty for a match in the raw bytes (then `hit.offset` says where).
+    pub path: String,
+}
+
 /// Scans one file: its raw bytes for long needles, and, when it parses as
 /// DICOM, every text value at every depth (after inflating, for deflated
 /// files) for all needles.
-pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Hit> {
-    let mut hits = scanners.long.scan(bytes);
+pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
+    let mut found: Vec<Located> = scanners
+        .long
+        .scan(bytes)
+        .into_iter()
+        .map(|hit| Located {
+            hit,
+            path: String::new(),
+        })
+        .collect();
     match OpenFileOptions::new().from_reader(bytes) {
         Ok(obj) => {
             let mut texts = Vec::new();
-            collect_text(&obj, &mut texts, 0);
+            collect_text(&obj, "", &mut texts, 0);
             // Meta values too (written anew, but checked all the same).
             for e in obj.meta().to_element_iter() {
                 if let Ok(v) = e.to_str() {
-                    texts.push(v.into_owned());
+                    texts.push((tag_text(e.tag()), v.into_owned()));
                 }
             }
-            for t in texts {
+            for (path, text) in texts {
                 // Offset 0: the hit is inside a decoded value, not at a byte position.
-                for mut h in scanners.all.scan(t.as_bytes()) {
-                    h.offset = 0;
-                    hits.push(h);
+                for mut hit in scanners.all.scan(text.as_bytes()) {
+                    hit.offset = 0;
+                    found.push(Located {
+                        hit,
+                        path: path.clone(),
+                    });
                 }
             }
         }
-        Err(_) => hits.extend(scanners.all.scan(bytes)),
+        Err(_) => found.extend(scanners.all.scan(bytes).into_iter().map(|hit| Located {
+            hit,
+            path: String::new(),
+        })),
     }
-    hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
-    hits.dedup_by(|a, b| {
-        a.offset == b.offset && a.attribute == b.attribute && a.variant == b.variant
+    found.sort_by(|a, b| {
+        (a.hit.offset, &a.path, &a.hit.attribute).cmp(&(b.hit.offset, &b.path, &b.hit.attribute))
     });
-    hits
+    found.dedup();
+    found
 }
 
-fn collect_text(obj: &InMemDicomObject, out: &mut Vec<String>, depth: usize) {
+fn tag_text(t: Tag) -> String {
+    format!("({:04X},{:04X})", t.0, t.1)
+}
+
+/// Every text value with its tag path.
+fn collect_text(
+    obj: &InMemDicomObject,
+    prefix: &str,
+    out: &mut Vec<(String, String)>,
+    depth: usize,
+) {
     if depth > 32 {
         return;
     }
     for e in obj.iter() {
+        let path = format!("{prefix}{}", tag_text(e.tag()));
         if let Some(items) = e.items() {
-            for item in items {
-                collect_text(item, out, depth + 1);
+            for (i, item) in items.iter().enumerate() {
+                collect_text(item, &format!("{path}[{i}]."), out, depth + 1);
             }
             continue;
         }
@@ -185,9 +220,20 @@ fn collect_text(obj: &InMemDicomObject, out: &mut Vec<String>, depth: usize) {
         );
         if textual {
             if let Ok(v) = e.to_str() {
-                out.push(v.into_owned());
+                out.push((path, v.into_owned()));
             }
         }
+    }
+}
+
+fn finding(file: &str, l: Located) -> Finding {
+    Finding {
+        file: file.to_string(),
+        offset: l.hit.offset,
+        path: l.path,
+        attribute: l.hit.attribute,
+        kind: FindingKind::ResidualValue,
+        matched: l.hit.variant,
     }
 }
 
@@ -197,13 +243,7 @@ fn collect_text(obj: &InMemDicomObject, out: &mut Vec<String>, depth: usize) {
 pub fn check_written(file: &str, bytes: &[u8], scanners: &Scanners) -> Vec<Finding> {
     let mut findings: Vec<Finding> = scan_file(bytes, scanners)
         .into_iter()
-        .map(|h| Finding {
-            file: file.to_string(),
-            offset: h.offset,
-            attribute: h.attribute,
-            kind: FindingKind::ResidualValue,
-            matched: h.variant,
-        })
+        .map(|l| finding(file, l))
         .collect();
     let header = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
@@ -219,7 +259,8 @@ pub fn check_written(file: &str, bytes: &[u8], scanners: &Scanners) -> Vec<Findi
         findings.push(Finding {
             file: file.to_string(),
             offset: 0,
-            attribute: format!("({:04X},{:04X})", tag.0, tag.1),
+            path: tag_text(tag),
+            attribute: tag_text(tag),
             kind: FindingKind::MissingInsertion,
             matched: what.to_string(),
         })
@@ -285,15 +326,11 @@ pub fn scan_folder(dir: &Path, needles: &[Needle]) -> Result<Vec<Finding>, Expor
             }
             let bytes = std::fs::read(&p).map_err(|e| ExportError::Io(e.to_string(), p.clone()))?;
             let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
-            for h in scan_file(&bytes, &scanners) {
-                findings.push(Finding {
-                    file: rel.clone(),
-                    offset: h.offset,
-                    attribute: h.attribute,
-                    kind: FindingKind::ResidualValue,
-                    matched: h.variant,
-                });
-            }
+            findings.extend(
+                scan_file(&bytes, &scanners)
+                    .into_iter()
+                    .map(|l| finding(&rel, l)),
+            );
         }
     }
     findings.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));

@@ -85,6 +85,9 @@ pub struct Finding {
     pub file: String,
     /// Byte offset in the file (0 when found in a decoded text value).
     pub offset: usize,
+    /// The tag path of the value it was found in, e.g.
+    /// `(0040,0275)[0].(0032,1060)`; empty for a match in raw bytes.
+    pub path: String,
     /// The source attribute whose value matched, or the missing one.
     pub attribute: String,
     pub kind: FindingKind,

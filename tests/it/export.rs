@@ -176,10 +176,25 @@ fn a_broken_profile_fails_the_scan_and_leaves_no_finished_export() {
         report.folder
     );
     assert!(
-        report.findings.iter().any(|f| f.attribute == "(0008,0090)"),
+        report
+            .findings
+            .iter()
+            .any(|f| f.attribute == "(0008,0090)" && f.path == "(0008,0090)"),
         "{:?}",
         report.findings.first()
     );
+    // The report on disk says where, never what.
+    let on_disk =
+        std::fs::read_to_string(std::path::Path::new(&report.folder).join("scan-report.json"))
+            .unwrap();
+    for f in &report.findings {
+        assert!(
+            !on_disk.contains(&format!("\"{}\"", f.matched)),
+            "{}",
+            f.matched
+        );
+    }
+    assert!(on_disk.contains("characters]"));
 }
 
 /// A CT instance with PHI planted where profiles usually miss it: a private
@@ -312,6 +327,14 @@ fn planted_phi_in_private_nested_description_overlay_and_meta_is_gone() {
     assert!(
         attrs.contains(&"(0010,0010)") && attrs.contains(&"(0032,1032)"),
         "{attrs:?}"
+    );
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "(0040,0275)[0].(0032,1032)" && f["attribute"] == "(0032,1032)"),
+        "the tag path of a nested value: {findings}"
     );
 }
 

@@ -186,6 +186,10 @@ fn masks_overwrite_every_frame_and_compressed_images_are_written_uncompressed() 
     assert_eq!(list["masks"].as_array().unwrap().len(), 4);
     assert_eq!(list["templates"].as_array().unwrap().len(), 2);
 
+    let before: Vec<Vec<u8>> = all_files(&archive)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
     let out = tmp.path().join("export");
     let (code, v) = run_json(
         &db,
@@ -319,6 +323,11 @@ fn masks_overwrite_every_frame_and_compressed_images_are_written_uncompressed() 
             source.display()
         );
     }
+    let after: Vec<Vec<u8>> = all_files(&archive)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(before == after, "the source archive is never modified");
     // The exported folder passes the gate on its own as well.
     let (code, f) = run_json(
         &db,
