@@ -66,6 +66,11 @@ impl Deidentifier<'_> {
             if tag.0 == 0x0002 {
                 continue; // the file meta is written anew
             }
+            if is_overlay_group(tag) {
+                // The whole overlay plane goes, not only its data: a plane
+                // described without Overlay Data (Type 1) is invalid.
+                continue;
+            }
             let resolved = if is_private(tag) {
                 // Private: removed unless on the vetted allow-list.
                 if !safe_private.contains(&tag) {
@@ -345,7 +350,12 @@ fn dummy(vr: VR) -> PrimitiveValue {
     }
 }
 
-/// The tag of an element, for callers outside (re-exported for tests).
+/// Whether an element belongs to an overlay plane (groups 6000-601E, even).
+fn is_overlay_group(tag: Tag) -> bool {
+    (0x6000..=0x601E).contains(&tag.0) && tag.0 % 2 == 0
+}
+
+/// Whether an element is private (odd group).
 pub fn is_private(tag: Tag) -> bool {
     tag.0 % 2 == 1
 }
@@ -437,6 +447,16 @@ mod tests {
                 VR::OW,
                 PrimitiveValue::from(vec![0u8; 4]),
             ),
+            DataElement::new(Tag(0x6002, 0x0010), VR::US, PrimitiveValue::from(512u16)),
+            DataElement::new(
+                tags::ICON_IMAGE_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![obj(vec![DataElement::new(
+                    tags::ROWS,
+                    VR::US,
+                    PrimitiveValue::from(64u16),
+                )])]),
+            ),
             DataElement::new(
                 tags::REFERENCED_IMAGE_SEQUENCE,
                 VR::SQ,
@@ -487,6 +507,14 @@ mod tests {
         assert_eq!(text(&out, tags::MODALITY).as_deref(), Some("CT"));
         assert!(out.get(Tag(0x0009, 0x0010)).is_none(), "private removed");
         assert!(out.get(Tag(0x6000, 0x3000)).is_none(), "overlay removed");
+        assert!(
+            out.get(Tag(0x6002, 0x0010)).is_none(),
+            "the whole overlay plane"
+        );
+        assert!(
+            out.get(tags::ICON_IMAGE_SEQUENCE).is_none(),
+            "icon image removed"
+        );
         let items = out
             .get(tags::REFERENCED_IMAGE_SEQUENCE)
             .and_then(|e| e.items())
@@ -663,5 +691,94 @@ mod tests {
         assert_eq!(text(&out, tags::CONTRAST_BOLUS_AGENT).as_deref(), Some(""));
         assert_eq!(out.get(tags::STATION_NAME), None);
         assert_eq!(out.get(tags::ACQUISITION_DATE), None);
+    }
+
+    #[test]
+    fn uids_stay_consistent_across_a_study_and_names_in_any_charset_go() {
+        let key = Key([7; 32]);
+        let profile = Profile::standard();
+        let d = Deidentifier {
+            profile: &profile,
+            options: Options::default(),
+            key: &key,
+        };
+        let patient = PatientContext::new(&key, "", "MRN9");
+        let instance = |sop: &str, referenced: &str| {
+            obj(vec![
+                DataElement::new(
+                    tags::SPECIFIC_CHARACTER_SET,
+                    VR::CS,
+                    PrimitiveValue::from("ISO_IR 100"),
+                ),
+                DataElement::new(
+                    tags::PATIENT_NAME,
+                    VR::PN,
+                    PrimitiveValue::from("Østergaard^Clara"),
+                ),
+                DataElement::new(
+                    tags::STUDY_INSTANCE_UID,
+                    VR::UI,
+                    PrimitiveValue::from("1.2.3.1"),
+                ),
+                DataElement::new(
+                    tags::SERIES_INSTANCE_UID,
+                    VR::UI,
+                    PrimitiveValue::from("1.2.3.1.1"),
+                ),
+                DataElement::new(
+                    tags::FRAME_OF_REFERENCE_UID,
+                    VR::UI,
+                    PrimitiveValue::from("1.2.3.9"),
+                ),
+                DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(sop)),
+                DataElement::new(
+                    tags::SOURCE_IMAGE_SEQUENCE,
+                    VR::SQ,
+                    DataSetSequence::from(vec![obj(vec![DataElement::new(
+                        tags::REFERENCED_SOP_INSTANCE_UID,
+                        VR::UI,
+                        PrimitiveValue::from(referenced),
+                    )])]),
+                ),
+            ])
+        };
+        let a = d.apply(instance("1.2.3.1.1.1", "1.2.3.1.1.2"), &patient);
+        let b = d.apply(instance("1.2.3.1.1.2", "1.2.3.1.1.1"), &patient);
+        for t in [
+            tags::STUDY_INSTANCE_UID,
+            tags::SERIES_INSTANCE_UID,
+            tags::FRAME_OF_REFERENCE_UID,
+        ] {
+            assert_eq!(
+                text(&a, t),
+                text(&b, t),
+                "{t:?} the same in the whole study"
+            );
+            assert!(text(&a, t).unwrap().starts_with("2.25."));
+        }
+        assert_ne!(
+            text(&a, tags::SOP_INSTANCE_UID),
+            text(&b, tags::SOP_INSTANCE_UID)
+        );
+        let referenced = |o: &InMemDicomObject| {
+            text(
+                &o.get(tags::SOURCE_IMAGE_SEQUENCE).unwrap().items().unwrap()[0],
+                tags::REFERENCED_SOP_INSTANCE_UID,
+            )
+        };
+        assert_eq!(
+            referenced(&a),
+            text(&b, tags::SOP_INSTANCE_UID),
+            "X/Z/U*: the reference follows"
+        );
+        assert_eq!(referenced(&b), text(&a, tags::SOP_INSTANCE_UID));
+        assert_eq!(
+            text(&a, tags::PATIENT_NAME).as_deref(),
+            Some(patient.pseudonym.as_str())
+        );
+        assert_eq!(
+            text(&a, tags::SPECIFIC_CHARACTER_SET).as_deref(),
+            Some("ISO_IR 100")
+        );
     }
 }
