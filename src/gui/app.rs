@@ -485,6 +485,7 @@ impl PacsApp {
             }
         }
         d.outcome = Some(outcome);
+        d.recheck();
         let title = format!("Export '{}'", d.cohort);
         if let Some(j) = self
             .jobs

@@ -76,6 +76,9 @@ pub struct ExportDialog {
     pub run: Option<ExportRun>,
     pub outcome: Option<ExportOutcome>,
     pub picking: Option<Receiver<Option<PathBuf>>>,
+    /// The inputs last checked and the verdict: the file system is asked
+    /// again only when they change, not every frame.
+    checked: Option<((String, String, String), Option<String>)>,
 }
 
 impl ExportDialog {
@@ -89,6 +92,7 @@ impl ExportDialog {
             run: None,
             outcome: None,
             picking: None,
+            checked: None,
         };
         d.suggest_folder_name();
         d
@@ -136,7 +140,28 @@ impl ExportDialog {
     }
 
     /// What is wrong with the inputs, if anything (shown beside the button).
-    pub fn problem(&self) -> Option<String> {
+    pub fn problem(&mut self) -> Option<String> {
+        let inputs = (
+            self.cohort.clone(),
+            self.parent.clone(),
+            self.folder_name.clone(),
+        );
+        if let Some((seen, verdict)) = &self.checked {
+            if *seen == inputs {
+                return verdict.clone();
+            }
+        }
+        let verdict = self.check();
+        self.checked = Some((inputs, verdict.clone()));
+        verdict
+    }
+
+    /// Forgets the last check (after an export the folder exists).
+    pub fn recheck(&mut self) {
+        self.checked = None;
+    }
+
+    fn check(&self) -> Option<String> {
         if self.cohort.trim().is_empty() {
             return Some("choose a saved cohort".into());
         }
