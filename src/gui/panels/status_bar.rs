@@ -23,6 +23,22 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
             }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let export = app
+                .export_dialog
+                .as_ref()
+                .and_then(|d| d.run.as_ref())
+                .map(|run| match &run.progress {
+                    Some(p) => format!(
+                        "Exporting: {} {}/{} files",
+                        match p.phase {
+                            pacs_cohort::export::ExportPhase::Writing => "writing",
+                            pacs_cohort::export::ExportPhase::Scanning => "scanning",
+                        },
+                        p.done,
+                        p.total
+                    ),
+                    None => "Exporting: starting…".to_string(),
+                });
             let jobs_label = match &app.index {
                 Some(run) => match &run.progress {
                     Some(p) if p.to_read > 0 => format!("Indexing: {}/{} files", p.read, p.to_read),
@@ -31,6 +47,11 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 },
                 None if app.queries_busy() => "Loading…".to_string(),
                 None => "Idle".to_string(),
+            };
+            let jobs_label = match export {
+                Some(e) if app.index.is_some() => format!("{e} · {jobs_label}"),
+                Some(e) => e,
+                None => jobs_label,
             };
             if ui
                 .link(jobs_label)
