@@ -157,3 +157,19 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Indexes `archive` into `<dir>/ws.db` and saves a cohort named "all" of
+/// everything; returns the database path.
+pub fn index_with_cohort_of_all(dir: &Path, archive: &Path) -> PathBuf {
+    let db = dir.join("ws.db");
+    run(&db, &["index", archive.to_str().unwrap()]);
+    let spec = dir.join("all.json");
+    std::fs::write(&spec, r#"{"schema_version":1,"name":"all","rules":[]}"#).unwrap();
+    let saved = run(&db, &["cohort", "save", "--spec", spec.to_str().unwrap()]);
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    db
+}

@@ -273,11 +273,7 @@ fn planted_phi_in_private_nested_description_overlay_and_meta_is_gone() {
     std::fs::create_dir_all(&archive).unwrap();
     planted_file(&archive.join("a.dcm"), 3);
     planted_file(&archive.join("b.dcm"), 4);
-    let db = tmp.path().join("ws.db");
-    run(&db, &["index", archive.to_str().unwrap()]);
-    let spec = tmp.path().join("all.json");
-    std::fs::write(&spec, r#"{"schema_version":1,"name":"all","rules":[]}"#).unwrap();
-    run(&db, &["cohort", "save", "--spec", spec.to_str().unwrap()]);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
     let out = tmp.path().join("export");
     let (code, v) = run_json(
         &db,

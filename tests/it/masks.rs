@@ -116,11 +116,7 @@ fn masks_overwrite_every_frame_and_compressed_images_are_written_uncompressed() 
         std::fs::copy(fixture(name), archive.join(name)).unwrap();
     }
     multiframe(&archive.join("multiframe.dcm"));
-    let db = tmp.path().join("ws.db");
-    run(&db, &["index", archive.to_str().unwrap()]);
-    let spec = tmp.path().join("all.json");
-    std::fs::write(&spec, r#"{"schema_version":1,"name":"all","rules":[]}"#).unwrap();
-    run(&db, &["cohort", "save", "--spec", spec.to_str().unwrap()]);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
     let found = instances(&db);
     let uid_of = |name: &str| found.iter().find(|f| f.0 == name).unwrap().1.clone();
 
