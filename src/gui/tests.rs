@@ -63,6 +63,21 @@ fn wait_until(h: &mut Harness<'static, PacsApp>, what: &str, done: impl Fn(&Pacs
     h.step();
 }
 
+/// `<dir>/ws.db` with `archive` indexed (without the GUI), and its engine.
+fn indexed(dir: &Path, archive: &Path) -> (PathBuf, Engine) {
+    let db = dir.join("ws.db");
+    let engine = Engine::open(&db).unwrap();
+    engine
+        .index(
+            &[archive.to_path_buf()],
+            &Default::default(),
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    (db, engine)
+}
+
 fn idle(app: &PacsApp) -> bool {
     app.index.is_none() && !app.queries_busy()
 }
@@ -319,16 +334,7 @@ fn aggregate_only_mode_hides_rows_and_suppresses_counts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("archive");
     archive(&dir, 10, false);
-    let db = tmp.path().join("ws.db");
-    let engine = Engine::open(&db).unwrap();
-    engine
-        .index(
-            std::slice::from_ref(&dir),
-            &Default::default(),
-            &Default::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    let (db, engine) = indexed(tmp.path(), &dir);
     engine
         .set_privacy(pacs_cohort::Privacy {
             aggregate_only: true,
@@ -357,16 +363,7 @@ fn clinical_data_is_imported_through_the_preview_dialog() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("archive");
     archive(&dir, 6, false);
-    let db = tmp.path().join("ws.db");
-    let engine = Engine::open(&db).unwrap();
-    engine
-        .index(
-            std::slice::from_ref(&dir),
-            &Default::default(),
-            &Default::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+    let (db, engine) = indexed(tmp.path(), &dir);
     let ids: Vec<String> = engine
         .studies(&Default::default())
         .unwrap()

@@ -173,3 +173,32 @@ pub fn index_with_cohort_of_all(dir: &Path, archive: &Path) -> PathBuf {
     );
     db
 }
+
+/// `export --cohort COHORT --out OUT --json` through the real binary.
+pub fn export_json(db: &Path, cohort: &str, out: &Path) -> (i32, serde_json::Value) {
+    run_json(
+        db,
+        &[
+            "export",
+            "--cohort",
+            cohort,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    )
+}
+
+/// `scan-phi DIR --against COHORT --json` through the real binary.
+pub fn scan_phi_json(db: &Path, dir: &Path, cohort: &str) -> (i32, serde_json::Value) {
+    run_json(
+        db,
+        &[
+            "scan-phi",
+            dir.to_str().unwrap(),
+            "--against",
+            cohort,
+            "--json",
+        ],
+    )
+}

@@ -27,22 +27,23 @@ fn setup(tmp: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
     (db, names)
 }
 
+/// The exported DICOM files, relative to the export folder, sorted.
+fn dcm_files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = all_files(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .filter(|p| p.ends_with(".dcm"))
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn an_export_has_no_original_identifiers_and_is_valid_dicom() {
     let tmp = tempfile::tempdir().unwrap();
     let (db, names) = setup(tmp.path());
     let out = tmp.path().join("export");
-    let (code, v) = run_json(
-        &db,
-        &[
-            "export",
-            "--cohort",
-            "ct",
-            "--out",
-            out.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (code, v) = export_json(&db, "ct", &out);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["complete"], true);
     let (_, counts) = run_json(
@@ -95,28 +96,10 @@ fn an_export_has_no_original_identifiers_and_is_valid_dicom() {
     }
     assert!(out.join("manifest.json").exists());
     // The gate alone: clean on the export, findings on the source archive.
-    let (code, f) = run_json(
-        &db,
-        &[
-            "scan-phi",
-            out.to_str().unwrap(),
-            "--against",
-            "ct",
-            "--json",
-        ],
-    );
+    let (code, f) = scan_phi_json(&db, &out, "ct");
     assert_eq!((code, f.as_array().unwrap().len()), (0, 0), "{f}");
     let source = tmp.path().join("archive");
-    let (code, f) = run_json(
-        &db,
-        &[
-            "scan-phi",
-            source.to_str().unwrap(),
-            "--against",
-            "ct",
-            "--json",
-        ],
-    );
+    let (code, f) = scan_phi_json(&db, &source, "ct");
     assert_eq!(code, 1);
     assert!(
         f.as_array().unwrap().len() > 10,
@@ -135,14 +118,7 @@ fn an_export_has_no_original_identifiers_and_is_valid_dicom() {
         &db,
         &["export", "--cohort", "ct", "--out", out2.to_str().unwrap()],
     );
-    let rel = |dir: &std::path::Path| -> Vec<String> {
-        all_files(dir)
-            .iter()
-            .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
-            .filter(|p| p.ends_with(".dcm"))
-            .collect()
-    };
-    assert_eq!(rel(&out), rel(&out2));
+    assert_eq!(dcm_files(&out), dcm_files(&out2));
 }
 
 #[test]
@@ -275,17 +251,7 @@ fn planted_phi_in_private_nested_description_overlay_and_meta_is_gone() {
     planted_file(&archive.join("b.dcm"), 4);
     let db = index_with_cohort_of_all(tmp.path(), &archive);
     let out = tmp.path().join("export");
-    let (code, v) = run_json(
-        &db,
-        &[
-            "export",
-            "--cohort",
-            "all",
-            "--out",
-            out.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (code, v) = export_json(&db, "all", &out);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["written"], 2);
     for f in all_files(&out) {
@@ -303,16 +269,7 @@ fn planted_phi_in_private_nested_description_overlay_and_meta_is_gone() {
         }
     }
     // The same files before de-identification are caught by the scan.
-    let (code, findings) = run_json(
-        &db,
-        &[
-            "scan-phi",
-            archive.to_str().unwrap(),
-            "--against",
-            "all",
-            "--json",
-        ],
-    );
+    let (code, findings) = scan_phi_json(&db, &archive, "all");
     assert_eq!(code, 1);
     let attrs: Vec<&str> = findings
         .as_array()
@@ -374,15 +331,8 @@ fn a_shared_key_gives_the_same_pseudonyms_on_another_workstation() {
         &other,
         &["export", "--cohort", "ct", "--out", b.to_str().unwrap()],
     );
-    let rel = |dir: &std::path::Path| -> Vec<String> {
-        all_files(dir)
-            .iter()
-            .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
-            .filter(|p| p.ends_with(".dcm"))
-            .collect()
-    };
-    assert!(!rel(&a).is_empty());
-    assert_eq!(rel(&a), rel(&b));
+    assert!(!dcm_files(&a).is_empty());
+    assert_eq!(dcm_files(&a), dcm_files(&b));
     // A different key would break linkage: refused without --replace.
     let third = tmp.path().join("third.db");
     run(&third, &["key", "fingerprint"]);
@@ -441,16 +391,6 @@ fn the_reidentification_table_maps_originals_to_pseudonyms_outside_the_export() 
             0o600
         );
     }
-}
-
-fn dcm_files(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = all_files(dir)
-        .iter()
-        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
-        .filter(|p| p.ends_with(".dcm"))
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -187,17 +187,7 @@ fn masks_overwrite_every_frame_and_compressed_images_are_written_uncompressed() 
         .map(|p| std::fs::read(p).unwrap())
         .collect();
     let out = tmp.path().join("export");
-    let (code, v) = run_json(
-        &db,
-        &[
-            "export",
-            "--cohort",
-            "all",
-            "--out",
-            out.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (code, v) = export_json(&db, "all", &out);
     // 12-bit JPEG (extended) cannot be decoded by this build: not exported, with the reason.
     assert_eq!(code, 3, "{v}");
     let skipped = v["skipped"].as_array().unwrap();
@@ -325,15 +315,6 @@ fn masks_overwrite_every_frame_and_compressed_images_are_written_uncompressed() 
         .collect();
     assert!(before == after, "the source archive is never modified");
     // The exported folder passes the gate on its own as well.
-    let (code, f) = run_json(
-        &db,
-        &[
-            "scan-phi",
-            out.to_str().unwrap(),
-            "--against",
-            "all",
-            "--json",
-        ],
-    );
+    let (code, f) = scan_phi_json(&db, &out, "all");
     assert_eq!((code, f.as_array().unwrap().len()), (0, 0), "{f}");
 }
