@@ -283,7 +283,9 @@ impl Deidentifier<'_> {
             VR::SQ,
             DataSetSequence::from(items),
         ));
-        let modified = if self.options.retain_long_modified_dates {
+        let modified = if self.options.retain_long_full_dates {
+            "UNMODIFIED"
+        } else if self.options.retain_long_modified_dates {
             "MODIFIED"
         } else {
             "REMOVED"
@@ -573,6 +575,37 @@ mod tests {
         assert_eq!(text(&out, tags::PATIENT_SEX).as_deref(), Some("F"));
         let codes = method_codes(&out);
         assert_eq!(codes, ["113100", "113108"]);
+        assert_eq!(
+            text(&out, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(),
+            Some("REMOVED")
+        );
+        for (options, want) in [
+            (
+                Options {
+                    retain_long_full_dates: true,
+                    ..Default::default()
+                },
+                "UNMODIFIED",
+            ),
+            (
+                Options {
+                    retain_long_modified_dates: true,
+                    ..Default::default()
+                },
+                "MODIFIED",
+            ),
+        ] {
+            let d = Deidentifier {
+                profile: &profile,
+                options,
+                key: &key,
+            };
+            let out = d.apply(obj(vec![]), &patient);
+            assert_eq!(
+                text(&out, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(),
+                Some(want)
+            );
+        }
     }
 
     #[test]
