@@ -74,8 +74,17 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    /// Compiles the needles (values shorter than [`MIN_LEN`] are skipped).
+    /// Compiles the needles (values and variants shorter than [`MIN_LEN`]
+    /// are skipped).
     pub fn new(needles: &[Needle]) -> Scanner {
+        Scanner::with_min_len(needles, MIN_LEN)
+    }
+
+    /// Compiles only the variants of at least `min_len` bytes (a name
+    /// component of 3 letters is searched in decoded text, never in raw
+    /// binary bytes, where it turns up by chance).
+    pub fn with_min_len(needles: &[Needle], min_len: usize) -> Scanner {
+        let min_len = min_len.max(MIN_LEN);
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut labels = Vec::new();
         for n in needles {
@@ -83,7 +92,7 @@ impl Scanner {
                 continue;
             }
             for var in variants(&n.value) {
-                if var.len() < MIN_LEN {
+                if var.len() < min_len {
                     continue;
                 }
                 labels.push((

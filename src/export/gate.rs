@@ -95,10 +95,11 @@ pub fn unique(needles: &mut Vec<Needle>) {
     needles.dedup();
 }
 
-/// Needles at least this long are also searched in the raw bytes of every
-/// file (binary parts included); shorter ones (3-5 characters, like short
-/// given names) only in decoded text values, where a chance match in
-/// compressed or pixel bytes cannot raise a false alarm.
+/// Values and variants (a name's components, other date formats) at least
+/// this long are also searched in the raw bytes of every file (binary parts
+/// included); shorter ones (3-5 characters, like short given names) only in
+/// decoded text values, where a chance match in compressed or pixel bytes
+/// cannot raise a false alarm (seen: "oBI" in deflated bytes).
 const RAW_SCAN_MIN_LEN: usize = 6;
 
 /// The compiled needles: long ones for raw bytes, all for decoded text.
@@ -109,13 +110,8 @@ pub struct Scanners {
 
 impl Scanners {
     pub fn new(needles: &[Needle]) -> Scanners {
-        let long: Vec<Needle> = needles
-            .iter()
-            .filter(|n| n.value.chars().count() >= RAW_SCAN_MIN_LEN)
-            .cloned()
-            .collect();
         Scanners {
-            long: Scanner::new(&long),
+            long: Scanner::with_min_len(needles, RAW_SCAN_MIN_LEN),
             all: Scanner::new(needles),
         }
     }
@@ -335,4 +331,25 @@ pub fn scan_folder(dir: &Path, needles: &[Needle]) -> Result<Vec<Finding>, Expor
     }
     findings.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
     Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_name_components_are_searched_in_text_not_in_raw_bytes() {
+        let needles = [Needle {
+            attribute: "(0008,0090)".into(),
+            value: "Nwosu^Obi".into(),
+        }];
+        let s = Scanners::new(&needles);
+        // Deflated bytes that happen to spell a 3-letter component.
+        assert!(s.long.scan(b"\x9b:oBI\xfd{").is_empty());
+        assert_eq!(s.all.scan(b"Obi").len(), 1, "found in decoded text");
+        assert!(
+            !s.long.scan(b"\x00NWOSU OBI\x00").is_empty(),
+            "long variants stay in raw"
+        );
+    }
 }
