@@ -5,7 +5,7 @@
 //! parser that wrote the files.
 
 /// One original value to look for, and what kind of value it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Needle {
     /// Which attribute the value came from (for the report; e.g. "PatientName").
     pub attribute: String,

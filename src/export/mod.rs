@@ -18,6 +18,7 @@ use crate::deid::apply::{Deidentifier, PatientContext};
 use crate::deid::mask::{self, MASKED_TRANSFER_SYNTAX};
 use crate::deid::profile::{Action, Options, Profile};
 use crate::deid::pseudonym::{self, Key, RECIPE_VERSION};
+use crate::deid::scan::Needle;
 use crate::dicom::read_whole;
 use crate::engine::CancelToken;
 use dicom_core::Tag;
@@ -26,8 +27,10 @@ use dicom_object::FileMetaTableBuilder;
 use gate::Scanners;
 use journal::{Journal, State};
 use manifest::ExportFacts;
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -181,16 +184,25 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Writes `bytes` to `path` through a `.part` file renamed into place, so a
-/// crash never leaves a half file under the final name.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+/// Writes `bytes` to `path` through a `.part` file (named by `tag`, so
+/// parallel writers never share one) moved into place without replacing
+/// an existing file: a crash never leaves a half file under the final
+/// name, and two sources with the same SOP Instance UID never overwrite
+/// each other. `Ok(false)`: the final name was already taken.
+fn write_atomically(path: &Path, bytes: &[u8], tag: &str) -> Result<bool, ExportError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| ExportError::Io(e.to_string(), parent.into()))?;
     }
-    let part = path.with_extension("dcm.part");
+    let part = path.with_extension(format!("{tag}.part"));
     std::fs::write(&part, bytes).map_err(|e| ExportError::Io(e.to_string(), part.clone()))?;
-    std::fs::rename(&part, path).map_err(|e| ExportError::Io(e.to_string(), path.into()))
+    let linked = std::fs::hard_link(&part, path);
+    let _ = std::fs::remove_file(&part);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(ExportError::Io(e.to_string(), path.into())),
+    }
 }
 
 /// Why one source file was not exported, or why the export must stop.
@@ -303,70 +315,74 @@ pub fn export(
         last: None,
     };
     let total = req.files.len() as u64;
-    let mut needles = Vec::new();
+    // Values are collected once each (a cohort repeats them in every file).
+    let mut needles: BTreeSet<Needle> = BTreeSet::new();
     let mut rows = Vec::new();
     let mut reid = Vec::new();
-    for (i, f) in req.files.iter().enumerate() {
+    let pool = worker_pool()?;
+    let mut done = 0u64;
+    for chunk in req.files.chunks(CHUNK) {
         if cancel.is_cancelled() {
             report.cancelled = true;
             return Ok(report);
         }
-        throttle.tick(ExportPhase::Writing, i as u64, total);
-        // The bounded pre-scan first: dicom-object then reads a vetted file.
-        let source = match read_whole(&f.path) {
-            Ok(o) => o,
-            Err(reason) => {
-                report.skipped.push((f.path.display().to_string(), reason));
-                continue;
+        throttle.tick(ExportPhase::Writing, done, total);
+        let results: Vec<Processed> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|f| process(&deid, req, f, previous.as_ref(), &tmp))
+                .collect()
+        });
+        for (f, p) in chunk.iter().zip(results) {
+            needles.extend(p.needles);
+            if opts.reid_table.is_some() && p.outcome.is_ok() {
+                let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
+                reid.push((f.issuer.clone(), f.patient_id.clone(), patient.pseudonym));
             }
-        };
-        // Every source's values go to the gate, reused files' too.
-        gate::needles(&source, &opts.profile, &mut needles);
-        if opts.reid_table.is_some() {
-            let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
-            reid.push((f.issuer.clone(), f.patient_id.clone(), patient.pseudonym));
-        }
-        let label = source_label(req.key, f);
-        if let Some(row) = previous
-            .as_ref()
-            .and_then(|p| take_over(&p.dir, &tmp, p.done.get(&label)?))
-        {
-            journal.append(&label, &row)?;
-            report.reused += 1;
-            report.masked += u64::from(row.masked_rectangles > 0);
-            rows.push(row);
-            continue;
-        }
-        match export_one(&deid, req, f, source, &tmp) {
-            Ok(row) => {
-                journal.append(&label, &row)?;
-                report.masked += u64::from(row.masked_rectangles > 0);
-                rows.push(row);
+            match p.outcome {
+                Ok(Outcome::Written(row)) | Ok(Outcome::Reused(row)) => {
+                    journal.append(&p.label, &row)?;
+                    report.masked += u64::from(row.masked_rectangles > 0);
+                    rows.push(row);
+                }
+                Ok(Outcome::Skipped(reason)) => {
+                    report.skipped.push((f.path.display().to_string(), reason))
+                }
+                Err(e) => return Err(e),
             }
-            Err(FileError::Skip(reason)) => {
-                report.skipped.push((f.path.display().to_string(), reason))
+            if p.reused {
+                report.reused += 1;
             }
-            Err(FileError::Fatal(e)) => return Err(e),
         }
+        done += chunk.len() as u64;
     }
     throttle.tick(ExportPhase::Writing, total, total);
     report.written = rows.len() as u64;
 
     // The gate: every written byte against every original value.
-    gate::unique(&mut needles);
+    let needles: Vec<Needle> = needles.into_iter().collect();
     let scanners = Scanners::new(&needles);
     let scanned = rows.len() as u64;
-    for (i, r) in rows.iter().enumerate() {
+    for (i, chunk) in rows.chunks(CHUNK).enumerate() {
         if cancel.is_cancelled() {
             report.cancelled = true;
             return Ok(report);
         }
-        throttle.tick(ExportPhase::Scanning, i as u64, scanned);
-        let path = tmp.join(&r.file);
-        let bytes = std::fs::read(&path).map_err(|e| ExportError::Io(e.to_string(), path))?;
-        report
-            .findings
-            .extend(gate::check_written(&r.file, &bytes, &scanners));
+        throttle.tick(ExportPhase::Scanning, (i * CHUNK) as u64, scanned);
+        let found: Vec<Result<Vec<Finding>, ExportError>> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|r| {
+                    let path = tmp.join(&r.file);
+                    let bytes =
+                        std::fs::read(&path).map_err(|e| ExportError::Io(e.to_string(), path))?;
+                    Ok(gate::check_written(&r.file, &bytes, &scanners))
+                })
+                .collect()
+        });
+        for f in found {
+            report.findings.extend(f?);
+        }
     }
     throttle.tick(ExportPhase::Scanning, scanned, scanned);
     if cancel.is_cancelled() {
@@ -396,6 +412,80 @@ pub fn export(
     Ok(report)
 }
 
+/// Files handled per parallel batch (progress and cancel between batches).
+const CHUNK: usize = 64;
+
+/// The export's worker threads: big stacks, like the indexer's, since
+/// dicom-object and the profile recurse into sequences.
+fn worker_pool() -> Result<rayon::ThreadPool, ExportError> {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("pacs-export-{i}"))
+        .stack_size(16 * 1024 * 1024)
+        .build()
+        .map_err(|e| ExportError::Io(format!("cannot start worker threads: {e}"), PathBuf::new()))
+}
+
+/// What happened to one source file.
+enum Outcome {
+    Written(ManifestRow),
+    Reused(ManifestRow),
+    Skipped(String),
+}
+
+/// One source file, handled on a worker thread.
+struct Processed {
+    label: String,
+    needles: Vec<Needle>,
+    reused: bool,
+    outcome: Result<Outcome, ExportError>,
+}
+
+/// Reads one source (the bounded pre-scan first: dicom-object then reads a
+/// vetted file), collects its identifying values for the gate, and either
+/// takes over the file an unfinished run verifiably wrote or writes it.
+fn process(
+    deid: &Deidentifier,
+    req: &ExportRequest,
+    f: &SourceFile,
+    previous: Option<&journal::Previous>,
+    dir: &Path,
+) -> Processed {
+    let label = source_label(req.key, f);
+    let mut needles = Vec::new();
+    let source = match read_whole(&f.path) {
+        Ok(o) => o,
+        Err(reason) => {
+            return Processed {
+                label,
+                needles,
+                reused: false,
+                outcome: Ok(Outcome::Skipped(reason)),
+            }
+        }
+    };
+    // Every source's values go to the gate, reused files' too.
+    gate::needles(&source, &req.options.profile, &mut needles);
+    if let Some(row) = previous.and_then(|p| take_over(&p.dir, dir, p.done.get(&label)?)) {
+        return Processed {
+            label,
+            needles,
+            reused: true,
+            outcome: Ok(Outcome::Reused(row)),
+        };
+    }
+    let outcome = match export_one(deid, req, f, source, dir, &label) {
+        Ok(row) => Ok(Outcome::Written(row)),
+        Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
+        Err(FileError::Fatal(e)) => Err(e),
+    };
+    Processed {
+        label,
+        needles,
+        reused: false,
+        outcome,
+    }
+}
+
 /// Takes over a file an unfinished run wrote, if it is still there with
 /// the SHA-256 it was written with (hard link, or copy across devices).
 fn take_over(old_dir: &Path, new_dir: &Path, row: &ManifestRow) -> Option<ManifestRow> {
@@ -407,7 +497,7 @@ fn take_over(old_dir: &Path, new_dir: &Path, row: &ManifestRow) -> Option<Manife
     let new = new_dir.join(&row.file);
     std::fs::create_dir_all(new.parent()?).ok()?;
     if std::fs::hard_link(&old, &new).is_err() {
-        write_atomically(&new, &bytes).ok()?;
+        write_atomically(&new, &bytes, "takeover").ok()?;
     }
     Some(row.clone())
 }
@@ -419,6 +509,7 @@ fn export_one(
     f: &SourceFile,
     source: dicom_object::DefaultDicomObject,
     dir: &Path,
+    label: &str,
 ) -> Result<ManifestRow, FileError> {
     let rects = req.masks.rects_for(&source);
     let masked = if rects.is_empty() {
@@ -464,13 +555,12 @@ fn export_one(
     file.write_all(&mut bytes)
         .map_err(|e| FileError::Skip(format!("cannot encode: {e}")))?;
     let path = dir.join(&rel);
-    if path.exists() {
+    if !write_atomically(&path, &bytes, label).map_err(FileError::Fatal)? {
         return Err(FileError::Skip(format!(
             "another cohort file has the same SOP Instance UID ({}); exported once",
             rel.display()
         )));
     }
-    write_atomically(&path, &bytes).map_err(FileError::Fatal)?;
     Ok(ManifestRow {
         file: rel.display().to_string(),
         patient: patient.pseudonym,
