@@ -73,6 +73,9 @@ pub struct ExportDialog {
     pub folder_name: String,
     pub choices: Choices,
     pub resume: bool,
+    /// Where to write the re-identification table for an honest broker
+    /// (empty: none). Never inside the export folder.
+    pub reid_table: String,
     pub run: Option<ExportRun>,
     pub outcome: Option<ExportOutcome>,
     pub picking: Option<Receiver<Option<PathBuf>>>,
@@ -89,6 +92,7 @@ impl ExportDialog {
             folder_name: String::new(),
             choices: Choices::default(),
             resume: false,
+            reid_table: String::new(),
             run: None,
             outcome: None,
             picking: None,
@@ -134,7 +138,8 @@ impl ExportDialog {
         ExportOptions {
             profile: self.choices.options(),
             overrides: Vec::new(),
-            reid_table: None,
+            reid_table: (!self.reid_table.trim().is_empty())
+                .then(|| PathBuf::from(self.reid_table.trim())),
             resume: self.resume,
         }
     }
@@ -144,7 +149,7 @@ impl ExportDialog {
         let inputs = (
             self.cohort.clone(),
             self.parent.clone(),
-            self.folder_name.clone(),
+            format!("{}\n{}", self.folder_name, self.reid_table),
         );
         if let Some((seen, verdict)) = &self.checked {
             if *seen == inputs {
@@ -171,6 +176,23 @@ impl ExportDialog {
         }
         if !Path::new(self.parent.trim()).is_dir() {
             return Some("the parent folder does not exist".into());
+        }
+        let reid = self.reid_table.trim();
+        if !reid.is_empty() {
+            let table = Path::new(reid);
+            if table.starts_with(self.out()) {
+                return Some(
+                    "the re-identification table must be outside the export folder".into(),
+                );
+            }
+            if table.exists() {
+                return Some(
+                    "the re-identification table file already exists; choose a new name".into(),
+                );
+            }
+            if !table.parent().is_some_and(|p| p.is_dir()) {
+                return Some("the re-identification table's folder does not exist".into());
+            }
         }
         if self.out().exists() {
             return Some(

@@ -429,6 +429,11 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
     });
     let out = tmp.path().join("new_cohort-deid");
     assert_eq!(h.state().export_dialog.as_ref().unwrap().out(), out);
+    let table = tmp.path().join("broker.csv");
+    let field = h.get_by_label("Re-identification table");
+    field.click();
+    field.type_text(table.to_str().unwrap());
+    h.run_steps(2);
     h.get_by_label("Export").click();
     wait_until(&mut h, "the export to start", |a| a.export_running());
     wait_until(&mut h, "the export to end", |a| {
@@ -443,6 +448,8 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
     };
     assert!(r.complete && r.findings.is_empty(), "{r:?}");
     assert!(out.join("manifest.csv").exists());
+    let text = std::fs::read_to_string(&table).unwrap();
+    assert!(text.starts_with("# RE-IDENTIFICATION TABLE"), "{text}");
     h.get_by_label_contains("scan: no residual PHI");
     let job = h
         .state()

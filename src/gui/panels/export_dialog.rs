@@ -46,6 +46,14 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
                     ui.add(egui::TextEdit::singleline(&mut d.folder_name).desired_width(330.0))
                         .labelled_by(label.id);
                     ui.end_row();
+                    let label = ui.label("Re-identification table");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut d.reid_table)
+                            .desired_width(330.0)
+                            .hint_text("optional: a new file outside the export, for an honest broker"),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
                 });
                 ui.add_space(6.0);
                 ui.strong("Profile: PS3.15 Basic Application Level Confidentiality, with");
