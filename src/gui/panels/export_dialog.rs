@@ -50,7 +50,7 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
                     ui.add(
                         egui::TextEdit::singleline(&mut d.reid_table)
                             .desired_width(330.0)
-                            .hint_text("optional: a new file outside the export, for an honest broker"),
+                            .hint_text("optional: a new file, outside the export"),
                     )
                     .labelled_by(label.id);
                     ui.end_row();
