@@ -139,6 +139,8 @@ pub enum ExportError {
     Io(String, PathBuf),
     #[error("the re-identification table must be outside the export folder: {0}")]
     ReidInside(PathBuf),
+    #[error("the cohort has no instances to export (its rules match no indexed image); nothing was written")]
+    NothingToExport,
     #[error("there is no unfinished run of this export to resume (an earlier `{0}.incomplete-*` folder with the same cohort, options, masks and key); run it without --resume")]
     NothingToResume(PathBuf),
 }
@@ -263,6 +265,9 @@ pub fn export(
     let opts = req.options;
     if out.exists() {
         return Err(ExportError::Exists(out.into()));
+    }
+    if req.files.is_empty() {
+        return Err(ExportError::NothingToExport);
     }
     if let Some(t) = &opts.reid_table {
         if manifest::is_inside(t, out) {

@@ -105,6 +105,28 @@ fn an_export_has_no_original_identifiers_and_is_valid_dicom() {
         f.as_array().unwrap().len() > 10,
         "the source is full of identifiers"
     );
+    // An empty cohort writes nothing and says why.
+    let none = tmp.path().join("none.json");
+    std::fs::write(
+        &none,
+        r#"{"schema_version":1,"name":"none","rules":[{"name":"NM","criterion":{"modality":["NM"]}}]}"#,
+    )
+    .unwrap();
+    run(&db, &["cohort", "save", "--spec", none.to_str().unwrap()]);
+    let empty = tmp.path().join("empty-export");
+    let o = run(
+        &db,
+        &[
+            "export",
+            "--cohort",
+            "none",
+            "--out",
+            empty.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no instances to export"));
+    assert!(!empty.exists());
     // Exports never overwrite.
     let again = run(
         &db,
