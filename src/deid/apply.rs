@@ -223,37 +223,7 @@ impl Deidentifier<'_> {
             VR::CS,
             PrimitiveValue::from("YES"),
         ));
-        let mut codes = vec![("113100", "Basic Application Confidentiality Profile")];
-        if self.options.retain_long_modified_dates {
-            codes.push((
-                "113107",
-                "Retain Longitudinal Temporal Information Modified Dates Option",
-            ));
-        }
-        if self.options.retain_long_full_dates {
-            codes.push((
-                "113106",
-                "Retain Longitudinal Temporal Information Full Dates Option",
-            ));
-        }
-        if self.options.retain_patient_characteristics {
-            codes.push(("113108", "Retain Patient Characteristics Option"));
-        }
-        if self.options.retain_device_identity {
-            codes.push(("113109", "Retain Device Identity Option"));
-        }
-        if self.options.retain_institution_identity {
-            codes.push(("113112", "Retain Institution Identity Option"));
-        }
-        if self.options.clean_descriptors {
-            codes.push(("113105", "Clean Descriptors Option"));
-        }
-        if self.options.retain_uids {
-            codes.push(("113110", "Retain UIDs Option"));
-        }
-        if self.options.retain_safe_private {
-            codes.push(("113111", "Retain Safe Private Option"));
-        }
+        let codes = self.options.method_codes();
         let method = format!(
             "pacs-cohort {}: {}",
             env!("CARGO_PKG_VERSION"),

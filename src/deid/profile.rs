@@ -82,6 +82,55 @@ pub struct Options {
     pub clean_graphics: bool,
 }
 
+impl Options {
+    /// The CID 7050 codes (value, meaning) of exactly what these options
+    /// apply: inserted into every file and listed in the manifests.
+    pub fn method_codes(&self) -> Vec<(&'static str, &'static str)> {
+        let mut codes = vec![("113100", "Basic Application Confidentiality Profile")];
+        let optional = [
+            (
+                self.retain_long_modified_dates,
+                "113107",
+                "Retain Longitudinal Temporal Information Modified Dates Option",
+            ),
+            (
+                self.retain_long_full_dates,
+                "113106",
+                "Retain Longitudinal Temporal Information Full Dates Option",
+            ),
+            (
+                self.retain_patient_characteristics,
+                "113108",
+                "Retain Patient Characteristics Option",
+            ),
+            (
+                self.retain_device_identity,
+                "113109",
+                "Retain Device Identity Option",
+            ),
+            (
+                self.retain_institution_identity,
+                "113112",
+                "Retain Institution Identity Option",
+            ),
+            (self.clean_descriptors, "113105", "Clean Descriptors Option"),
+            (self.retain_uids, "113110", "Retain UIDs Option"),
+            (
+                self.retain_safe_private,
+                "113111",
+                "Retain Safe Private Option",
+            ),
+        ];
+        codes.extend(
+            optional
+                .into_iter()
+                .filter(|(on, _, _)| *on)
+                .map(|(_, value, meaning)| (value, meaning)),
+        );
+        codes
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Row {

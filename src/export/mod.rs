@@ -397,7 +397,13 @@ pub fn export(
 
     let facts = ExportFacts {
         profile: "DICOM PS3.15 Basic Application Level Confidentiality Profile",
-        profile_options: format!("{:?}", opts.profile),
+        profile_options: opts
+            .profile
+            .method_codes()
+            .iter()
+            .map(|(value, meaning)| format!("{value} {meaning}"))
+            .collect::<Vec<_>>()
+            .join("; "),
         rules_edition: "DICOM PS3.15 2024b Table E.1-1",
         app_version: env!("CARGO_PKG_VERSION"),
         recipe_version: RECIPE_VERSION,
