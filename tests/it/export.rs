@@ -458,6 +458,18 @@ fn the_csv_and_json_manifests_list_every_file_with_its_hash() {
         !json.to_string().contains("\"key\""),
         "never the key itself"
     );
+    let applied = json["profile_options"].as_str().unwrap();
+    for code in [
+        "113100 Basic",
+        "113107 Retain Longitudinal",
+        "113105 Clean Descriptors",
+    ] {
+        assert!(applied.contains(code), "{code} in {applied}");
+    }
+    assert!(
+        !applied.contains("113106"),
+        "only what was applied: {applied}"
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("scan-report.json")).unwrap()).unwrap();
     assert_eq!(report["clean"], true);
