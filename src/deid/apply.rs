@@ -224,15 +224,16 @@ impl Deidentifier<'_> {
             PrimitiveValue::from("YES"),
         ));
         let codes = self.options.method_codes();
-        let method = format!(
-            "pacs-cohort {}: {}",
-            env!("CARGO_PKG_VERSION"),
-            codes.iter().map(|c| c.0).collect::<Vec<_>>().join(" ")
-        );
+        // Two values, each within LO's 64 characters even with every
+        // option on: who did it, and the codes of what was applied.
+        let method = [
+            format!("pacs-cohort {}", env!("CARGO_PKG_VERSION")),
+            codes.iter().map(|c| c.0).collect::<Vec<_>>().join(" "),
+        ];
         out.put(DataElement::new(
             tags::DEIDENTIFICATION_METHOD,
             VR::LO,
-            PrimitiveValue::from(method),
+            PrimitiveValue::Strs(method.into_iter().collect()),
         ));
         let items: Vec<InMemDicomObject> = codes
             .iter()
@@ -783,5 +784,31 @@ mod tests {
             text(&a, tags::SPECIFIC_CHARACTER_SET).as_deref(),
             Some("ISO_IR 100")
         );
+    }
+
+    #[test]
+    fn the_method_stays_a_valid_lo_with_every_option_on() {
+        let key = Key([8; 32]);
+        let profile = Profile::standard();
+        let d = Deidentifier {
+            profile: &profile,
+            options: Options {
+                retain_safe_private: true,
+                retain_uids: true,
+                retain_device_identity: true,
+                retain_institution_identity: true,
+                retain_patient_characteristics: true,
+                retain_long_full_dates: true,
+                clean_descriptors: true,
+                ..Default::default()
+            },
+            key: &key,
+        };
+        let out = d.apply(obj(vec![]), &PatientContext::new(&key, "", "X"));
+        let method = out.get(tags::DEIDENTIFICATION_METHOD).unwrap();
+        let values: Vec<String> = method.value().to_multi_str().unwrap().to_vec();
+        assert_eq!(values.len(), 2);
+        assert!(values.iter().all(|v| v.len() <= 64), "{values:?}");
+        assert_eq!(method_codes(&out).len(), 8);
     }
 }
