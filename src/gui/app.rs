@@ -447,6 +447,11 @@ impl PacsApp {
                     self.report_error(e);
                 }
             }
+            Answer::MaskCounts(masks, templates) => {
+                if let Some(d) = &mut self.export_dialog {
+                    d.masks = Some((masks, templates));
+                }
+            }
             Answer::Failed(e) => self.report_error(e),
         }
     }
@@ -791,6 +796,7 @@ impl PacsApp {
                         .map(PathBuf::from)
                         .unwrap_or(parent);
                     self.export_dialog = Some(ExportDialog::new(cohort, parent));
+                    self.queries.ask(Query::MaskCounts);
                 }
             }
             Command::PickExportFolder => {

@@ -79,6 +79,8 @@ pub struct ExportDialog {
     pub run: Option<ExportRun>,
     pub outcome: Option<ExportOutcome>,
     pub picking: Option<Receiver<Option<PathBuf>>>,
+    /// Recorded (image masks, template rectangles), once the worker answers.
+    pub masks: Option<(usize, usize)>,
     /// The inputs last checked and the verdict: the file system is asked
     /// again only when they change, not every frame.
     checked: Option<((String, String, String), Option<String>)>,
@@ -96,6 +98,7 @@ impl ExportDialog {
             run: None,
             outcome: None,
             picking: None,
+            masks: None,
             checked: None,
         };
         d.suggest_folder_name();

@@ -30,6 +30,8 @@ pub enum Query {
     /// Columns and inferred kinds of a CSV, for the import dialog.
     EhrColumns(PathBuf),
     EhrImport(EhrImportRequest),
+    /// How many masks and template rectangles the export will apply.
+    MaskCounts,
 }
 
 /// What the import dialog asks for.
@@ -51,6 +53,7 @@ pub enum Kind {
     CohortCount,
     Cohorts,
     Ehr,
+    Masks,
 }
 
 impl Query {
@@ -74,6 +77,7 @@ impl Query {
             | Query::DeleteCohort(_)
             | Query::RenameCohort(..) => Kind::Cohorts,
             Query::EhrColumns(_) | Query::EhrImport(_) => Kind::Ehr,
+            Query::MaskCounts => Kind::Masks,
         }
     }
 }
@@ -90,6 +94,8 @@ pub enum Answer {
     /// The columns of a CSV picked for import, or why it cannot be read.
     EhrColumns(PathBuf, Result<Vec<EhrColumn>, String>),
     EhrImported(Result<EhrImport, String>),
+    /// (image masks, template rectangles).
+    MaskCounts(usize, usize),
     Failed(String),
 }
 
@@ -231,6 +237,10 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
         Query::EhrColumns(path) => {
             let cols = engine.ehr_csv_columns(&path).map_err(|e| e.to_string());
             Answer::EhrColumns(path, cols)
+        }
+        Query::MaskCounts => {
+            let (masks, templates) = engine.masks()?;
+            Answer::MaskCounts(masks.len(), templates.len())
         }
         Query::EhrImport(r) => Answer::EhrImported(
             engine

@@ -418,8 +418,11 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
     });
     h.run_steps(2);
     h.get_by_label("Export…").click();
-    wait_until(&mut h, "the export dialog", |a| a.export_dialog.is_some());
+    wait_until(&mut h, "the export dialog and its mask count", |a| {
+        a.export_dialog.as_ref().is_some_and(|d| d.masks.is_some())
+    });
     h.run_steps(3);
+    h.get_by_label_contains("No pixel masks are recorded");
     // Write next to the archive (the picker's answer), into a new folder.
     h.get_by_label("Choose…").click();
     wait_until(&mut h, "the chosen folder", |a| {

@@ -73,8 +73,14 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
                 ui.checkbox(&mut c.safe_private, "Keep vetted private attributes (allow-list)");
                 ui.checkbox(&mut d.resume, "Resume the last unfinished run of this export");
             });
+            let masks = match d.masks {
+                Some((0, 0)) => "No pixel masks are recorded (`pacs-cohort mask`), so pixels are exported as they are.".to_string(),
+                Some((m, t)) => format!("{m} image masks and {t} template rectangles are recorded; they are applied to every frame."),
+                None => "Counting recorded pixel masks…".to_string(),
+            };
+            ui.label(egui::RichText::new(masks).weak());
             ui.label(
-                egui::RichText::new("Recorded pixel masks are applied; every written file is scanned for the cohort's original identifiers before the folder is called finished.")
+                egui::RichText::new("Every written file is scanned for the cohort's original identifiers before the folder is called finished.")
                     .weak(),
             );
             ui.separator();
