@@ -1,9 +1,11 @@
 //! Interruptions: cancel, Ctrl-C, kill -9. The index stays consistent and
-//! the next run completes the job. The archive is large enough that each
-//! interruption lands while work is still going on (asserted).
+//! the next run completes the job; a killed export resumes and finishes.
+//! The archive is large enough that each interruption lands while work is
+//! still going on (asserted).
 
 use crate::common::*;
 use pacs_cohort::{Engine, IndexOptions, JobEvent};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,4 +154,77 @@ fn a_cancelled_job_reports_progress_and_keeps_what_it_indexed() {
         .unwrap();
     assert!(!again.cancelled);
     assert_eq!(again.levels.instances, s.instances);
+}
+
+/// The `.incomplete-` folder of an export to `out`, once it exists.
+fn incomplete_folder(out: &Path) -> Option<PathBuf> {
+    let prefix = format!("{}.incomplete-", out.file_name()?.to_string_lossy());
+    std::fs::read_dir(out.parent()?)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+}
+
+#[test]
+fn a_killed_export_resumes_and_finishes_through_the_gate() {
+    let (archive, s) = big_archive();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = index_with_cohort_of_all(tmp.path(), archive);
+    let out = tmp.path().join("export");
+    let mut child = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["export", "--cohort", "all", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let first = loop {
+        assert!(Instant::now() < deadline, "the export wrote nothing");
+        if let Some(dir) = incomplete_folder(&out) {
+            let written = all_files(&dir)
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+                .count();
+            if written >= 300 {
+                break dir;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running when killed (archive too small?)"
+    );
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    assert!(
+        !out.exists(),
+        "a killed export is never presented as finished"
+    );
+    let (code, v) = run_json(
+        &db,
+        &[
+            "export",
+            "--cohort",
+            "all",
+            "--out",
+            out.to_str().unwrap(),
+            "--resume",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["written"], s.instances);
+    assert!(v["reused"].as_u64().unwrap() >= 250, "{v}");
+    assert_eq!(v["resumed_from"], first.display().to_string());
+    assert!(
+        first.exists(),
+        "the killed run's folder stays for inspection"
+    );
+    let (code, f) = scan_phi_json(&db, &out, "all");
+    assert_eq!((code, f.as_array().unwrap().len()), (0, 0));
 }
