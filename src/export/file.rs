@@ -1,0 +1,257 @@
+//! One source file of an export: read (bounded pre-scan first), mask,
+//! de-identify and write it without ever clobbering another file, or take
+//! over the copy an unfinished run verifiably wrote.
+
+use super::journal::Previous;
+use super::manifest::ManifestRow;
+use super::{gate, source_label, ExportError, ExportRequest, SourceFile};
+use crate::deid::apply::{Deidentifier, PatientContext};
+use crate::deid::mask::{self, MASKED_TRANSFER_SYNTAX};
+use crate::deid::scan::Needle;
+use crate::dicom::read_whole;
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_object::FileMetaTableBuilder;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Keeps only safe characters in a path component built from data: no
+/// separators, no leading dot (so never `..`).
+pub(super) fn safe_component(s: &str) -> String {
+    let c: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    if c.is_empty() || c.starts_with('.') {
+        format!("x{c}")
+    } else {
+        c
+    }
+}
+
+/// Where a file goes inside the export: patient/study/series/instance.dcm,
+/// every part sanitised.
+fn relative_path(patient: &str, study: &str, series: &str, sop: &str) -> PathBuf {
+    PathBuf::from(safe_component(patient))
+        .join(safe_component(study))
+        .join(safe_component(series))
+        .join(format!("{}.dcm", safe_component(sop)))
+}
+
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a `.part` file (named by `tag`, so
+/// parallel writers never share one) moved into place without replacing
+/// an existing file: a crash never leaves a half file under the final
+/// name, and two sources with the same SOP Instance UID never overwrite
+/// each other. `Ok(false)`: the final name was already taken.
+fn write_atomically(path: &Path, bytes: &[u8], tag: &str) -> Result<bool, ExportError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| ExportError::Io(e.to_string(), parent.into()))?;
+    }
+    let part = path.with_extension(format!("{tag}.part"));
+    std::fs::write(&part, bytes).map_err(|e| ExportError::Io(e.to_string(), part.clone()))?;
+    let linked = std::fs::hard_link(&part, path);
+    let _ = std::fs::remove_file(&part);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(ExportError::Io(e.to_string(), path.into())),
+    }
+}
+
+/// Why one source file was not exported, or why the export must stop.
+enum FileError {
+    Skip(String),
+    Fatal(ExportError),
+}
+
+/// What happened to one source file.
+pub(super) enum Outcome {
+    Written(ManifestRow),
+    Reused(ManifestRow),
+    Skipped(String),
+}
+
+/// One source file, handled on a worker thread.
+pub(super) struct Processed {
+    pub label: String,
+    pub needles: Vec<Needle>,
+    pub reused: bool,
+    pub outcome: Result<Outcome, ExportError>,
+}
+
+/// Reads one source (the bounded pre-scan first: dicom-object then reads a
+/// vetted file), collects its identifying values for the gate, and either
+/// takes over the file an unfinished run verifiably wrote or writes it.
+pub(super) fn process(
+    deid: &Deidentifier,
+    req: &ExportRequest,
+    f: &SourceFile,
+    previous: Option<&Previous>,
+    dir: &Path,
+) -> Processed {
+    let label = source_label(req.key, f);
+    let mut needles = Vec::new();
+    let source = match read_whole(&f.path) {
+        Ok(o) => o,
+        Err(reason) => {
+            return Processed {
+                label,
+                needles,
+                reused: false,
+                outcome: Ok(Outcome::Skipped(reason)),
+            }
+        }
+    };
+    // Every source's values go to the gate, reused files' too.
+    gate::needles(&source, &req.options.profile, &mut needles);
+    if let Some(row) = previous.and_then(|p| take_over(&p.dir, dir, p.done.get(&label)?)) {
+        return Processed {
+            label,
+            needles,
+            reused: true,
+            outcome: Ok(Outcome::Reused(row)),
+        };
+    }
+    let outcome = match export_one(deid, req, f, source, dir, &label) {
+        Ok(row) => Ok(Outcome::Written(row)),
+        Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
+        Err(FileError::Fatal(e)) => Err(e),
+    };
+    Processed {
+        label,
+        needles,
+        reused: false,
+        outcome,
+    }
+}
+
+/// Takes over a file an unfinished run wrote, if it is still there with
+/// the SHA-256 it was written with (hard link, or copy across devices).
+fn take_over(old_dir: &Path, new_dir: &Path, row: &ManifestRow) -> Option<ManifestRow> {
+    let old = old_dir.join(&row.file);
+    let bytes = std::fs::read(&old).ok()?;
+    if sha256_hex(&bytes) != row.sha256 {
+        return None;
+    }
+    let new = new_dir.join(&row.file);
+    std::fs::create_dir_all(new.parent()?).ok()?;
+    if std::fs::hard_link(&old, &new).is_err() {
+        write_atomically(&new, &bytes, "takeover").ok()?;
+    }
+    Some(row.clone())
+}
+
+/// De-identifies, masks and writes one source; returns its manifest row.
+fn export_one(
+    deid: &Deidentifier,
+    req: &ExportRequest,
+    f: &SourceFile,
+    source: dicom_object::DefaultDicomObject,
+    dir: &Path,
+    label: &str,
+) -> Result<ManifestRow, FileError> {
+    let rects = req.masks.rects_for(&source);
+    let masked = if rects.is_empty() {
+        None
+    } else {
+        Some(mask::apply(&source, &rects).map_err(FileError::Skip)?)
+    };
+    let ts = match &masked {
+        Some(_) => MASKED_TRANSFER_SYNTAX.to_string(),
+        None => source
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches('\0')
+            .to_string(),
+    };
+    let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
+    let mut clean = deid.apply(source.into_inner(), &patient);
+    let masked = masked.map(|m| {
+        let summary = m.masked;
+        m.put_into(&mut clean);
+        summary
+    });
+    let uid = |t: Tag| {
+        clean
+            .get(t)
+            .and_then(|e| {
+                e.to_str()
+                    .ok()
+                    .map(|s| s.trim_end_matches('\0').to_string())
+            })
+            .unwrap_or_default()
+    };
+    let (study, series, sop) = (
+        uid(tags::STUDY_INSTANCE_UID),
+        uid(tags::SERIES_INSTANCE_UID),
+        uid(tags::SOP_INSTANCE_UID),
+    );
+    let rel = relative_path(&patient.pseudonym, &study, &series, &sop);
+    let file = clean
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax(ts.as_str()))
+        .map_err(|e| FileError::Skip(format!("cannot build the file meta: {e}")))?;
+    let mut bytes = Vec::new();
+    file.write_all(&mut bytes)
+        .map_err(|e| FileError::Skip(format!("cannot encode: {e}")))?;
+    let path = dir.join(&rel);
+    if !write_atomically(&path, &bytes, label).map_err(FileError::Fatal)? {
+        return Err(FileError::Skip(format!(
+            "another cohort file has the same SOP Instance UID ({}); exported once",
+            rel.display()
+        )));
+    }
+    Ok(ManifestRow {
+        file: rel.display().to_string(),
+        patient: patient.pseudonym,
+        study_uid: study,
+        series_uid: series,
+        sop_instance_uid: sop,
+        sha256: sha256_hex(&bytes),
+        masked_rectangles: masked.map_or(0, |m| m.rectangles),
+        decompressed: masked.is_some_and(|m| m.decompressed),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_built_from_data_cannot_leave_the_export_folder() {
+        for hostile in [
+            "../../x",
+            "..",
+            ".",
+            "",
+            "/etc/passwd",
+            "a/../../b",
+            "C:\\x",
+            "..\\..\\x",
+        ] {
+            let rel = relative_path(hostile, hostile, hostile, hostile);
+            assert!(rel.is_relative(), "{hostile}: {}", rel.display());
+            for c in rel.components() {
+                assert!(
+                    matches!(c, std::path::Component::Normal(_)),
+                    "{hostile}: {}",
+                    rel.display()
+                );
+                let s = c.as_os_str().to_string_lossy();
+                assert!(!s.starts_with('.') && !s.contains(['/', '\\']), "{s}");
+            }
+            assert_eq!(rel.components().count(), 4);
+        }
+        assert_eq!(
+            relative_path("PABC", "2.25.1", "2.25.2", "2.25.3"),
+            PathBuf::from("PABC/2.25.1/2.25.2/2.25.3.dcm")
+        );
+    }
+}
