@@ -4,7 +4,7 @@
 //! (remaining = previous - removed; removed_alone = population - alone) is
 //! hidden too. Pure functions.
 
-use crate::model::CohortCounts;
+use crate::model::{CohortComparison, CohortCounts};
 use serde::Serialize;
 
 /// A count as released: `None` when hidden.
@@ -67,6 +67,42 @@ pub fn suppress(c: &CohortCounts, threshold: u64) -> ReleasedCounts {
     }
 }
 
+/// A comparison of two cohorts as released.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleasedComparison {
+    pub threshold: u64,
+    pub both_patients: Cell,
+    pub only_a_patients: Cell,
+    pub only_b_patients: Cell,
+    pub both_studies: Cell,
+    pub only_a_studies: Cell,
+    pub only_b_studies: Cell,
+}
+
+/// Suppresses a comparison: at each level (patients, studies), when any of
+/// both / only A / only B is small, all three are hidden, since each is
+/// the size of a cohort (shown elsewhere) minus another.
+pub fn suppress_comparison(c: &CohortComparison, threshold: u64) -> ReleasedComparison {
+    let small = |n: u64| n >= 1 && n <= threshold;
+    let level = |cells: [u64; 3]| {
+        let hide = cells.iter().any(|n| small(*n));
+        cells.map(|n| (!hide).then_some(n))
+    };
+    let [both_patients, only_a_patients, only_b_patients] =
+        level([c.both_patients, c.only_a_patients, c.only_b_patients]);
+    let [both_studies, only_a_studies, only_b_studies] =
+        level([c.both_studies, c.only_a_studies, c.only_b_studies]);
+    ReleasedComparison {
+        threshold,
+        both_patients,
+        only_a_patients,
+        only_b_patients,
+        both_studies,
+        only_a_studies,
+        only_b_studies,
+    }
+}
+
 /// How a hidden cell is written: `<threshold+1`.
 pub fn hidden_label(threshold: u64) -> String {
     format!("<{}", threshold + 1)
@@ -126,5 +162,28 @@ mod tests {
             "100 - 95 = 5 would be revealed"
         );
         assert_eq!(hidden_label(10), "<11");
+    }
+
+    #[test]
+    fn a_small_comparison_cell_hides_its_whole_level() {
+        let c = CohortComparison {
+            both_patients: 40,
+            only_a_patients: 3,
+            only_b_patients: 0,
+            both_studies: 80,
+            only_a_studies: 12,
+            only_b_studies: 0,
+        };
+        let r = suppress_comparison(&c, 10);
+        assert_eq!(
+            [r.both_patients, r.only_a_patients, r.only_b_patients],
+            [None, None, None],
+            "3 is small; 40 would reveal it from |A| = 43"
+        );
+        assert_eq!(
+            [r.both_studies, r.only_a_studies, r.only_b_studies],
+            [Some(80), Some(12), Some(0)],
+            "0 is not small"
+        );
     }
 }

@@ -57,6 +57,11 @@ pub enum CohortCmd {
     Compare {
         a: String,
         b: String,
+        /// Suppress small cells for sharing (always on in an aggregate-only
+        /// workspace): at a level with a count in 1..threshold, all three
+        /// cells are hidden.
+        #[arg(long)]
+        release: bool,
         #[arg(long)]
         json: bool,
     },
@@ -163,26 +168,53 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             let rev = Engine::open(db)?.save_cohort(&spec)?;
             println!("imported '{}' as revision {rev}", spec.name);
         }
-        CohortCmd::Compare { a, b, json } => {
+        CohortCmd::Compare {
+            a,
+            b,
+            release,
+            json,
+        } => {
             let engine = Engine::open(db)?;
             let (ca, cb) = (engine.cohort(&a, None)?, engine.cohort(&b, None)?);
             let cmp = engine.compare_cohorts(&ca.spec, &cb.spec)?;
+            let privacy = engine.privacy()?;
+            let released = (release || privacy.aggregate_only).then(|| {
+                pacs_cohort::privacy::suppress_comparison(&cmp, privacy.release_threshold)
+            });
             if json {
-                print_json(&cmp)?;
+                match &released {
+                    Some(r) => print_json(r)?,
+                    None => print_json(&cmp)?,
+                }
             } else {
+                let hidden = pacs_cohort::privacy::hidden_label(privacy.release_threshold);
+                let show = |n: Option<u64>| n.map_or(hidden.clone(), |n| n.to_string());
+                let rows = match &released {
+                    Some(r) => [
+                        [show(r.both_patients), show(r.both_studies)],
+                        [show(r.only_a_patients), show(r.only_a_studies)],
+                        [show(r.only_b_patients), show(r.only_b_studies)],
+                    ],
+                    None => [
+                        [cmp.both_patients, cmp.both_studies].map(|n| n.to_string()),
+                        [cmp.only_a_patients, cmp.only_a_studies].map(|n| n.to_string()),
+                        [cmp.only_b_patients, cmp.only_b_studies].map(|n| n.to_string()),
+                    ],
+                };
                 println!("            patients  studies");
-                println!(
-                    "both        {:>8}  {:>7}",
-                    cmp.both_patients, cmp.both_studies
-                );
-                println!(
-                    "only {a:<6} {:>8}  {:>7}",
-                    cmp.only_a_patients, cmp.only_a_studies
-                );
-                println!(
-                    "only {b:<6} {:>8}  {:>7}",
-                    cmp.only_b_patients, cmp.only_b_studies
-                );
+                for (label, [p, st]) in
+                    ["both".to_string(), format!("only {a}"), format!("only {b}")]
+                        .iter()
+                        .zip(rows)
+                {
+                    println!("{label:<11} {p:>8}  {st:>7}");
+                }
+                if released.is_some() {
+                    println!(
+                        "(released: a level with a count 1..{} is hidden as {hidden})",
+                        privacy.release_threshold
+                    );
+                }
             }
         }
         CohortCmd::Manifest { name, out } => {

@@ -282,6 +282,31 @@ fn saved_cohorts_round_trip_through_the_cli() {
         cmp["only_a_studies"], 0,
         "every study of the CT cohort is a woman's"
     );
+    // Released: a level with a small cell is hidden whole.
+    let (code, released) = run_json(
+        &db,
+        &[
+            "cohort",
+            "compare",
+            "ct-chest",
+            "women",
+            "--release",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    for level in ["patients", "studies"] {
+        let keys = ["both", "only_a", "only_b"].map(|k| format!("{k}_{level}"));
+        let raw: Vec<u64> = keys.iter().map(|k| cmp[k].as_u64().unwrap()).collect();
+        let small = raw.iter().any(|n| (1..=10).contains(n));
+        for (k, n) in keys.iter().zip(&raw) {
+            if small {
+                assert!(released[k].is_null(), "{k} hidden: {released}");
+            } else {
+                assert_eq!(released[k].as_u64(), Some(*n), "{k}");
+            }
+        }
+    }
     assert!(run(&db, &["cohort", "delete", "women"]).status.success());
     let missing = run(&db, &["cohort", "show", "women"]);
     assert_eq!(missing.status.code(), Some(1));
