@@ -11,8 +11,8 @@ use super::state::{Prefs, Tab};
 use super::theme;
 use eframe::egui;
 use pacs_cohort::model::{
-    CohortCounts, CohortSpec, CohortUnit, FileRow, IndexProgress, IndexSummary, SavedCohort,
-    SeriesRow, StudyQuery, StudyRow, WorkspaceStatus, COHORT_SCHEMA_VERSION,
+    CohortComparison, CohortCounts, CohortSpec, CohortUnit, FileRow, IndexProgress, IndexSummary,
+    SavedCohort, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus, COHORT_SCHEMA_VERSION,
 };
 use pacs_cohort::{Engine, IndexOptions, JobEvent, JobHandle};
 use std::path::PathBuf;
@@ -98,6 +98,8 @@ pub struct PacsApp {
     pub(crate) ehr_dialog: Option<EhrDialog>,
     /// The export dialog and its job, if open.
     pub(crate) export_dialog: Option<ExportDialog>,
+    /// The last comparison asked for: (a, b, answer; None while it runs).
+    pub(crate) comparison: Option<(String, String, Option<Result<CohortComparison, String>>)>,
     last_studies_refresh: Instant,
     close_requested: bool,
     /// Close the window once no index job is left (benchmarks, smoke tests).
@@ -154,6 +156,7 @@ impl PacsApp {
             picking_csv: None,
             ehr_dialog: None,
             export_dialog: None,
+            comparison: None,
             last_studies_refresh: Instant::now(),
             close_requested: false,
             exit_when_indexed: false,
@@ -445,6 +448,13 @@ impl PacsApp {
                     d.error = Some(e);
                 } else {
                     self.report_error(e);
+                }
+            }
+            Answer::Comparison(a, b, result) => {
+                if let Some((wa, wb, slot)) = &mut self.comparison {
+                    if *wa == a && *wb == b {
+                        *slot = Some(result);
+                    }
                 }
             }
             Answer::MaskCounts(masks, templates) => {
@@ -812,6 +822,11 @@ impl PacsApp {
                 }
             }
             Command::StartExport => self.start_export(),
+            Command::Compare(a, b) => {
+                self.comparison = Some((a.clone(), b.clone(), None));
+                self.queries.ask(Query::Compare(a, b));
+            }
+            Command::CloseComparison => self.comparison = None,
             Command::CancelExport => {
                 if let Some(run) = self.export_dialog.as_mut().and_then(|d| d.run.as_mut()) {
                     run.handle.cancel.cancel();

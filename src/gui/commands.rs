@@ -44,6 +44,9 @@ pub enum Command {
     /// Choose the folder the export is written into (on a worker thread).
     PickExportFolder,
     StartExport,
+    /// Compare two saved cohorts (by name).
+    Compare(String, String),
+    CloseComparison,
     CancelExport,
     CloseExport,
 }

@@ -4,8 +4,8 @@
 //! while the user keeps typing.
 
 use pacs_cohort::model::{
-    CohortCounts, CohortSpec, EhrColumn, EhrImport, EhrKey, EhrKind, FileRow, FileStatus,
-    SavedCohort, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus,
+    CohortComparison, CohortCounts, CohortSpec, EhrColumn, EhrImport, EhrKey, EhrKind, FileRow,
+    FileStatus, SavedCohort, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus,
 };
 use pacs_cohort::Engine;
 use std::collections::HashMap;
@@ -32,6 +32,8 @@ pub enum Query {
     EhrImport(EhrImportRequest),
     /// How many masks and template rectangles the export will apply.
     MaskCounts,
+    /// Overlap of two saved cohorts (by name; their latest revisions).
+    Compare(String, String),
 }
 
 /// What the import dialog asks for.
@@ -54,6 +56,7 @@ pub enum Kind {
     Cohorts,
     Ehr,
     Masks,
+    Compare,
 }
 
 impl Query {
@@ -78,6 +81,7 @@ impl Query {
             | Query::RenameCohort(..) => Kind::Cohorts,
             Query::EhrColumns(_) | Query::EhrImport(_) => Kind::Ehr,
             Query::MaskCounts => Kind::Masks,
+            Query::Compare(..) => Kind::Compare,
         }
     }
 }
@@ -96,6 +100,8 @@ pub enum Answer {
     EhrImported(Result<EhrImport, String>),
     /// (image masks, template rectangles).
     MaskCounts(usize, usize),
+    /// (a, b, the overlap or why it cannot be computed).
+    Comparison(String, String, Result<CohortComparison, String>),
     Failed(String),
 }
 
@@ -237,6 +243,14 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
         Query::EhrColumns(path) => {
             let cols = engine.ehr_csv_columns(&path).map_err(|e| e.to_string());
             Answer::EhrColumns(path, cols)
+        }
+        Query::Compare(a, b) => {
+            let result = engine
+                .cohort(&a, None)
+                .and_then(|ca| Ok((ca, engine.cohort(&b, None)?)))
+                .and_then(|(ca, cb)| engine.compare_cohorts(&ca.spec, &cb.spec))
+                .map_err(|e| e.to_string());
+            Answer::Comparison(a, b, result)
         }
         Query::MaskCounts => {
             let (masks, templates) = engine.masks()?;

@@ -467,3 +467,57 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
         "new_cohort-deid-2"
     );
 }
+
+#[test]
+fn two_saved_cohorts_are_compared_in_the_builder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 30, false);
+    let db = tmp.path().join("ws.db");
+    let mut h = harness(&db, &dir);
+    open_and_index(&mut h);
+    h.get_by_label("Cohort builder").click();
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the first saved cohort", |a| {
+        a.saved_cohorts.iter().any(|c| c.name == "new cohort")
+    });
+    h.get_by_label("Duplicate").click();
+    wait_until(&mut h, "the copy", |a| {
+        a.saved_cohorts.iter().any(|c| c.name == "new cohort copy")
+    });
+    h.get_by_label("Add rule").click();
+    h.run_steps(2);
+    h.get_by_label("Modality").click();
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the copy with its rule", |a| {
+        a.saved_cohorts
+            .iter()
+            .any(|c| c.name == "new cohort copy" && c.spec.rules.len() == 1)
+    });
+    h.run_steps(2);
+    h.get_by_label("Compare with");
+    h.get_by_value("choose…").click();
+    h.run_steps(2);
+    h.get_by_label("new cohort").click();
+    wait_until(&mut h, "the comparison", |a| {
+        matches!(&a.comparison, Some((_, _, Some(Ok(_)))))
+    });
+    let engine = Engine::open(&db).unwrap();
+    let (a, b) = (
+        engine.cohort("new cohort copy", None).unwrap(),
+        engine.cohort("new cohort", None).unwrap(),
+    );
+    let expected = engine.compare_cohorts(&a.spec, &b.spec).unwrap();
+    let Some((_, _, Some(Ok(shown)))) = &h.state().comparison else {
+        unreachable!()
+    };
+    assert_eq!(shown, &expected);
+    assert_eq!(expected.only_a_patients, 0, "the copy is a subset");
+    assert!(expected.only_b_patients > 0 && expected.both_patients > 0);
+    h.run_steps(2);
+    h.get_by_label("Only in new cohort");
+    let shown_number = expected.only_b_studies.to_string();
+    assert!(h.query_all_by_label(&shown_number).count() >= 1);
+}

@@ -426,6 +426,116 @@ fn counts(app: &mut PacsApp, ui: &mut egui::Ui) {
             }
         }
     }
+    ui.add_space(10.0);
+    ui.separator();
+    comparison(app, ui);
+}
+
+/// Overlap of the saved cohort being edited with another saved cohort.
+fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
+    let current = app.draft().name.clone();
+    let others: Vec<String> = app
+        .saved_cohorts
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|n| n != &current)
+        .collect();
+    let saved = app.saved_cohorts.iter().any(|c| c.name == current);
+    if !saved || others.is_empty() {
+        ui.label(
+            egui::RichText::new("Save this cohort and another to compare their overlap.").weak(),
+        );
+        return;
+    }
+    let mut commands = Vec::new();
+    let shown = app
+        .comparison
+        .as_ref()
+        .filter(|(a, _, _)| a == &current)
+        .map(|(_, b, r)| (b.clone(), r.clone()));
+    ui.horizontal(|ui| {
+        ui.strong("Compare with");
+        let selected = shown.as_ref().map(|(b, _)| b.as_str()).unwrap_or("choose…");
+        egui::ComboBox::from_id_salt("compare_with")
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                for other in &others {
+                    if ui
+                        .selectable_label(
+                            Some(other.as_str()) == shown.as_ref().map(|(b, _)| b.as_str()),
+                            other,
+                        )
+                        .clicked()
+                    {
+                        commands.push(Command::Compare(current.clone(), other.clone()));
+                    }
+                }
+            });
+        if shown.is_some()
+            && ui
+                .small_button("Close")
+                .on_hover_text("Close the comparison")
+                .clicked()
+        {
+            commands.push(Command::CloseComparison);
+        }
+    });
+    match shown {
+        None => {}
+        Some((_, None)) => {
+            ui.spinner();
+        }
+        Some((_, Some(Err(e)))) => {
+            ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
+        }
+        Some((other, Some(Ok(c)))) => {
+            let threshold = app
+                .status
+                .as_ref()
+                .filter(|s| s.aggregate_only)
+                .map(|s| s.release_threshold);
+            let rows: [[String; 2]; 3] = match threshold {
+                Some(t) => {
+                    let r = pacs_cohort::privacy::suppress_comparison(&c, t);
+                    let hidden = pacs_cohort::privacy::hidden_label(t);
+                    let show = |n: Option<u64>| n.map_or(hidden.clone(), |n| n.to_string());
+                    [
+                        [show(r.both_patients), show(r.both_studies)],
+                        [show(r.only_a_patients), show(r.only_a_studies)],
+                        [show(r.only_b_patients), show(r.only_b_studies)],
+                    ]
+                }
+                None => [
+                    [cell(c.both_patients), cell(c.both_studies)],
+                    [cell(c.only_a_patients), cell(c.only_a_studies)],
+                    [cell(c.only_b_patients), cell(c.only_b_studies)],
+                ],
+            };
+            egui::Grid::new("comparison")
+                .num_columns(3)
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["", "Patients", "Studies"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    let labels = [
+                        "In both".to_string(),
+                        format!("Only in {current}"),
+                        format!("Only in {other}"),
+                    ];
+                    for (label, [p, st]) in labels.iter().zip(rows) {
+                        ui.label(label);
+                        ui.label(p);
+                        ui.label(st);
+                        ui.end_row();
+                    }
+                });
+        }
+    }
+    for c in commands {
+        app.push(c);
+    }
 }
 
 /// The cells of the counts view, already formatted (exact or suppressed).
