@@ -49,6 +49,15 @@ pub struct EhrDialog {
     pub error: Option<String>,
 }
 
+/// A comparison of two saved cohorts, as asked for and answered.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub a: String,
+    pub b: String,
+    /// `None` while the worker computes it.
+    pub result: Option<Result<CohortComparison, String>>,
+}
+
 /// One line of the jobs panel.
 #[derive(Debug, Clone)]
 pub struct JobLog {
@@ -98,8 +107,8 @@ pub struct PacsApp {
     pub(crate) ehr_dialog: Option<EhrDialog>,
     /// The export dialog and its job, if open.
     pub(crate) export_dialog: Option<ExportDialog>,
-    /// The last comparison asked for: (a, b, answer; None while it runs).
-    pub(crate) comparison: Option<(String, String, Option<Result<CohortComparison, String>>)>,
+    /// The last comparison asked for.
+    pub(crate) comparison: Option<Comparison>,
     last_studies_refresh: Instant,
     close_requested: bool,
     /// Close the window once no index job is left (benchmarks, smoke tests).
@@ -451,9 +460,9 @@ impl PacsApp {
                 }
             }
             Answer::Comparison(a, b, result) => {
-                if let Some((wa, wb, slot)) = &mut self.comparison {
-                    if *wa == a && *wb == b {
-                        *slot = Some(result);
+                if let Some(c) = &mut self.comparison {
+                    if c.a == a && c.b == b {
+                        c.result = Some(result);
                     }
                 }
             }
@@ -823,7 +832,11 @@ impl PacsApp {
             }
             Command::StartExport => self.start_export(),
             Command::Compare(a, b) => {
-                self.comparison = Some((a.clone(), b.clone(), None));
+                self.comparison = Some(Comparison {
+                    a: a.clone(),
+                    b: b.clone(),
+                    result: None,
+                });
                 self.queries.ask(Query::Compare(a, b));
             }
             Command::CloseComparison => self.comparison = None,

@@ -501,16 +501,23 @@ fn two_saved_cohorts_are_compared_in_the_builder() {
     h.get_by_value("choose…").click();
     h.run_steps(2);
     h.get_by_label("new cohort").click();
-    wait_until(&mut h, "the comparison", |a| {
-        matches!(&a.comparison, Some((_, _, Some(Ok(_)))))
-    });
+    wait_until(
+        &mut h,
+        "the comparison",
+        |a| matches!(&a.comparison, Some(c) if matches!(c.result, Some(Ok(_)))),
+    );
     let engine = Engine::open(&db).unwrap();
     let (a, b) = (
         engine.cohort("new cohort copy", None).unwrap(),
         engine.cohort("new cohort", None).unwrap(),
     );
     let expected = engine.compare_cohorts(&a.spec, &b.spec).unwrap();
-    let Some((_, _, Some(Ok(shown)))) = &h.state().comparison else {
+    let Some(Ok(shown)) = h
+        .state()
+        .comparison
+        .as_ref()
+        .and_then(|c| c.result.as_ref())
+    else {
         unreachable!()
     };
     assert_eq!(shown, &expected);

@@ -451,8 +451,8 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
     let shown = app
         .comparison
         .as_ref()
-        .filter(|(a, _, _)| a == &current)
-        .map(|(_, b, r)| (b.clone(), r.clone()));
+        .filter(|c| c.a == current)
+        .map(|c| (c.b.clone(), c.result.clone()));
     ui.horizontal(|ui| {
         ui.strong("Compare with");
         let selected = shown.as_ref().map(|(b, _)| b.as_str()).unwrap_or("choose…");
