@@ -2,7 +2,7 @@
 
 use super::exit;
 use super::output::print_json;
-use pacs_cohort::model::{EhrKey, EhrKind};
+use pacs_cohort::model::{EhrKey, EhrKind, EhrLink};
 use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,10 @@ pub enum LinkCmd {
         /// The CSV column holding the key (default: patient_id or accession_number).
         #[arg(long)]
         key_column: Option<String>,
+        /// A CSV column holding the issuer of the patient ID (the site's ID
+        /// namespace): each row links only to patients of that issuer.
+        #[arg(long, value_name = "COLUMN")]
+        issuer_column: Option<String>,
         /// Override an inferred column type: COLUMN=number|date|text (repeatable).
         #[arg(long = "type", value_name = "COLUMN=KIND")]
         types: Vec<String>,
@@ -50,6 +54,7 @@ pub fn run(db: &Path, cmd: LinkCmd) -> anyhow::Result<i32> {
             name,
             key,
             key_column,
+            issuer_column,
             types,
             preview,
             json,
@@ -69,20 +74,24 @@ pub fn run(db: &Path, cmd: LinkCmd) -> anyhow::Result<i32> {
                 KeyArg::Accession => EhrKey::Accession,
             };
             let engine = Engine::open(db)?;
-            let r = engine.import_ehr_csv(
-                &file,
-                &name,
+            let how = EhrLink {
                 key,
-                key_column.as_deref(),
-                &overrides,
-                preview,
-            )?;
+                key_column,
+                issuer_column,
+                kinds: overrides,
+            };
+            let r = engine.import_ehr_csv(&file, &name, &how, preview)?;
             if json {
                 print_json(&r)?;
             } else {
                 let verb = if preview { "would import" } else { "imported" };
+                let issuer = r
+                    .issuer_column
+                    .as_ref()
+                    .map(|c| format!(" within the issuer in column '{c}'"))
+                    .unwrap_or_default();
                 println!(
-                    "{verb} {} rows as '{}' linked by {} (column '{}')",
+                    "{verb} {} rows as '{}' linked by {} (column '{}'){issuer}",
                     r.rows,
                     r.dataset,
                     r.key.as_str(),

@@ -219,6 +219,7 @@ impl Builder {
             "EXISTS (SELECT 1 FROM ehr_values e JOIN ehr_datasets d ON d.id = e.dataset_ref
              WHERE d.name = {dataset} AND e.column_name = {column}
                AND e.key = CASE d.key_kind WHEN 'patient_id' THEN p.patient_id ELSE st.accession_number END
+               AND (e.issuer IS NULL OR e.issuer = p.issuer)
                AND {cond})"
         )
     }

@@ -362,25 +362,29 @@ impl Engine {
         &self,
         csv: &Path,
         name: &str,
-        key: crate::model::EhrKey,
-        key_column: Option<&str>,
-        overrides: &[(String, crate::model::EhrKind)],
+        how: &crate::model::EhrLink,
         preview: bool,
     ) -> Result<crate::model::EhrImport, EngineError> {
         use crate::link::{self, LinkError};
         let table = link::read_csv(csv)?;
-        let key_column = key_column.map(str::to_string).unwrap_or_else(|| match key {
+        let key = how.key;
+        let key_column = how.key_column.clone().unwrap_or_else(|| match key {
             crate::model::EhrKey::PatientId => "patient_id".into(),
             crate::model::EhrKey::Accession => "accession_number".into(),
         });
-        let key_index = table
-            .header
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(&key_column))
-            .ok_or_else(|| LinkError::NoKeyColumn {
-                column: key_column.clone(),
-                available: table.header.join(", "),
-            })?;
+        let column_index = |column: &str| {
+            table
+                .header
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(column))
+                .ok_or_else(|| LinkError::NoKeyColumn {
+                    column: column.to_string(),
+                    available: table.header.join(", "),
+                })
+        };
+        let key_index = column_index(&key_column)?;
+        let issuer_index = how.issuer_column.as_deref().map(column_index).transpose()?;
+        let overrides = &how.kinds;
         let mut columns = link::infer_kinds(&table);
         for (col, kind) in overrides {
             let c = columns
@@ -393,10 +397,11 @@ impl Engine {
             dataset: name.to_string(),
             key,
             key_column: table.header[key_index].clone(),
+            issuer_column: issuer_index.map(|i| table.header[i].clone()),
             columns: columns
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| *i != key_index)
+                .filter(|(i, _)| *i != key_index && Some(*i) != issuer_index)
                 .map(|(_, c)| c.clone())
                 .collect(),
             rows: table.rows.len() as u64,
@@ -412,6 +417,7 @@ impl Engine {
             name,
             key,
             key_index,
+            issuer_index,
             columns: &columns,
             rows: &table.rows,
             source: &source,

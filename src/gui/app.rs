@@ -44,6 +44,8 @@ pub struct EhrDialog {
     pub name: String,
     pub key: pacs_cohort::model::EhrKey,
     pub key_column: String,
+    /// The column holding the issuer of the patient ID, if any.
+    pub issuer_column: Option<String>,
     pub columns: Vec<pacs_cohort::model::EhrColumn>,
     pub busy: bool,
     pub error: Option<String>,
@@ -433,6 +435,7 @@ impl PacsApp {
                     name,
                     key: pacs_cohort::model::EhrKey::PatientId,
                     key_column,
+                    issuer_column: None,
                     columns,
                     busy: false,
                     error: None,
@@ -793,6 +796,7 @@ impl PacsApp {
                         name: d.name.trim().to_string(),
                         key: d.key,
                         key_column: d.key_column.clone(),
+                        issuer_column: d.issuer_column.clone(),
                         kinds: d.columns.iter().map(|c| (c.name.clone(), c.kind)).collect(),
                     };
                     self.queries.ask(Query::EhrImport(request));

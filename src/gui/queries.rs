@@ -43,6 +43,7 @@ pub struct EhrImportRequest {
     pub name: String,
     pub key: EhrKey,
     pub key_column: String,
+    pub issuer_column: Option<String>,
     pub kinds: Vec<(String, EhrKind)>,
 }
 
@@ -256,17 +257,18 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
             let (masks, templates) = engine.masks()?;
             Answer::MaskCounts(masks.len(), templates.len())
         }
-        Query::EhrImport(r) => Answer::EhrImported(
-            engine
-                .import_ehr_csv(
-                    &r.path,
-                    &r.name,
-                    r.key,
-                    Some(&r.key_column),
-                    &r.kinds,
-                    false,
-                )
-                .map_err(|e| e.to_string()),
-        ),
+        Query::EhrImport(r) => {
+            let how = pacs_cohort::model::EhrLink {
+                key: r.key,
+                key_column: Some(r.key_column),
+                issuer_column: r.issuer_column,
+                kinds: r.kinds,
+            };
+            Answer::EhrImported(
+                engine
+                    .import_ehr_csv(&r.path, &r.name, &how, false)
+                    .map_err(|e| e.to_string()),
+            )
+        }
     })
 }

@@ -58,12 +58,43 @@ pub struct EhrColumn {
     pub kind: EhrKind,
 }
 
+/// How a clinical-data CSV is linked to the index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EhrLink {
+    pub key: EhrKey,
+    /// The CSV column holding the key (default: `patient_id` or
+    /// `accession_number`).
+    pub key_column: Option<String>,
+    /// A CSV column holding the issuer of the patient ID (the site's ID
+    /// namespace, as in Issuer of Patient ID): a row then links only to
+    /// patients of that issuer, so two sites' identical IDs never mix.
+    /// Rows with an empty issuer link to any issuer.
+    pub issuer_column: Option<String>,
+    /// Column types that replace the inferred ones.
+    pub kinds: Vec<(String, EhrKind)>,
+}
+
+impl EhrLink {
+    /// Linked by `key` through its default column, types inferred.
+    pub fn by(key: EhrKey) -> EhrLink {
+        EhrLink {
+            key,
+            key_column: None,
+            issuer_column: None,
+            kinds: Vec::new(),
+        }
+    }
+}
+
 /// What an import did (or, for a preview, would do).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EhrImport {
     pub dataset: String,
     pub key: EhrKey,
     pub key_column: String,
+    /// The column holding the issuer of the patient ID, if any.
+    #[serde(default)]
+    pub issuer_column: Option<String>,
     pub columns: Vec<EhrColumn>,
     pub rows: u64,
     /// Distinct keys that match a patient (or a study) in the index.

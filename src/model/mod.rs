@@ -15,7 +15,7 @@ pub use cohort::{
     DateRange, FindingCondition, FindingSummary, FollowUp, NumRange, Rule, SavedCohort,
     COHORT_SCHEMA_VERSION,
 };
-pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind};
+pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind, EhrLink};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
 pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
 pub use status::FileStatus;

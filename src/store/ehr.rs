@@ -11,6 +11,8 @@ pub(crate) struct EhrTable<'a> {
     pub name: &'a str,
     pub key: EhrKey,
     pub key_index: usize,
+    /// The column holding the issuer of the patient ID, if any.
+    pub issuer_index: Option<usize>,
     pub columns: &'a [EhrColumn],
     pub rows: &'a [Vec<String>],
     pub source: &'a str,
@@ -22,6 +24,7 @@ pub(crate) fn import(conn: &mut Connection, path: &Path, t: &EhrTable) -> Result
         name,
         key,
         key_index,
+        issuer_index,
         columns,
         rows,
         source,
@@ -55,16 +58,19 @@ pub(crate) fn import(conn: &mut Connection, path: &Path, t: &EhrTable) -> Result
             col.execute(params![id, c.name, c.kind.as_str()]).at(path)?;
         }
         let mut val = tx
-            .prepare("INSERT INTO ehr_values(dataset_ref, column_name, key, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .prepare("INSERT INTO ehr_values(dataset_ref, column_name, key, value_text, value_num, issuer) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
             .at(path)?;
         for row in rows {
             let k = row[key_index].trim();
             if k.is_empty() {
                 continue;
             }
+            let issuer = issuer_index
+                .map(|i| row[i].trim())
+                .filter(|i| !i.is_empty());
             for (i, c) in columns.iter().enumerate() {
                 let v = row[i].trim();
-                if i == key_index || v.is_empty() {
+                if i == key_index || Some(i) == issuer_index || v.is_empty() {
                     continue;
                 }
                 let (text, num) = match c.kind {
@@ -84,13 +90,19 @@ pub(crate) fn import(conn: &mut Connection, path: &Path, t: &EhrTable) -> Result
                     },
                     EhrKind::Text => (v.to_string(), None),
                 };
-                val.execute(params![id, c.name, k, text, num]).at(path)?;
+                val.execute(params![id, c.name, k, text, num, issuer])
+                    .at(path)?;
             }
         }
     }
+    // Distinct (issuer, key) pairs that match the index; an empty issuer
+    // matches any.
     let linked_sql = match key {
-        EhrKey::PatientId => "SELECT count(DISTINCT key) FROM ehr_values WHERE dataset_ref = ?1 AND key IN (SELECT patient_id FROM patients)",
-        EhrKey::Accession => "SELECT count(DISTINCT key) FROM ehr_values WHERE dataset_ref = ?1 AND key IN (SELECT accession_number FROM studies)",
+        EhrKey::PatientId => "SELECT count(*) FROM (SELECT DISTINCT key, issuer FROM ehr_values v WHERE dataset_ref = ?1
+             AND EXISTS (SELECT 1 FROM patients p WHERE p.patient_id = v.key AND (v.issuer IS NULL OR p.issuer = v.issuer)))",
+        EhrKey::Accession => "SELECT count(*) FROM (SELECT DISTINCT key, issuer FROM ehr_values v WHERE dataset_ref = ?1
+             AND EXISTS (SELECT 1 FROM studies s JOIN patients p ON p.id = s.patient_ref
+                         WHERE s.accession_number = v.key AND (v.issuer IS NULL OR p.issuer = v.issuer)))",
     };
     let linked: i64 = tx.query_row(linked_sql, [id], |r| r.get(0)).at(path)?;
     tx.commit().map_err(|e| StoreError::from_sqlite(e, path))?;

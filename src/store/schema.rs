@@ -236,4 +236,9 @@ CREATE TABLE mask_templates (
 );
 CREATE INDEX mask_templates_device ON mask_templates(manufacturer, model, rows, columns);
 "#,
+    // 10: linked clinical data keyed by issuer + patient ID (NULL: any
+    // issuer, as before).
+    r#"
+ALTER TABLE ehr_values ADD COLUMN issuer TEXT;
+"#,
 ];

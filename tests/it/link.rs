@@ -139,3 +139,124 @@ fn an_ehr_csv_links_by_patient_id_and_becomes_a_criterion() {
     let (_, list) = run_json(&db, &["link", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+/// A one-image CT study of patient `pid` at `issuer`.
+fn patient_at_site(path: &std::path::Path, issuer: &str, pid: &str, n: u32) {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    let s = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+    InMemDicomObject::from_element_iter([
+        s(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        s(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            &format!("1.2.826.0.1.3680043.55.{n}.3"),
+        ),
+        s(
+            tags::STUDY_INSTANCE_UID,
+            VR::UI,
+            &format!("1.2.826.0.1.3680043.55.{n}.1"),
+        ),
+        s(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &format!("1.2.826.0.1.3680043.55.{n}.2"),
+        ),
+        s(tags::PATIENT_ID, VR::LO, pid),
+        s(tags::ISSUER_OF_PATIENT_ID, VR::LO, issuer),
+        s(tags::MODALITY, VR::CS, "CT"),
+        s(tags::STUDY_DATE, VR::DA, "20240101"),
+    ])
+    .with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
+    .unwrap()
+    .write_to_file(path)
+    .unwrap();
+}
+
+#[test]
+fn the_same_patient_id_at_two_sites_links_by_issuer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    patient_at_site(&archive.join("a.dcm"), "SITE-A", "MRN7", 1);
+    patient_at_site(&archive.join("b.dcm"), "SITE-B", "MRN7", 2);
+    let db = tmp.path().join("ws.db");
+    run(&db, &["index", archive.to_str().unwrap()]);
+    let csv = tmp.path().join("clinic.csv");
+    std::fs::write(
+        &csv,
+        "site,patient_id,smoking\nSITE-A,MRN7,CURRENT\nSITE-B,MRN7,NEVER\n",
+    )
+    .unwrap();
+    let spec = tmp.path().join("smokers.json");
+    std::fs::write(&spec, r#"{"schema_version":1,"name":"smokers","unit":"patient","rules":[
+        {"name":"current smoker","criterion":{"ehr":{"dataset":"clinic","column":"smoking","any_of":["CURRENT"]}}}]}"#).unwrap();
+    let smokers = || {
+        let (code, v) = run_json(
+            &db,
+            &[
+                "cohort",
+                "count",
+                "--spec",
+                spec.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{v}");
+        v["levels"]["patients"]["count"].as_u64().unwrap()
+    };
+    // Without the issuer, MRN7 is both people: both count as smokers.
+    let (code, r) = run_json(
+        &db,
+        &[
+            "link",
+            "import-csv",
+            csv.to_str().unwrap(),
+            "--name",
+            "clinic",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(smokers(), 2, "the ambiguity an issuer column resolves");
+    let (code, r) = run_json(
+        &db,
+        &[
+            "link",
+            "import-csv",
+            csv.to_str().unwrap(),
+            "--name",
+            "clinic",
+            "--issuer-column",
+            "site",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["issuer_column"], "site");
+    assert_eq!(r["rows_linked"], 2, "(issuer, ID) pairs found in the index");
+    assert!(
+        r["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "site"),
+        "the issuer is not a data column: {r}"
+    );
+    assert_eq!(smokers(), 1);
+    let o = run(
+        &db,
+        &[
+            "link",
+            "import-csv",
+            csv.to_str().unwrap(),
+            "--name",
+            "clinic",
+            "--issuer-column",
+            "hospital",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no column named 'hospital'"));
+}

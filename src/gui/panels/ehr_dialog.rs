@@ -45,6 +45,21 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
                         }
                     });
             });
+            if d.key == EhrKey::PatientId || d.issuer_column.is_some() {
+                ui.horizontal(|ui| {
+                    ui.label("Issuer of the patient ID in column");
+                    egui::ComboBox::from_id_salt("ehr_issuer_column")
+                        .selected_text(d.issuer_column.clone().unwrap_or_else(|| "(none: any site)".into()))
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut d.issuer_column, None, "(none: any site)");
+                            for c in d.columns.iter().filter(|c| c.name != d.key_column) {
+                                ui.selectable_value(&mut d.issuer_column, Some(c.name.clone()), &c.name);
+                            }
+                        })
+                        .response
+                        .on_hover_text("With several sites, the same patient ID can belong to different people: rows then link only to patients of their issuer.");
+                });
+            }
             ui.separator();
             egui::Grid::new("ehr_columns")
                 .num_columns(2)
@@ -53,7 +68,12 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
                     ui.strong("Column");
                     ui.strong("Type");
                     ui.end_row();
-                    for c in d.columns.iter_mut().filter(|c| c.name != d.key_column) {
+                    let issuer = d.issuer_column.clone();
+                    for c in d
+                        .columns
+                        .iter_mut()
+                        .filter(|c| c.name != d.key_column && Some(&c.name) != issuer.as_ref())
+                    {
                         ui.label(&c.name);
                         egui::ComboBox::from_id_salt(format!("kind-{}", c.name))
                             .selected_text(c.kind.as_str())
