@@ -260,3 +260,36 @@ fn the_same_patient_id_at_two_sites_links_by_issuer() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no column named 'hospital'"));
 }
+
+#[test]
+fn a_workspace_from_an_older_build_is_upgraded_when_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    patient_at_site(&archive.join("a.dcm"), "SITE-A", "MRN7", 1);
+    let db = tmp.path().join("ws.db");
+    run(&db, &["index", archive.to_str().unwrap()]);
+    // Schema 9, as the previous build left it.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("ALTER TABLE ehr_values DROP COLUMN issuer; PRAGMA user_version = 9;")
+        .unwrap();
+    let spec = tmp.path().join("ehr.json");
+    std::fs::write(&spec, r#"{"schema_version":1,"name":"x","rules":[
+        {"name":"smoker","criterion":{"ehr":{"dataset":"clinic","column":"smoking","any_of":["CURRENT"]}}}]}"#).unwrap();
+    let (code, v) = run_json(
+        &db,
+        &[
+            "cohort",
+            "count",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "a schema-9 workspace with an EHR rule: {v}");
+    let version: i64 = sqlite(&db)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 10);
+}
