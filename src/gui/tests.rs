@@ -384,6 +384,7 @@ fn clinical_data_is_imported_through_the_preview_dialog() {
     wait_until(&mut h, "the preview dialog", |a| a.ehr_dialog.is_some());
     h.run_steps(2);
     h.get_by_label("packs_per_year");
+    h.get_by_label("Issuer of the patient ID in column");
     assert_eq!(h.state().ehr_dialog.as_ref().unwrap().name, "smoking");
     assert_eq!(
         h.state().ehr_dialog.as_ref().unwrap().key_column,
