@@ -136,6 +136,8 @@ pub enum ExportError {
     Io(String, PathBuf),
     #[error("the re-identification table must be outside the export folder: {0}")]
     ReidInside(PathBuf),
+    #[error("the re-identification table file already exists (it is never overwritten); choose a new file: {0}")]
+    ReidExists(PathBuf),
     #[error("the cohort has no instances to export (its rules match no indexed image); nothing was written")]
     NothingToExport,
     #[error("there is no unfinished run of this export to resume (an earlier `{0}.incomplete-*` folder with the same cohort, options, masks and key); run it without --resume")]
@@ -213,6 +215,9 @@ pub fn export(
         if manifest::is_inside(t, out) {
             return Err(ExportError::ReidInside(t.clone()));
         }
+        if t.exists() {
+            return Err(ExportError::ReidExists(t.clone()));
+        }
     }
     let state = run_state(req);
     let previous = if opts.resume {
@@ -269,6 +274,7 @@ pub fn export(
     for chunk in req.files.chunks(CHUNK) {
         if cancel.is_cancelled() {
             report.cancelled = true;
+            report.written = rows.len() as u64;
             return Ok(report);
         }
         throttle.tick(ExportPhase::Writing, done, total);
@@ -280,7 +286,8 @@ pub fn export(
         });
         for (f, p) in chunk.iter().zip(results) {
             needles.extend(p.needles);
-            if opts.reid_table.is_some() && p.outcome.is_ok() {
+            let exported = matches!(p.outcome, Ok(Outcome::Written(_) | Outcome::Reused(_)));
+            if opts.reid_table.is_some() && exported {
                 let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
                 reid.push((f.issuer.clone(), f.patient_id.clone(), patient.pseudonym));
             }
@@ -351,10 +358,11 @@ pub fn export(
     };
     manifest::write_manifests(&tmp, &facts, &rows)?;
     manifest::write_scan_report(&tmp, rows.len(), needles.len(), &report.findings)?;
-    if let Some(t) = &opts.reid_table {
-        manifest::write_reid_table(t, &mut reid)?;
-    }
     if report.findings.is_empty() {
+        // Only for a finished export: a failed one is not handed to anyone.
+        if let Some(t) = &opts.reid_table {
+            manifest::write_reid_table(t, &mut reid)?;
+        }
         journal.finish(&tmp)?;
         std::fs::rename(&tmp, out).map_err(|e| ExportError::Io(e.to_string(), out.into()))?;
         report.folder = out.display().to_string();

@@ -202,3 +202,13 @@ pub fn scan_phi_json(db: &Path, dir: &Path, cohort: &str) -> (i32, serde_json::V
         ],
     )
 }
+
+/// The `.incomplete-` folder of an export to `out`, if any.
+pub fn incomplete_of(out: &Path) -> Option<PathBuf> {
+    let prefix = format!("{}.incomplete-", out.file_name()?.to_string_lossy());
+    std::fs::read_dir(out.parent()?)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+}

@@ -163,9 +163,15 @@ fn a_broken_profile_fails_the_scan_and_leaves_no_finished_export() {
             .is_err(),
         "no re-identification table inside the export"
     );
+    let table = tmp.path().join("reid.csv");
+    let broken = ExportOptions {
+        reid_table: Some(table.clone()),
+        ..broken
+    };
     let report = engine
         .export_cohort("ct", &out, &broken, &CancelToken::new(), &mut |_| {})
         .unwrap();
+    assert!(!table.exists(), "a failed export hands no table to anyone");
     assert!(!report.complete);
     assert!(!out.exists(), "not presented as a finished export");
     assert!(
@@ -413,6 +419,23 @@ fn the_reidentification_table_maps_originals_to_pseudonyms_outside_the_export() 
             0o600
         );
     }
+    // Never overwritten: refused before any work.
+    let again = tmp.path().join("export-again");
+    let o = run(
+        &db,
+        &[
+            "export",
+            "--cohort",
+            "ct",
+            "--out",
+            again.to_str().unwrap(),
+            "--reid-table",
+            table.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
+    assert!(!again.exists() && incomplete_of(&again).is_none());
 }
 
 #[test]

@@ -5,7 +5,6 @@
 
 use crate::common::*;
 use pacs_cohort::{Engine, IndexOptions, JobEvent};
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -156,16 +155,6 @@ fn a_cancelled_job_reports_progress_and_keeps_what_it_indexed() {
     assert_eq!(again.levels.instances, s.instances);
 }
 
-/// The `.incomplete-` folder of an export to `out`, once it exists.
-fn incomplete_folder(out: &Path) -> Option<PathBuf> {
-    let prefix = format!("{}.incomplete-", out.file_name()?.to_string_lossy());
-    std::fs::read_dir(out.parent()?)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| e.path())
-}
-
 #[test]
 fn a_killed_export_resumes_and_finishes_through_the_gate() {
     let (archive, s) = big_archive();
@@ -183,7 +172,7 @@ fn a_killed_export_resumes_and_finishes_through_the_gate() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let first = loop {
         assert!(Instant::now() < deadline, "the export wrote nothing");
-        if let Some(dir) = incomplete_folder(&out) {
+        if let Some(dir) = incomplete_of(&out) {
             let written = all_files(&dir)
                 .iter()
                 .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
