@@ -53,6 +53,10 @@ pub enum MaskCmd {
         #[arg(long, value_name = "X,Y,W,H", value_parser = rect)]
         rect: Vec<Rect>,
     },
+    /// Records many image masks from a CSV with the columns
+    /// sop_instance_uid,x,y,width,height[,note] (e.g. a burned-in text
+    /// detector's output); all or none.
+    Import { file: std::path::PathBuf },
     /// Lists masks and templates.
     List {
         #[arg(long)]
@@ -102,6 +106,11 @@ pub fn run(db: &Path, cmd: MaskCmd) -> anyhow::Result<i32> {
                 );
             }
         }
+        MaskCmd::Import { file } => {
+            let masks = read_masks_csv(&file)?;
+            let ids = engine.add_masks(&masks)?;
+            println!("recorded {} masks from {}", ids.len(), file.display());
+        }
         MaskCmd::List { json } => {
             let (masks, templates) = engine.masks()?;
             if json {
@@ -143,4 +152,55 @@ pub fn run(db: &Path, cmd: MaskCmd) -> anyhow::Result<i32> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Reads `sop_instance_uid,x,y,width,height[,note]` rows (header required).
+fn read_masks_csv(file: &std::path::Path) -> anyhow::Result<Vec<(String, Rect, String)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(file)
+        .map_err(|e| anyhow::anyhow!("cannot read the mask CSV ({e}): {}", file.display()))?;
+    let header: Vec<String> = reader
+        .headers()?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
+        .collect();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the mask CSV needs a '{name}' column (columns: sop_instance_uid,x,y,width,height[,note]); it has: {}",
+                header.join(", ")
+            )
+        })
+    };
+    let (uid, x, y, w, h) = (
+        col("sop_instance_uid")?,
+        col("x")?,
+        col("y")?,
+        col("width")?,
+        col("height")?,
+    );
+    let note = header.iter().position(|h| h == "note");
+    let mut out = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| anyhow::anyhow!("mask CSV row {}: {e}", i + 2))?;
+        let field = |c: usize| row.get(c).unwrap_or("").trim();
+        let rect = Rect::parse(&format!(
+            "{},{},{},{}",
+            field(x),
+            field(y),
+            field(w),
+            field(h)
+        ))
+        .map_err(|e| anyhow::anyhow!("mask CSV row {}: {e}", i + 2))?;
+        out.push((
+            field(uid).to_string(),
+            rect,
+            note.map(|c| field(c).to_string()).unwrap_or_default(),
+        ));
+    }
+    if out.is_empty() {
+        anyhow::bail!("the mask CSV has no rows: {}", file.display());
+    }
+    Ok(out)
 }

@@ -16,27 +16,46 @@ pub enum MaskError {
     IncompleteTemplate,
     #[error("no {0} with id {1}; `pacs-cohort mask list` shows the ids")]
     NotFound(&'static str, i64),
+    #[error("mask {0}: {1}; nothing was recorded")]
+    InRow(usize, Box<MaskError>),
 }
 
 impl Engine {
     /// Records a rectangle for one indexed image; returns its id.
     pub fn add_mask(&self, sop_uid: &str, rect: Rect, note: &str) -> Result<i64, EngineError> {
-        let conn = store::open_rw(&self.db)?;
-        let sop_uid = sop_uid.trim();
-        match store::masks::instance_size(&conn, &self.db, sop_uid)? {
-            None => return Err(MaskError::NotIndexed(sop_uid.to_string()).into()),
-            Some((Some(rows), Some(columns))) if !rect.fits(rows, columns) => {
-                return Err(MaskError::OutsideImage {
-                    rect,
-                    rows,
-                    columns,
+        let ids = self.add_masks(&[(sop_uid.to_string(), rect, note.to_string())])?;
+        Ok(ids[0])
+    }
+
+    /// Records many rectangles (e.g. from a burned-in text detector's
+    /// CSV) all or none: every one is checked against its indexed image
+    /// first; the first problem is reported with its position (1-based).
+    pub fn add_masks(&self, masks: &[(String, Rect, String)]) -> Result<Vec<i64>, EngineError> {
+        let mut conn = store::open_rw(&self.db)?;
+        for (i, (sop_uid, rect, _)) in masks.iter().enumerate() {
+            let sop_uid = sop_uid.trim();
+            let problem = match store::masks::instance_size(&conn, &self.db, sop_uid)? {
+                None => Some(MaskError::NotIndexed(sop_uid.to_string())),
+                Some((Some(rows), Some(columns))) if !rect.fits(rows, columns) => {
+                    Some(MaskError::OutsideImage {
+                        rect: *rect,
+                        rows,
+                        columns,
+                    })
                 }
-                .into())
+                Some(_) => None,
+            };
+            if let Some(p) = problem {
+                return Err(if masks.len() > 1 {
+                    MaskError::InRow(i + 1, Box::new(p))
+                } else {
+                    p
+                }
+                .into());
             }
-            Some(_) => {}
         }
-        Ok(store::masks::add_instance_mask(
-            &conn, &self.db, sop_uid, rect, note,
+        Ok(store::masks::add_instance_masks(
+            &mut conn, &self.db, masks,
         )?)
     }
 

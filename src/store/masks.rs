@@ -30,19 +30,26 @@ pub(crate) fn instance_size(
     }
 }
 
-pub(crate) fn add_instance_mask(
-    conn: &Connection,
+/// Adds masks in one transaction; returns their ids.
+pub(crate) fn add_instance_masks(
+    conn: &mut Connection,
     path: &Path,
-    sop_uid: &str,
-    r: Rect,
-    note: &str,
-) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO pixel_masks(sop_instance_uid, x, y, width, height, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![sop_uid, r.x, r.y, r.width, r.height, note],
-    )
-    .at(path)?;
-    Ok(conn.last_insert_rowid())
+    masks: &[(String, Rect, String)],
+) -> Result<Vec<i64>> {
+    let tx = conn.transaction().at(path)?;
+    let mut ids = Vec::with_capacity(masks.len());
+    {
+        let mut ins = tx
+            .prepare("INSERT INTO pixel_masks(sop_instance_uid, x, y, width, height, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .at(path)?;
+        for (sop_uid, r, note) in masks {
+            ins.execute(params![sop_uid.trim(), r.x, r.y, r.width, r.height, note])
+                .at(path)?;
+            ids.push(tx.last_insert_rowid());
+        }
+    }
+    tx.commit().at(path)?;
+    Ok(ids)
 }
 
 pub(crate) fn add_template(

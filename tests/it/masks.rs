@@ -318,3 +318,42 @@ fn masks_overwrite_every_frame_and_compressed_images_are_written_uncompressed() 
     let (code, f) = scan_phi_json(&db, &out, "all");
     assert_eq!((code, f.as_array().unwrap().len()), (0, 0), "{f}");
 }
+
+#[test]
+fn masks_are_imported_from_a_csv_all_or_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::copy(fixture("CT_small.dcm"), archive.join("CT_small.dcm")).unwrap();
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
+    let uid = instances(&db)[0].1.clone();
+    let csv = tmp.path().join("detector.csv");
+    let count = || {
+        let (_, list) = run_json(&db, &["mask", "list", "--json"]);
+        list["masks"].as_array().unwrap().len()
+    };
+    std::fs::write(
+        &csv,
+        format!("sop_instance_uid,x,y,width,height,note\n{uid},0,0,40,8,top bar\n{uid},120,0,40,8,too wide\n"),
+    )
+    .unwrap();
+    let o = run(&db, &["mask", "import", csv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mask 2:") && err.contains("does not fit"),
+        "{err}"
+    );
+    assert_eq!(count(), 0, "all or none");
+    std::fs::write(
+        &csv,
+        format!("\u{feff}SOP_Instance_UID,x,y,width,height\n{uid},0,0,40,8\n{uid},0,120,128,8\n"),
+    )
+    .unwrap();
+    let o = run(&db, &["mask", "import", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(count(), 2);
+    std::fs::write(&csv, "uid,x,y,w,h\n").unwrap();
+    let o = run(&db, &["mask", "import", csv.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs a 'sop_instance_uid' column"));
+}
