@@ -76,33 +76,26 @@ impl Deidentifier<'_> {
                 if !safe_private.contains(&tag) {
                     continue;
                 }
-                Resolved::Keep
+                Decision::Keep
             } else {
-                match self.profile.decide((tag.0, tag.1), &self.options) {
-                    Decision::Keep => Resolved::Keep,
-                    Decision::Remove => Resolved::Remove,
-                    Decision::Empty => Resolved::Empty,
-                    Decision::Dummy => Resolved::Dummy,
-                    Decision::Uid => Resolved::Uid,
-                    Decision::Clean => Resolved::Clean,
-                }
+                self.profile.decide((tag.0, tag.1), &self.options)
             };
             let (header, value) = elem.into_parts();
             // Identity of the patient: keyed pseudonyms rather than empty
             // values, so exports stay linkable over time.
             let resolved = match tag {
-                tags::PATIENT_ID | tags::PATIENT_NAME => Resolved::Pseudonym,
+                tags::PATIENT_ID | tags::PATIENT_NAME => Decision::Pseudonym,
                 // A retained age is still capped at 90 (HIPAA Safe Harbor).
-                tags::PATIENT_AGE if resolved == Resolved::Keep => Resolved::Clean,
+                tags::PATIENT_AGE if resolved == Decision::Keep => Decision::Clean,
                 _ => resolved,
             };
             match (resolved, value) {
-                (Resolved::Remove, _) => {}
+                (Decision::Remove, _) => {}
                 (_, Value::Sequence(seq)) => {
                     if depth >= MAX_DEPTH {
                         continue;
                     }
-                    if matches!(resolved, Resolved::Empty | Resolved::Dummy) {
+                    if matches!(resolved, Decision::Empty | Decision::Dummy) {
                         out.put(DataElement::new(
                             tag,
                             VR::SQ,
@@ -117,23 +110,23 @@ impl Deidentifier<'_> {
                         .collect();
                     out.put(DataElement::new(tag, VR::SQ, DataSetSequence::from(items)));
                 }
-                (Resolved::Keep, value) => {
+                (Decision::Keep, value) => {
                     out.put(DataElement::new(tag, header.vr(), value));
                 }
-                (Resolved::Empty, _) => {
+                (Decision::Empty, _) => {
                     out.put(DataElement::new(tag, vr, PrimitiveValue::Empty));
                 }
-                (Resolved::Dummy, _) => {
+                (Decision::Dummy, _) => {
                     out.put(DataElement::new(tag, vr, dummy(vr)));
                 }
-                (Resolved::Pseudonym, _) => {
+                (Decision::Pseudonym, _) => {
                     out.put(DataElement::new(
                         tag,
                         vr,
                         PrimitiveValue::from(patient.pseudonym.as_str()),
                     ));
                 }
-                (Resolved::Uid, Value::Primitive(p)) => {
+                (Decision::Uid, Value::Primitive(p)) => {
                     let uids: Vec<String> = p
                         .to_str()
                         .split('\\')
@@ -145,7 +138,7 @@ impl Deidentifier<'_> {
                         PrimitiveValue::from(uids.join("\\")),
                     ));
                 }
-                (Resolved::Clean, Value::Primitive(p)) => {
+                (Decision::Clean, Value::Primitive(p)) => {
                     if let Some(v) = self.cleaned(vr, &p, patient) {
                         out.put(DataElement::new(tag, vr, v));
                     }
@@ -294,17 +287,6 @@ pub fn clean_descriptor(text: &str) -> String {
         .filter(|w| !w.is_empty() && (words.contains(w.as_str()) || with_unit(w)))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resolved {
-    Keep,
-    Remove,
-    Empty,
-    Dummy,
-    Uid,
-    Clean,
-    Pseudonym,
 }
 
 /// A dummy value of the right VR.

@@ -23,6 +23,9 @@ pub enum Decision {
     Uid,
     /// Cleaned: dates shifted, ages capped, descriptors reduced to safe words.
     Clean,
+    /// The patient's keyed pseudonym (patient ID and name): decided when a
+    /// data set is de-identified, never by the table.
+    Pseudonym,
 }
 
 /// An action code of the table (compound codes kept as such; resolving them

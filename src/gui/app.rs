@@ -514,6 +514,11 @@ impl PacsApp {
         d.outcome = Some(outcome);
         d.recheck();
         let title = format!("Export '{}'", d.cohort);
+        self.finish_job(&title, line);
+    }
+
+    /// Marks the newest running job with `title` as ended with `outcome`.
+    fn finish_job(&mut self, title: &str, outcome: String) {
         if let Some(j) = self
             .jobs
             .iter_mut()
@@ -521,7 +526,7 @@ impl PacsApp {
             .find(|j| j.running && j.title == title)
         {
             j.running = false;
-            j.outcome = line;
+            j.outcome = outcome;
         }
     }
 
@@ -573,15 +578,7 @@ impl PacsApp {
             }
             JobEvent::Progress(_) => String::new(),
         };
-        if let Some(j) = self
-            .jobs
-            .iter_mut()
-            .rev()
-            .find(|j| j.running && j.title == title)
-        {
-            j.running = false;
-            j.outcome = outcome;
-        }
+        self.finish_job(&title, outcome);
         self.refresh_all();
         if !self.queue.is_empty() {
             let next = self.queue.remove(0);
