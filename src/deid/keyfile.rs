@@ -115,7 +115,7 @@ pub fn import_key(db: &Path, source: &Path, replace: bool) -> Result<Key, KeyErr
 /// manifests): the first 16 hex digits of SHA-256 of the key.
 pub fn fingerprint(key: &Key) -> String {
     let d = Sha256::digest(key.0);
-    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+    super::pseudonym::hex(&d[..8])
 }
 
 #[cfg(test)]

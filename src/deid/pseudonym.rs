@@ -68,10 +68,12 @@ pub fn date_offset_days(key: &Key, issuer: &str, patient_id: &str) -> i64 {
 /// A keyed digest (hex, 128 bits) that names a value without revealing it
 /// (e.g. a source path in an export's resume journal).
 pub fn keyed_label(key: &Key, label: &str, value: &str) -> String {
-    mac(key, label, &[value])[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&mac(key, label, &[value])[..16])
+}
+
+/// Lower-case hexadecimal of `bytes` (digests, fingerprints, labels).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

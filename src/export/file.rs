@@ -39,10 +39,7 @@ fn relative_path(patient: &str, study: &str, series: &str, sop: &str) -> PathBuf
 }
 
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::deid::pseudonym::hex(&Sha256::digest(bytes))
 }
 
 /// Writes `bytes` to `path` through a `.part` file (named by `tag`, so
