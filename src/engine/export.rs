@@ -88,7 +88,7 @@ impl Engine {
     ) -> Result<Vec<Finding>, EngineError> {
         self.ensure_row_level_allowed()?;
         let sources = self.cohort_sources(cohort_name)?;
-        let (needles, _) = crate::export::source_needles(&sources, opts);
-        Ok(crate::export::scan_folder(dir, &needles)?)
+        let (needles, _) = crate::export::gate::source_needles(&sources, opts);
+        Ok(crate::export::gate::scan_folder(dir, &needles)?)
     }
 }

@@ -4,7 +4,7 @@
 
 use super::journal::Previous;
 use super::manifest::ManifestRow;
-use super::{gate, source_label, ExportError, ExportRequest, SourceFile};
+use super::{gate, ExportError, ExportRequest, SourceFile};
 use crate::deid::apply::{Deidentifier, PatientContext};
 use crate::deid::mask::{self, MASKED_TRANSFER_SYNTAX};
 use crate::deid::scan::Needle;
@@ -78,9 +78,7 @@ pub(super) enum Outcome {
 
 /// One source file, handled on a worker thread.
 pub(super) struct Processed {
-    pub label: String,
     pub needles: Vec<Needle>,
-    pub reused: bool,
     pub outcome: Result<Outcome, ExportError>,
 }
 
@@ -91,43 +89,34 @@ pub(super) fn process(
     deid: &Deidentifier,
     req: &ExportRequest,
     f: &SourceFile,
+    label: &str,
     previous: Option<&Previous>,
     dir: &Path,
 ) -> Processed {
-    let label = source_label(req.key, f);
     let mut needles = Vec::new();
     let source = match read_whole(&f.path) {
         Ok(o) => o,
         Err(reason) => {
             return Processed {
-                label,
                 needles,
-                reused: false,
                 outcome: Ok(Outcome::Skipped(reason)),
             }
         }
     };
     // Every source's values go to the gate, reused files' too.
     gate::needles(&source, &req.options.profile, &mut needles);
-    if let Some(row) = previous.and_then(|p| take_over(&p.dir, dir, p.done.get(&label)?)) {
+    if let Some(row) = previous.and_then(|p| take_over(&p.dir, dir, p.done.get(label)?)) {
         return Processed {
-            label,
             needles,
-            reused: true,
             outcome: Ok(Outcome::Reused(row)),
         };
     }
-    let outcome = match export_one(deid, req, f, source, dir, &label) {
+    let outcome = match export_one(deid, req, f, source, dir, label) {
         Ok(row) => Ok(Outcome::Written(row)),
         Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
         Err(FileError::Fatal(e)) => Err(e),
     };
-    Processed {
-        label,
-        needles,
-        reused: false,
-        outcome,
-    }
+    Processed { needles, outcome }
 }
 
 /// Takes over a file an unfinished run wrote, if it is still there with

@@ -73,7 +73,7 @@ fn collect_needles(obj: &InMemDicomObject, opts: &Options, out: &mut Vec<Needle>
                     let p = part.trim_matches([' ', '\0']);
                     if !p.is_empty() {
                         out.push(Needle {
-                            attribute: format!("({:04X},{:04X})", tag.0, tag.1),
+                            attribute: tag_text(tag),
                             value: p.to_string(),
                         });
                     }
@@ -86,13 +86,6 @@ fn collect_needles(obj: &InMemDicomObject, opts: &Options, out: &mut Vec<Needle>
             }
         }
     }
-}
-
-/// Sorts and drops repeated needles (the same value of the same attribute
-/// is found in many files of a cohort).
-pub fn unique(needles: &mut Vec<Needle>) {
-    needles.sort_by(|a, b| (&a.attribute, &a.value).cmp(&(&b.attribute, &b.value)));
-    needles.dedup();
 }
 
 /// Values and variants (a name's components, other date formats) at least
@@ -332,16 +325,20 @@ pub fn source_needles(
     files: &[SourceFile],
     opts: &Options,
 ) -> (Vec<Needle>, Vec<(String, String)>) {
-    let mut all = Vec::new();
+    // Each value once (a cohort repeats them in every file).
+    let mut all = std::collections::BTreeSet::new();
     let mut skipped = Vec::new();
     for f in files {
         match read_whole(&f.path) {
-            Ok(o) => needles(&o, opts, &mut all),
+            Ok(o) => {
+                let mut found = Vec::new();
+                needles(&o, opts, &mut found);
+                all.extend(found);
+            }
             Err(reason) => skipped.push((f.path.display().to_string(), reason)),
         }
     }
-    unique(&mut all);
-    (all, skipped)
+    (all.into_iter().collect(), skipped)
 }
 
 /// Scans every file under `dir` for the needles (the gate, run alone).

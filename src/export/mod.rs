@@ -15,7 +15,7 @@ mod masks;
 pub use manifest::ManifestRow;
 pub use masks::MaskBook;
 
-use crate::deid::apply::{Deidentifier, PatientContext};
+use crate::deid::apply::Deidentifier;
 use crate::deid::profile::{Action, Options, Profile};
 use crate::deid::pseudonym::{self, Key, RECIPE_VERSION};
 use crate::deid::scan::Needle;
@@ -155,12 +155,12 @@ pub struct ExportRequest<'a> {
     pub started_at: &'a str,
 }
 
-/// The state a resumed run must match.
-fn run_state(req: &ExportRequest) -> State {
+/// The state a resumed run must match (`labels`: the sources' keyed labels).
+fn run_state(req: &ExportRequest, labels: &[String]) -> State {
     let mut h = Sha256::new();
-    let mut labels: Vec<String> = req.files.iter().map(|f| source_label(req.key, f)).collect();
-    labels.sort();
-    for l in &labels {
+    let mut sorted: Vec<&String> = labels.iter().collect();
+    sorted.sort();
+    for l in sorted {
         h.update(l.as_bytes());
     }
     h.update(format!("{:?}", req.options.profile).as_bytes());
@@ -219,7 +219,8 @@ pub fn export(
             return Err(ExportError::ReidExists(t.clone()));
         }
     }
-    let state = run_state(req);
+    let labels: Vec<String> = req.files.iter().map(|f| source_label(req.key, f)).collect();
+    let state = run_state(req, &labels);
     let previous = if opts.resume {
         Some(
             journal::find_previous(out, &state)
@@ -271,7 +272,7 @@ pub fn export(
     let mut reid = Vec::new();
     let pool = worker_pool()?;
     let mut done = 0u64;
-    for chunk in req.files.chunks(CHUNK) {
+    for (chunk, chunk_labels) in req.files.chunks(CHUNK).zip(labels.chunks(CHUNK)) {
         if cancel.is_cancelled() {
             report.cancelled = true;
             report.written = rows.len() as u64;
@@ -281,30 +282,30 @@ pub fn export(
         let results: Vec<Processed> = pool.install(|| {
             chunk
                 .par_iter()
-                .map(|f| process(&deid, req, f, previous.as_ref(), &tmp))
+                .zip(chunk_labels)
+                .map(|(f, label)| process(&deid, req, f, label, previous.as_ref(), &tmp))
                 .collect()
         });
-        for (f, p) in chunk.iter().zip(results) {
+        for ((f, label), p) in chunk.iter().zip(chunk_labels).zip(results) {
             needles.extend(p.needles);
-            let exported = matches!(p.outcome, Ok(Outcome::Written(_) | Outcome::Reused(_)));
-            if opts.reid_table.is_some() && exported {
-                let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
-                reid.push((f.issuer.clone(), f.patient_id.clone(), patient.pseudonym));
-            }
-            match p.outcome {
-                Ok(Outcome::Written(row)) | Ok(Outcome::Reused(row)) => {
-                    journal.append(&p.label, &row)?;
-                    report.masked += u64::from(row.masked_rectangles > 0);
-                    rows.push(row);
+            let row = match p.outcome {
+                Ok(Outcome::Written(row)) => row,
+                Ok(Outcome::Reused(row)) => {
+                    report.reused += 1;
+                    row
                 }
                 Ok(Outcome::Skipped(reason)) => {
-                    report.skipped.push((f.path.display().to_string(), reason))
+                    report.skipped.push((f.path.display().to_string(), reason));
+                    continue;
                 }
                 Err(e) => return Err(e),
+            };
+            journal.append(label, &row)?;
+            report.masked += u64::from(row.masked_rectangles > 0);
+            if opts.reid_table.is_some() {
+                reid.push((f.issuer.clone(), f.patient_id.clone(), row.patient.clone()));
             }
-            if p.reused {
-                report.reused += 1;
-            }
+            rows.push(row);
         }
         done += chunk.len() as u64;
     }
@@ -382,20 +383,4 @@ fn worker_pool() -> Result<rayon::ThreadPool, ExportError> {
         .stack_size(16 * 1024 * 1024)
         .build()
         .map_err(|e| ExportError::Io(format!("cannot start worker threads: {e}"), PathBuf::new()))
-}
-
-/// The identifying values of the given source files (what the gate looks for).
-pub fn source_needles(
-    files: &[SourceFile],
-    opts: &Options,
-) -> (Vec<crate::deid::scan::Needle>, Vec<(String, String)>) {
-    gate::source_needles(files, opts)
-}
-
-/// Scans every file under `dir` for the needles (the gate, run alone).
-pub fn scan_folder(
-    dir: &Path,
-    needles: &[crate::deid::scan::Needle],
-) -> Result<Vec<Finding>, ExportError> {
-    gate::scan_folder(dir, needles)
 }
