@@ -4,8 +4,8 @@
 use super::exit;
 use super::output::{cancel_on_ctrl_c, print_json};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pacs_cohort::deid::profile::Options;
-use pacs_cohort::export::{ExportOptions, ExportPhase, ExportReport, Finding, FindingKind};
+use pacs_cohort::deid::profile::{Choices, Options};
+use pacs_cohort::export::{ExportOptions, ExportReport};
 use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
 
@@ -41,17 +41,16 @@ pub struct ProfileFlags {
 
 impl ProfileFlags {
     pub fn options(&self) -> Options {
-        Options {
-            retain_long_modified_dates: !self.full_dates,
-            retain_long_full_dates: self.full_dates,
-            retain_patient_characteristics: self.retain_patient_characteristics,
-            retain_device_identity: self.retain_device_identity,
-            retain_institution_identity: self.retain_institution_identity,
-            retain_uids: self.retain_uids,
-            retain_safe_private: self.retain_safe_private,
+        Choices {
+            full_dates: self.full_dates,
+            patient_characteristics: self.retain_patient_characteristics,
+            device_identity: self.retain_device_identity,
+            institution_identity: self.retain_institution_identity,
+            uids: self.retain_uids,
+            safe_private: self.retain_safe_private,
             clean_descriptors: !self.no_clean_descriptors,
-            ..Default::default()
         }
+        .options()
     }
 }
 
@@ -97,10 +96,7 @@ pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let report = Engine::open(db)?.export_cohort(&a.cohort, &a.out, &opts, &cancel, &mut |p| {
-        bar.set_message(match p.phase {
-            ExportPhase::Writing => "writing",
-            ExportPhase::Scanning => "scanning",
-        });
+        bar.set_message(p.phase.as_str());
         bar.set_length(p.total);
         bar.set_position(p.done);
     });
@@ -149,25 +145,8 @@ fn print_human(r: &ExportReport) {
             r.folder
         );
         for f in &r.findings {
-            println!("  {}", finding_line(f));
+            println!("  {}", f.describe());
         }
-    }
-}
-
-/// `file at (0008,1030): value of (0010,0010) (Doe Jane)`; the matched text
-/// is the user's own data, shown on their terminal, never logged.
-fn finding_line(f: &Finding) -> String {
-    let at = if f.path.is_empty() {
-        format!("byte {}", f.offset)
-    } else {
-        f.path.clone()
-    };
-    match f.kind {
-        FindingKind::ResidualValue => format!(
-            "{} at {at}: value of {} ({})",
-            f.file, f.attribute, f.matched
-        ),
-        FindingKind::MissingInsertion => format!("{}: {}", f.file, f.matched),
     }
 }
 
@@ -199,7 +178,7 @@ pub fn scan(db: &Path, a: ScanArgs) -> anyhow::Result<i32> {
     } else {
         println!("{} residual identifiers found:", findings.len());
         for f in &findings {
-            println!("  {}", finding_line(f));
+            println!("  {}", f.describe());
         }
     }
     Ok(if findings.is_empty() {

@@ -85,6 +85,49 @@ pub struct Options {
     pub clean_graphics: bool,
 }
 
+/// The options a user switches (the CLI flags and the export dialog), with
+/// the defaults of an export: dates shifted, descriptors cleaned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choices {
+    pub full_dates: bool,
+    pub patient_characteristics: bool,
+    pub device_identity: bool,
+    pub institution_identity: bool,
+    pub uids: bool,
+    pub safe_private: bool,
+    pub clean_descriptors: bool,
+}
+
+impl Default for Choices {
+    fn default() -> Self {
+        Choices {
+            full_dates: false,
+            patient_characteristics: false,
+            device_identity: false,
+            institution_identity: false,
+            uids: false,
+            safe_private: false,
+            clean_descriptors: true,
+        }
+    }
+}
+
+impl Choices {
+    pub fn options(&self) -> Options {
+        Options {
+            retain_long_modified_dates: !self.full_dates,
+            retain_long_full_dates: self.full_dates,
+            retain_patient_characteristics: self.patient_characteristics,
+            retain_device_identity: self.device_identity,
+            retain_institution_identity: self.institution_identity,
+            retain_uids: self.uids,
+            retain_safe_private: self.safe_private,
+            clean_descriptors: self.clean_descriptors,
+            ..Default::default()
+        }
+    }
+}
+
 impl Options {
     /// The CID 7050 codes (value, meaning) of exactly what these options
     /// apply: inserted into every file and listed in the manifests.

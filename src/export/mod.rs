@@ -61,6 +61,16 @@ pub enum ExportPhase {
     Scanning,
 }
 
+impl ExportPhase {
+    /// `writing` or `scanning`, for progress lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportPhase::Writing => "writing",
+            ExportPhase::Scanning => "scanning",
+        }
+    }
+}
+
 /// Progress of an export (throttled).
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportProgress {
@@ -97,6 +107,24 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// One line for the user: `file at (0008,1030): value of (0010,0010)
+    /// (Doe Jane)`, or which insertion is missing. Holds the matched text:
+    /// for the screen only, never for files or logs.
+    pub fn describe(&self) -> String {
+        let at = if self.path.is_empty() {
+            format!("byte {}", self.offset)
+        } else {
+            self.path.clone()
+        };
+        match self.kind {
+            FindingKind::ResidualValue => format!(
+                "{} at {at}: value of {} ({})",
+                self.file, self.attribute, self.matched
+            ),
+            FindingKind::MissingInsertion => format!("{}: {}", self.file, self.matched),
+        }
+    }
+
     /// The finding without the matched value (for reports on disk).
     pub fn redacted(&self) -> Finding {
         let mut f = self.clone();

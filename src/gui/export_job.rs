@@ -2,7 +2,7 @@
 //! exported as de-identified DICOM with progress and cancel, the gate's
 //! result shown when it ends. Layout is in `panels::export_dialog`.
 
-use pacs_cohort::deid::profile::Options;
+use pacs_cohort::deid::profile::Choices;
 use pacs_cohort::export::{ExportOptions, ExportProgress, ExportReport};
 use pacs_cohort::{JobEvent, JobHandle};
 use std::path::{Path, PathBuf};
@@ -20,48 +20,6 @@ pub struct ExportRun {
 pub enum ExportOutcome {
     Finished(ExportReport),
     Failed(String),
-}
-
-/// The options a user switches, as the dialog shows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Choices {
-    pub full_dates: bool,
-    pub patient_characteristics: bool,
-    pub device_identity: bool,
-    pub institution_identity: bool,
-    pub uids: bool,
-    pub safe_private: bool,
-    pub clean_descriptors: bool,
-}
-
-impl Default for Choices {
-    fn default() -> Self {
-        Choices {
-            full_dates: false,
-            patient_characteristics: false,
-            device_identity: false,
-            institution_identity: false,
-            uids: false,
-            safe_private: false,
-            clean_descriptors: true,
-        }
-    }
-}
-
-impl Choices {
-    pub fn options(&self) -> Options {
-        Options {
-            retain_long_modified_dates: !self.full_dates,
-            retain_long_full_dates: self.full_dates,
-            retain_patient_characteristics: self.patient_characteristics,
-            retain_device_identity: self.device_identity,
-            retain_institution_identity: self.institution_identity,
-            retain_uids: self.uids,
-            retain_safe_private: self.safe_private,
-            clean_descriptors: self.clean_descriptors,
-            ..Default::default()
-        }
-    }
 }
 
 /// The open export dialog.

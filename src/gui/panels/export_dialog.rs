@@ -161,14 +161,7 @@ fn outcome_view(ui: &mut egui::Ui, outcome: &ExportOutcome) {
                 .id_salt("findings")
                 .show(ui, |ui| {
                     for f in &r.findings {
-                        ui.label(
-                            egui::RichText::new(format!(
-                                "{}  {}  {}",
-                                f.file, f.attribute, f.matched
-                            ))
-                            .monospace()
-                            .small(),
-                        );
+                        ui.label(egui::RichText::new(f.describe()).monospace().small());
                     }
                 });
         }

@@ -30,10 +30,7 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .map(|run| match &run.progress {
                     Some(p) => format!(
                         "Exporting: {} {}/{} files",
-                        match p.phase {
-                            pacs_cohort::export::ExportPhase::Writing => "writing",
-                            pacs_cohort::export::ExportPhase::Scanning => "scanning",
-                        },
+                        p.phase.as_str(),
                         p.done,
                         p.total
                     ),
