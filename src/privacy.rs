@@ -79,6 +79,17 @@ pub struct ReleasedComparison {
     pub only_b_studies: Cell,
 }
 
+impl ReleasedComparison {
+    /// Rows both / only A / only B, columns patients / studies.
+    pub fn table(&self) -> [[Cell; 2]; 3] {
+        [
+            [self.both_patients, self.both_studies],
+            [self.only_a_patients, self.only_a_studies],
+            [self.only_b_patients, self.only_b_studies],
+        ]
+    }
+}
+
 /// Suppresses a comparison: at each level (patients, studies), when any of
 /// both / only A / only B is small, all three are hidden, since each is
 /// the size of a cohort (shown elsewhere) minus another.

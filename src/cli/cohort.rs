@@ -190,16 +190,8 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
                 let hidden = pacs_cohort::privacy::hidden_label(privacy.release_threshold);
                 let show = |n: Option<u64>| n.map_or(hidden.clone(), |n| n.to_string());
                 let rows = match &released {
-                    Some(r) => [
-                        [show(r.both_patients), show(r.both_studies)],
-                        [show(r.only_a_patients), show(r.only_a_studies)],
-                        [show(r.only_b_patients), show(r.only_b_studies)],
-                    ],
-                    None => [
-                        [cmp.both_patients, cmp.both_studies].map(|n| n.to_string()),
-                        [cmp.only_a_patients, cmp.only_a_studies].map(|n| n.to_string()),
-                        [cmp.only_b_patients, cmp.only_b_studies].map(|n| n.to_string()),
-                    ],
+                    Some(r) => r.table().map(|row| row.map(show)),
+                    None => cmp.table().map(|row| row.map(|n| n.to_string())),
                 };
                 println!("            patients  studies");
                 for (label, [p, st]) in

@@ -181,6 +181,17 @@ pub struct CohortComparison {
     pub only_b_studies: u64,
 }
 
+impl CohortComparison {
+    /// Rows both / only A / only B, columns patients / studies.
+    pub fn table(&self) -> [[u64; 2]; 3] {
+        [
+            [self.both_patients, self.both_studies],
+            [self.only_a_patients, self.only_a_studies],
+            [self.only_b_patients, self.only_b_studies],
+        ]
+    }
+}
+
 /// A defined finding with how many reports mention it positively, only
 /// negated, or not at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

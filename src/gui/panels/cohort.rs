@@ -496,20 +496,13 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .map(|s| s.release_threshold);
             let rows: [[String; 2]; 3] = match threshold {
                 Some(t) => {
-                    let r = pacs_cohort::privacy::suppress_comparison(&c, t);
                     let hidden = pacs_cohort::privacy::hidden_label(t);
                     let show = |n: Option<u64>| n.map_or(hidden.clone(), |n| n.to_string());
-                    [
-                        [show(r.both_patients), show(r.both_studies)],
-                        [show(r.only_a_patients), show(r.only_a_studies)],
-                        [show(r.only_b_patients), show(r.only_b_studies)],
-                    ]
+                    pacs_cohort::privacy::suppress_comparison(&c, t)
+                        .table()
+                        .map(|row| row.map(show))
                 }
-                None => [
-                    [cell(c.both_patients), cell(c.both_studies)],
-                    [cell(c.only_a_patients), cell(c.only_a_studies)],
-                    [cell(c.only_b_patients), cell(c.only_b_studies)],
-                ],
+                None => c.table().map(|row| row.map(cell)),
             };
             egui::Grid::new("comparison")
                 .num_columns(3)
