@@ -372,18 +372,12 @@ impl Engine {
             crate::model::EhrKey::PatientId => "patient_id".into(),
             crate::model::EhrKey::Accession => "accession_number".into(),
         });
-        let column_index = |column: &str| {
-            table
-                .header
-                .iter()
-                .position(|h| h.eq_ignore_ascii_case(column))
-                .ok_or_else(|| LinkError::NoKeyColumn {
-                    column: column.to_string(),
-                    available: table.header.join(", "),
-                })
-        };
-        let key_index = column_index(&key_column)?;
-        let issuer_index = how.issuer_column.as_deref().map(column_index).transpose()?;
+        let key_index = table.column(&key_column)?;
+        let issuer_index = how
+            .issuer_column
+            .as_deref()
+            .map(|c| table.column(c))
+            .transpose()?;
         let overrides = &how.kinds;
         let mut columns = link::infer_kinds(&table);
         for (col, kind) in overrides {
@@ -436,19 +430,9 @@ impl Engine {
         accession_column: &str,
         text_column: &str,
     ) -> Result<u64, EngineError> {
-        use crate::link::{self, LinkError};
+        use crate::link;
         let table = link::read_csv(csv)?;
-        let find = |name: &str| {
-            table
-                .header
-                .iter()
-                .position(|h| h.eq_ignore_ascii_case(name))
-                .ok_or_else(|| LinkError::NoKeyColumn {
-                    column: name.to_string(),
-                    available: table.header.join(", "),
-                })
-        };
-        let (a, t) = (find(accession_column)?, find(text_column)?);
+        let (a, t) = (table.column(accession_column)?, table.column(text_column)?);
         let rows: Vec<(String, String)> = table
             .rows
             .iter()

@@ -26,6 +26,20 @@ pub struct Table {
 }
 
 /// Reads a CSV file (UTF-8; a BOM is ignored; ragged rows are padded).
+impl Table {
+    /// The index of a column (case-insensitive), or an error naming the
+    /// columns there are.
+    pub fn column(&self, name: &str) -> Result<usize, LinkError> {
+        self.header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .ok_or_else(|| LinkError::NoKeyColumn {
+                column: name.to_string(),
+                available: self.header.join(", "),
+            })
+    }
+}
+
 pub fn read_csv(path: &Path) -> Result<Table, LinkError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
