@@ -6,12 +6,15 @@
 
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::{FileDicomObject, InMemDicomObject};
 use dicom_pixeldata::PixelDecoder;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::{Deserialize, Serialize};
 
-/// The transfer syntax of every masked file.
-pub const MASKED_TRANSFER_SYNTAX: &str = "1.2.840.10008.1.2.1";
+/// The transfer syntax of every masked file: explicit VR little endian.
+pub const MASKED_TRANSFER_SYNTAX: &str =
+    dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.uid();
 
 /// A rectangle in image coordinates (columns x, rows y), applied to every frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,14 +108,11 @@ pub fn apply(
     source: &FileDicomObject<InMemDicomObject>,
     rects: &[Rect],
 ) -> Result<MaskedPixels, String> {
+    // Compressed pixels are the encapsulated ones; the registry knows which.
     let ts = source.meta().transfer_syntax().trim_end_matches('\0');
-    let decompressed = !matches!(
-        ts,
-        "1.2.840.10008.1.2"
-            | "1.2.840.10008.1.2.1"
-            | "1.2.840.10008.1.2.2"
-            | "1.2.840.10008.1.2.1.99"
-    );
+    let decompressed = TransferSyntaxRegistry
+        .get(ts)
+        .is_some_and(|t| t.is_encapsulated_pixel_data());
     let decoded = source.decode_pixel_data().map_err(|e| {
         format!("its pixel data needs a mask but cannot be decoded ({e}); not exported")
     })?;
