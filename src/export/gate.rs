@@ -10,7 +10,7 @@ use crate::dicom::read_whole;
 use dicom_core::header::Header;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
-use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use std::path::Path;
 
 /// Identifying attributes besides every person name (DECISIONS 21), with
@@ -132,6 +132,12 @@ pub struct Located {
 /// DICOM, every text value at every depth (after inflating, for deflated
 /// files) for all needles.
 pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
+    scan_parsed(bytes, scanners).0
+}
+
+/// [`scan_file`], also handing back the parsed file (when it parses) so a
+/// caller need not parse it again.
+fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<DefaultDicomObject>) {
     let mut found: Vec<Located> = scanners
         .long
         .scan(bytes)
@@ -141,10 +147,11 @@ pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
             path: String::new(),
         })
         .collect();
-    match OpenFileOptions::new().from_reader(bytes) {
-        Ok(obj) => {
+    let parsed = OpenFileOptions::new().from_reader(bytes).ok();
+    match &parsed {
+        Some(obj) => {
             let mut texts = Vec::new();
-            collect_text(&obj, "", &mut texts, 0);
+            collect_text(obj, "", &mut texts, 0);
             // Meta values too (written anew, but checked all the same).
             for e in obj.meta().to_element_iter() {
                 if let Ok(v) = e.to_str() {
@@ -170,7 +177,7 @@ pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
                 }
             }
         }
-        Err(_) => found.extend(scanners.all.scan(bytes).into_iter().map(|hit| Located {
+        None => found.extend(scanners.all.scan(bytes).into_iter().map(|hit| Located {
             hit,
             path: String::new(),
         })),
@@ -179,7 +186,7 @@ pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
         (a.hit.offset, &a.path, &a.hit.attribute).cmp(&(b.hit.offset, &b.path, &b.hit.attribute))
     });
     found.dedup();
-    found
+    (found, parsed)
 }
 
 /// The attribute of the one date-valued needle (DECISIONS 21).
@@ -269,14 +276,16 @@ fn finding(file: &str, l: Located) -> Finding {
 /// insertions (PatientIdentityRemoved = YES, DeidentificationMethod and its
 /// code sequence).
 pub fn check_written(file: &str, bytes: &[u8], scanners: &Scanners) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = scan_file(bytes, scanners)
-        .into_iter()
-        .map(|l| finding(file, l))
-        .collect();
-    let header = OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .from_reader(bytes)
-        .ok();
+    let (located, parsed) = scan_parsed(bytes, scanners);
+    let mut findings: Vec<Finding> = located.into_iter().map(|l| finding(file, l)).collect();
+    // The file as the scan parsed it; its header alone if the whole would
+    // not parse.
+    let header = parsed.or_else(|| {
+        OpenFileOptions::new()
+            .read_until(tags::PIXEL_DATA)
+            .from_reader(bytes)
+            .ok()
+    });
     let text = |t: Tag| {
         header
             .as_ref()
