@@ -78,6 +78,23 @@ fn indexed(dir: &Path, archive: &Path) -> (PathBuf, Engine) {
     (db, engine)
 }
 
+/// An indexed archive of `patients` under `dir`, the app open on it, and
+/// the builder's empty draft saved as "new cohort".
+fn with_saved_new_cohort(dir: &Path, patients: u32) -> (PathBuf, Harness<'static, PacsApp>) {
+    let archive_dir = dir.join("archive");
+    archive(&archive_dir, patients, false);
+    let db = dir.join("ws.db");
+    let mut h = harness(&db, &archive_dir);
+    open_and_index(&mut h);
+    h.get_by_label("Cohort builder").click();
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the saved cohort", |a| {
+        a.saved_cohorts.iter().any(|c| c.name == "new cohort")
+    });
+    (db, h)
+}
+
 fn idle(app: &PacsApp) -> bool {
     app.index.is_none() && !app.queries_busy()
 }
@@ -406,17 +423,7 @@ fn clinical_data_is_imported_through_the_preview_dialog() {
 #[test]
 fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("archive");
-    archive(&dir, 6, false);
-    let db = tmp.path().join("ws.db");
-    let mut h = harness(&db, &dir);
-    open_and_index(&mut h);
-    h.get_by_label("Cohort builder").click();
-    h.run_steps(2);
-    h.get_by_label("Save").click();
-    wait_until(&mut h, "the saved cohort", |a| {
-        a.saved_cohorts.iter().any(|c| c.name == "new cohort")
-    });
+    let (_, mut h) = with_saved_new_cohort(tmp.path(), 6);
     h.run_steps(2);
     h.get_by_label("Export…").click();
     wait_until(&mut h, "the export dialog and its mask count", |a| {
@@ -472,17 +479,7 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
 #[test]
 fn two_saved_cohorts_are_compared_in_the_builder() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("archive");
-    archive(&dir, 30, false);
-    let db = tmp.path().join("ws.db");
-    let mut h = harness(&db, &dir);
-    open_and_index(&mut h);
-    h.get_by_label("Cohort builder").click();
-    h.run_steps(2);
-    h.get_by_label("Save").click();
-    wait_until(&mut h, "the first saved cohort", |a| {
-        a.saved_cohorts.iter().any(|c| c.name == "new cohort")
-    });
+    let (db, mut h) = with_saved_new_cohort(tmp.path(), 30);
     h.get_by_label("Duplicate").click();
     wait_until(&mut h, "the copy", |a| {
         a.saved_cohorts.iter().any(|c| c.name == "new cohort copy")
