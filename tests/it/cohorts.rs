@@ -39,7 +39,7 @@ fn counts_and_attrition_match_independent_sql() {
     let tmp = tempfile::tempdir().unwrap();
     let db = indexed(tmp.path(), 120);
     let spec = write_spec(tmp.path(), "a", CT_CHEST);
-    let (code, v) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    let (code, v) = count_json(&db, &spec);
     assert_eq!(code, 0, "{v}");
     let n = |x: &Value| x["count"].as_u64().unwrap();
     assert_eq!(n(&v["population"]), q(&db, "SELECT count(*) FROM studies"));
@@ -157,7 +157,7 @@ fn hostile_values_are_data_not_sql() {
         {{"name":"q","criterion":{{"any":[{{"modality":["'; DROP TABLE studies; --","%","_","\""]}},{{"study_description":"100% '; DROP TABLE series; -- \\ _ {long}"}},{{"institution":["a\\u0001b"]}}]}}}}]}}"#
     );
     let path = write_spec(tmp.path(), "evil", &spec);
-    let (code, v) = run_json(&db, &["cohort", "count", "--spec", &path, "--json"]);
+    let (code, v) = count_json(&db, &path);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["levels"]["studies"]["count"], 0);
     assert!(q(&db, "SELECT count(*) FROM studies") > 0, "tables intact");
@@ -178,7 +178,7 @@ fn released_counts_hide_small_cells_and_what_reveals_them() {
     let tmp = tempfile::tempdir().unwrap();
     let db = indexed(tmp.path(), 40);
     let spec = write_spec(tmp.path(), "a", CT_CHEST);
-    let (_, exact) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    let (_, exact) = count_json(&db, &spec);
     let (_, rel) = run_json(
         &db,
         &["cohort", "count", "--spec", &spec, "--json", "--release"],
@@ -272,7 +272,7 @@ fn saved_cohorts_round_trip_through_the_cli() {
         serde_json::to_value(parse_spec(CT_CHEST).unwrap()).unwrap()
     );
     let (_, cmp) = run_json(&db, &["cohort", "compare", "ct-chest", "women", "--json"]);
-    let (_, a) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    let (_, a) = count_json(&db, &spec);
     let a_studies = a["levels"]["studies"]["count"].as_u64().unwrap();
     assert_eq!(
         cmp["both_studies"].as_u64().unwrap() + cmp["only_a_studies"].as_u64().unwrap(),
@@ -338,7 +338,7 @@ fn the_manifest_lists_every_series_and_is_labelled_phi() {
         .next()
         .unwrap()
         .starts_with("patient_id,patient_name,"));
-    let (_, v) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    let (_, v) = count_json(&db, &spec);
     assert_eq!(
         lines.count() as u64,
         v["levels"]["series"]["count"].as_u64().unwrap()
@@ -479,7 +479,7 @@ fn aggregate_only_workspaces_release_only_suppressed_counts() {
         ],
     );
     assert_eq!(p["aggregate_only"], true);
-    let (code, v) = run_json(&db, &["cohort", "count", "--spec", &spec, "--json"]);
+    let (code, v) = count_json(&db, &spec);
     assert_eq!(code, 0);
     assert_eq!(
         v["suppression"]["shown_as"], "<6",

@@ -212,3 +212,8 @@ pub fn incomplete_of(out: &Path) -> Option<PathBuf> {
         .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
 }
+
+/// `cohort count --spec SPEC --json` through the real binary.
+pub fn count_json(db: &Path, spec: &str) -> (i32, serde_json::Value) {
+    run_json(db, &["cohort", "count", "--spec", spec, "--json"])
+}

@@ -46,16 +46,7 @@ fn an_export_has_no_original_identifiers_and_is_valid_dicom() {
     let (code, v) = export_json(&db, "ct", &out);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["complete"], true);
-    let (_, counts) = run_json(
-        &db,
-        &[
-            "cohort",
-            "count",
-            "--spec",
-            tmp.path().join("ct.json").to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (_, counts) = count_json(&db, tmp.path().join("ct.json").to_str().unwrap());
     assert_eq!(v["written"], counts["levels"]["instances"]["count"]);
     let files: Vec<_> = all_files(&out)
         .into_iter()

@@ -86,16 +86,7 @@ fn findings_respect_negation_and_become_criteria() {
     std::fs::write(&spec, r#"{"schema_version":1,"name":"emph","rules":[
         {"name":"emphysema","criterion":{"finding":{"name":"emphysema"}}},
         {"name":"no nodule","exclude":true,"criterion":{"finding":{"name":"nodule","present":true}}}]}"#).unwrap();
-    let (code, v) = run_json(
-        &db,
-        &[
-            "cohort",
-            "count",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (code, v) = count_json(&db, spec.to_str().unwrap());
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["attrition"][0]["remaining"]["count"], third(0));
     assert_eq!(
@@ -106,16 +97,7 @@ fn findings_respect_negation_and_become_criteria() {
     let absent = tmp.path().join("a.json");
     std::fs::write(&absent, r#"{"schema_version":1,"name":"no-emph","rules":[
         {"name":"reported without emphysema","criterion":{"finding":{"name":"emphysema","present":false}}}]}"#).unwrap();
-    let (_, v) = run_json(
-        &db,
-        &[
-            "cohort",
-            "count",
-            "--spec",
-            absent.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (_, v) = count_json(&db, absent.to_str().unwrap());
     assert_eq!(v["levels"]["studies"]["count"], third(1) + third(2));
 }
 

@@ -98,16 +98,7 @@ fn an_ehr_csv_links_by_patient_id_and_becomes_a_criterion() {
     std::fs::write(&spec, r#"{"schema_version":1,"name":"smokers","unit":"patient","rules":[
         {"name":"current smoker","criterion":{"ehr":{"dataset":"clinic","column":"smoking","any_of":["CURRENT"]}}},
         {"name":"FEV1 >= 2","criterion":{"ehr":{"dataset":"clinic","column":"fev1_l","min":2.0}}}]}"#).unwrap();
-    let (code, v) = run_json(
-        &db,
-        &[
-            "cohort",
-            "count",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (code, v) = count_json(&db, spec.to_str().unwrap());
     assert_eq!(code, 0, "{v}");
     let smokers = ids.len().div_ceil(3) as u64;
     let steps = v["attrition"].as_array().unwrap();
@@ -193,16 +184,7 @@ fn the_same_patient_id_at_two_sites_links_by_issuer() {
     std::fs::write(&spec, r#"{"schema_version":1,"name":"smokers","unit":"patient","rules":[
         {"name":"current smoker","criterion":{"ehr":{"dataset":"clinic","column":"smoking","any_of":["CURRENT"]}}}]}"#).unwrap();
     let smokers = || {
-        let (code, v) = run_json(
-            &db,
-            &[
-                "cohort",
-                "count",
-                "--spec",
-                spec.to_str().unwrap(),
-                "--json",
-            ],
-        );
+        let (code, v) = count_json(&db, spec.to_str().unwrap());
         assert_eq!(code, 0, "{v}");
         v["levels"]["patients"]["count"].as_u64().unwrap()
     };
@@ -277,16 +259,7 @@ fn a_workspace_from_an_older_build_is_upgraded_when_opened() {
     let spec = tmp.path().join("ehr.json");
     std::fs::write(&spec, r#"{"schema_version":1,"name":"x","rules":[
         {"name":"smoker","criterion":{"ehr":{"dataset":"clinic","column":"smoking","any_of":["CURRENT"]}}}]}"#).unwrap();
-    let (code, v) = run_json(
-        &db,
-        &[
-            "cohort",
-            "count",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (code, v) = count_json(&db, spec.to_str().unwrap());
     assert_eq!(code, 0, "a schema-9 workspace with an EHR rule: {v}");
     let version: i64 = sqlite(&db)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
