@@ -15,6 +15,7 @@ pub mod index;
 pub mod link;
 pub mod model;
 pub mod privacy;
+pub mod private_fs;
 mod store;
 pub mod synth;
 

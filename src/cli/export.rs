@@ -5,7 +5,7 @@ use super::exit;
 use super::output::{cancel_on_ctrl_c, print_json};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pacs_cohort::deid::profile::{Choices, Options};
-use pacs_cohort::export::{ExportOptions, ExportReport};
+use pacs_cohort::export::{ExportOptions, ExportReport, Waiver};
 use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
 
@@ -72,8 +72,36 @@ pub struct ExportArgs {
     /// (same cohort, options, masks and key): verified files are taken over.
     #[arg(long)]
     resume: bool,
+    /// A finding (its id, from the report of a previous run) that a
+    /// reviewer judged a false alarm: it no longer blocks the export and is
+    /// recorded in the manifest with the reason. Repeat for several; each
+    /// needs its --reason, in the same order.
+    #[arg(long, value_name = "FINDING-ID")]
+    waive: Vec<String>,
+    /// Why the finding of the matching --waive is a false alarm.
+    #[arg(long, value_name = "TEXT")]
+    reason: Vec<String>,
     #[arg(long)]
     json: bool,
+}
+
+/// Pairs each --waive with its --reason.
+fn waivers(ids: &[String], reasons: &[String]) -> anyhow::Result<Vec<Waiver>> {
+    if ids.len() != reasons.len() || reasons.iter().any(|r| r.trim().is_empty()) {
+        anyhow::bail!(
+            "every --waive FINDING-ID needs a non-empty --reason TEXT (given {} --waive, {} --reason)",
+            ids.len(),
+            reasons.len()
+        );
+    }
+    Ok(ids
+        .iter()
+        .zip(reasons)
+        .map(|(id, reason)| Waiver {
+            id: id.trim().to_string(),
+            reason: reason.trim().to_string(),
+        })
+        .collect())
 }
 
 pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
@@ -82,6 +110,7 @@ pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
         overrides: Vec::new(),
         reid_table: a.reid_table,
         resume: a.resume,
+        waivers: waivers(&a.waive, &a.reason)?,
     };
     let cancel = cancel_on_ctrl_c(
         "the files written so far stay in the .incomplete folder; --resume continues",
@@ -139,6 +168,30 @@ fn print_human(r: &ExportReport) {
             r.written, r.folder, r.masked, r.key_fingerprint
         );
     } else {
+        print_findings(r);
+    }
+    if !r.waived.is_empty() {
+        println!(
+            "WAIVED: {} findings were judged false alarms by a reviewer (recorded in manifest.json):",
+            r.waived.len()
+        );
+        for w in &r.waived {
+            println!("  {} -- {}", w.finding.describe(), w.reason);
+        }
+    }
+    for id in &r.unused_waivers {
+        println!("note: --waive {id} matched no finding of this run");
+    }
+    if !r.default_handled.is_empty() {
+        println!(
+            "{} attributes not listed in PS3.15 Table E.1-1 were handled by default deny (manifest.json lists them)",
+            r.default_handled.len()
+        );
+    }
+}
+
+fn print_findings(r: &ExportReport) {
+    {
         println!(
             "EXPORT FAILED: the scan found {} residual identifiers; the files stay in {} for inspection (scan-report.json lists them)",
             r.findings.len(),
@@ -147,6 +200,7 @@ fn print_human(r: &ExportReport) {
         for f in &r.findings {
             println!("  {}", f.describe());
         }
+        println!("  (a finding judged a false alarm can be waived: --waive ID --reason TEXT)");
     }
 }
 

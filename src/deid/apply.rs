@@ -3,14 +3,15 @@
 //! on each object. Pure: no files, no logging of values.
 
 use super::dates::{cap_age, shift_da, shift_dt};
-use super::profile::{Decision, Options, Profile};
+use super::profile::{DecidedBy, Decision, Options, Profile};
 use super::pseudonym::{self, Key};
+use super::scan::{Needle, NeedleKind};
 use dicom_core::header::Header;
 use dicom_core::value::{DataSetSequence, Value};
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// What stays the same for every object of one patient.
 #[derive(Debug, Clone)]
@@ -40,10 +41,151 @@ pub struct Deidentifier<'a> {
 
 const MAX_DEPTH: usize = 64;
 
+/// What one de-identification did, for the gate and the manifest.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// Every source value that was not written as it was (DECISIONS 21):
+    /// what the gate looks for in the written files.
+    pub needles: Vec<Needle>,
+    /// Attributes decided by default deny rather than by the table, with
+    /// what was done, for the manifest (what the table missed).
+    pub defaulted: BTreeSet<((u16, u16), &'static str)>,
+}
+
+impl Trace {
+    /// Records an original value (each of a multi-valued one) that the
+    /// output does not hold verbatim. Values the de-identifier writes itself
+    /// (dummies, a pseudonym) are not looked for: their presence is ours.
+    fn removed(&mut self, tag: Tag, vr: VR, text: &str, patient: &PatientContext) {
+        let kind = match vr {
+            VR::PN | VR::UI => NeedleKind::Identity,
+            VR::DA | VR::DT => NeedleKind::Date,
+            VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::UR | VR::AE
+                if IDENTIFIERS.contains(&(tag.0, tag.1)) =>
+            {
+                NeedleKind::Identity
+            }
+            VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::UR | VR::AE => {
+                NeedleKind::Text
+            }
+            _ => return,
+        };
+        for part in text.split('\\') {
+            let mut v = part.trim_matches([' ', '\0']);
+            if vr == VR::DT {
+                v = v.get(..8).unwrap_or(v);
+            }
+            // Registry UIDs (classes, transfer syntaxes) are kept elsewhere
+            // on purpose; they identify no one.
+            let registry = vr == VR::UI && v.starts_with("1.2.840.10008.");
+            if v.is_empty()
+                || registry
+                || v.eq_ignore_ascii_case(DUMMY_TEXT)
+                || v.eq_ignore_ascii_case(&patient.pseudonym)
+            {
+                continue;
+            }
+            self.needles.push(Needle {
+                attribute: tag_text(tag),
+                value: v.to_string(),
+                kind,
+            });
+        }
+    }
+
+    /// Records every value of a data set that goes away whole (a removed
+    /// or emptied sequence's items), at every depth.
+    fn removed_all(&mut self, obj: &InMemDicomObject, patient: &PatientContext, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for e in obj.iter() {
+            if let Some(items) = e.items() {
+                for i in items {
+                    self.removed_all(i, patient, depth + 1);
+                }
+            } else if !is_private(e.tag()) {
+                if let Ok(v) = e.to_str() {
+                    self.removed(e.tag(), e.vr(), &v, patient);
+                }
+            }
+        }
+    }
+}
+
+/// `(gggg,eeee)`.
+pub fn tag_text(t: Tag) -> String {
+    format!("({:04X},{:04X})", t.0, t.1)
+}
+
+/// Text attributes whose removed values are identities, looked for
+/// everywhere (raw bytes included), besides every person name and UID:
+/// the patient's and the visit's identifiers, addresses, phone numbers,
+/// the institution and the device serial. Other removed text (station
+/// names, comments, codes) is looked for in every decoded value the
+/// profile did not write on purpose.
+const IDENTIFIERS: &[(u16, u16)] = &[
+    (0x0008, 0x0050), // Accession Number
+    (0x0008, 0x0081), // Institution Address
+    (0x0008, 0x0092), // Referring Physician's Address
+    (0x0008, 0x0094), // Referring Physician's Telephone Numbers
+    (0x0008, 0x1190), // Retrieve URL
+    (0x0010, 0x0020), // Patient ID
+    (0x0010, 0x0021), // Issuer of Patient ID
+    (0x0010, 0x0033), // Patient's Birth Date in Alternative Calendar
+    (0x0010, 0x0034), // Patient's Death Date in Alternative Calendar
+    (0x0010, 0x1000), // Other Patient IDs
+    (0x0010, 0x1002), // Other Patient IDs Sequence (items' IDs)
+    (0x0010, 0x1040), // Patient's Address
+    (0x0010, 0x1090), // Medical Record Locator
+    (0x0010, 0x2154), // Patient's Telephone Numbers
+    (0x0010, 0x2155), // Patient's Telecom Information
+    (0x0018, 0x1000), // Device Serial Number
+    (0x0020, 0x0010), // Study ID
+    (0x0038, 0x0010), // Admission ID
+    (0x0038, 0x0400), // Patient's Institution Residence
+    (0x0040, 0x0009), // Scheduled Procedure Step ID
+    (0x0040, 0x0031), // Local Namespace Entity ID
+    (0x0040, 0x0032), // Universal Entity ID
+    (0x0040, 0x0253), // Performed Procedure Step ID
+    (0x0040, 0x1001), // Requested Procedure ID
+    (0x0040, 0x1102), // Person's Address
+    (0x0040, 0x1103), // Person's Telephone Numbers
+    (0x0040, 0x1104), // Person's Telecom Information
+    (0x0040, 0x2016), // Placer Order Number / Imaging Service Request
+    (0x0040, 0x2017), // Filler Order Number / Imaging Service Request
+    (0x0040, 0xA123), // Person Name (SR)
+];
+
+/// A short label of a decision, for the manifest.
+fn decision_label(d: Decision) -> &'static str {
+    match d {
+        Decision::Keep => "kept",
+        Decision::Remove => "removed",
+        Decision::Empty => "emptied",
+        Decision::Dummy => "dummy",
+        Decision::Uid => "uid-remapped",
+        Decision::Clean => "cleaned",
+        Decision::Pseudonym => "pseudonym",
+        Decision::CodeMeaning => "code-meaning",
+    }
+}
+
 impl Deidentifier<'_> {
     /// De-identifies `obj` (a data set without file meta) for `patient`.
     pub fn apply(&self, obj: InMemDicomObject, patient: &PatientContext) -> InMemDicomObject {
-        let mut out = self.clean(obj, patient, 0);
+        self.apply_traced(obj, patient, &mut Trace::default())
+    }
+
+    /// [`Deidentifier::apply`], recording what was not kept (for the gate)
+    /// and what default deny decided (for the manifest) into `trace`.
+    pub fn apply_traced(
+        &self,
+        obj: InMemDicomObject,
+        patient: &PatientContext,
+        trace: &mut Trace,
+    ) -> InMemDicomObject {
+        let mut out = self.clean(obj, patient, 0, trace);
         self.insert_markers(&mut out, patient);
         out
     }
@@ -53,6 +195,7 @@ impl Deidentifier<'_> {
         obj: InMemDicomObject,
         patient: &PatientContext,
         depth: usize,
+        trace: &mut Trace,
     ) -> InMemDicomObject {
         let mut out = InMemDicomObject::new_empty();
         let safe_private = if self.options.retain_safe_private {
@@ -60,6 +203,19 @@ impl Deidentifier<'_> {
         } else {
             HashSet::new()
         };
+        // The item's code, for a Code Meaning in it.
+        let code_text = |t: Tag| {
+            obj.get(t)
+                .and_then(|e| e.to_str().ok().map(|s| s.trim().to_string()))
+                .unwrap_or_default()
+        };
+        let standard_meaning = self
+            .profile
+            .standard_meaning(
+                &code_text(tags::CODING_SCHEME_DESIGNATOR),
+                &code_text(tags::CODE_VALUE),
+            )
+            .map(str::to_string);
         for elem in obj {
             let tag = elem.tag();
             let vr = elem.vr();
@@ -71,15 +227,21 @@ impl Deidentifier<'_> {
                 // described without Overlay Data (Type 1) is invalid.
                 continue;
             }
-            let resolved = if is_private(tag) {
+            let (resolved, by) = if is_private(tag) {
                 // Private: removed unless on the vetted allow-list.
                 if !safe_private.contains(&tag) {
                     continue;
                 }
-                Decision::Keep
+                (Decision::Keep, DecidedBy::KeepList)
             } else {
-                self.profile.decide((tag.0, tag.1), &self.options)
+                self.profile
+                    .decide_element((tag.0, tag.1), vr, &self.options)
             };
+            if by == DecidedBy::DefaultByVr && resolved != Decision::Keep {
+                trace
+                    .defaulted
+                    .insert(((tag.0, tag.1), decision_label(resolved)));
+            }
             let (header, value) = elem.into_parts();
             // Identity of the patient: keyed pseudonyms rather than empty
             // values, so exports stay linkable over time.
@@ -89,37 +251,65 @@ impl Deidentifier<'_> {
                 tags::PATIENT_AGE if resolved == Decision::Keep => Decision::Clean,
                 _ => resolved,
             };
+            let original = match &value {
+                Value::Primitive(p) if resolved != Decision::Keep => Some(p.to_str().into_owned()),
+                _ => None,
+            };
             match (resolved, value) {
-                (Decision::Remove, _) => {}
-                (_, Value::Sequence(seq)) => {
-                    if depth >= MAX_DEPTH {
-                        continue;
+                (Decision::Remove | Decision::Empty | Decision::Dummy, Value::Sequence(seq)) => {
+                    for item in seq.items() {
+                        trace.removed_all(item, patient, depth + 1);
                     }
-                    if matches!(resolved, Decision::Empty | Decision::Dummy) {
+                    if resolved != Decision::Remove && depth < MAX_DEPTH {
                         out.put(DataElement::new(
                             tag,
                             VR::SQ,
                             DataSetSequence::<InMemDicomObject>::from(Vec::new()),
                         ));
+                    }
+                }
+                (_, Value::Sequence(seq)) => {
+                    if depth >= MAX_DEPTH {
                         continue;
                     }
                     let items: Vec<InMemDicomObject> = seq
                         .into_items()
                         .into_iter()
-                        .map(|i| self.clean(i, patient, depth + 1))
+                        .map(|i| self.clean(i, patient, depth + 1, trace))
                         .collect();
                     out.put(DataElement::new(tag, VR::SQ, DataSetSequence::from(items)));
                 }
+                (Decision::Remove, _) => {
+                    if let Some(o) = &original {
+                        trace.removed(tag, vr, o, patient);
+                    }
+                }
                 (Decision::Keep, value) => {
+                    // A person name is never kept on purpose: if a profile
+                    // (or a Retain option) keeps one, the gate must see it.
+                    if vr == VR::PN {
+                        if let Value::Primitive(p) = &value {
+                            trace.removed(tag, vr, &p.to_str(), patient);
+                        }
+                    }
                     out.put(DataElement::new(tag, header.vr(), value));
                 }
                 (Decision::Empty, _) => {
+                    if let Some(o) = &original {
+                        trace.removed(tag, vr, o, patient);
+                    }
                     out.put(DataElement::new(tag, vr, PrimitiveValue::Empty));
                 }
                 (Decision::Dummy, _) => {
+                    if let Some(o) = &original {
+                        trace.removed(tag, vr, o, patient);
+                    }
                     out.put(DataElement::new(tag, vr, dummy(vr)));
                 }
                 (Decision::Pseudonym, _) => {
+                    if let Some(o) = &original {
+                        trace.removed(tag, VR::PN, o, patient);
+                    }
                     out.put(DataElement::new(
                         tag,
                         vr,
@@ -127,6 +317,9 @@ impl Deidentifier<'_> {
                     ));
                 }
                 (Decision::Uid, Value::Primitive(p)) => {
+                    if let Some(o) = &original {
+                        trace.removed(tag, VR::UI, o, patient);
+                    }
                     let uids: Vec<String> = p
                         .to_str()
                         .split('\\')
@@ -139,8 +332,23 @@ impl Deidentifier<'_> {
                     ));
                 }
                 (Decision::Clean, Value::Primitive(p)) => {
-                    if let Some(v) = self.cleaned(vr, &p, patient) {
+                    let cleaned = self.cleaned(vr, &p, patient);
+                    self.trace_cleaned(tag, vr, &p, cleaned.as_ref(), patient, trace);
+                    if let Some(v) = cleaned {
                         out.put(DataElement::new(tag, vr, v));
+                    }
+                }
+                (Decision::CodeMeaning, Value::Primitive(p)) => {
+                    let meaning = match &standard_meaning {
+                        Some(m) => Some(PrimitiveValue::from(m.as_str())),
+                        None if self.options.clean_descriptors => {
+                            Some(PrimitiveValue::from(clean_descriptor(&p.to_str())))
+                        }
+                        None => None,
+                    };
+                    self.trace_cleaned(tag, vr, &p, meaning.as_ref(), patient, trace);
+                    if let Some(m) = meaning {
+                        out.put(DataElement::new(tag, vr, m));
                     }
                 }
                 // Anything else (pixel fragments under a U/C action): removed.
@@ -148,6 +356,39 @@ impl Deidentifier<'_> {
             }
         }
         out
+    }
+
+    /// Records what cleaning took out of a value: the words a cleaned
+    /// descriptor lost, or the whole original of a date, age or removed value.
+    fn trace_cleaned(
+        &self,
+        tag: Tag,
+        vr: VR,
+        original: &PrimitiveValue,
+        cleaned: Option<&PrimitiveValue>,
+        patient: &PatientContext,
+        trace: &mut Trace,
+    ) {
+        let before = original.to_str();
+        let after = cleaned.map(|c| c.to_str().into_owned()).unwrap_or_default();
+        if before == after {
+            return;
+        }
+        match vr {
+            VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC => {
+                let kept: HashSet<String> =
+                    after.split_whitespace().map(|w| w.to_uppercase()).collect();
+                // Each word that went, on its own (a name inside a
+                // description), and the whole value.
+                for word in before.split(|c: char| !(c.is_alphanumeric() || c == '.')) {
+                    let w = word.trim_matches('.');
+                    if !w.is_empty() && !kept.contains(&w.to_uppercase()) {
+                        trace.removed(tag, vr, w, patient);
+                    }
+                }
+            }
+            _ => trace.removed(tag, vr, &before, patient),
+        }
     }
 
     /// The private elements of one data set that the allow-list keeps, with
@@ -289,6 +530,19 @@ pub fn clean_descriptor(text: &str) -> String {
         .join(" ")
 }
 
+/// The dummy of text VRs.
+const DUMMY_TEXT: &str = "ANONYMIZED";
+
+/// Whether every word of `text` is one Clean Descriptors keeps (a match of
+/// such a text inside a cleaned descriptor is explained, not a leak).
+pub fn is_safe_descriptor(text: &str) -> bool {
+    let words = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '.'))
+        .filter(|w| !w.trim_matches('.').is_empty())
+        .count();
+    words > 0 && clean_descriptor(text).split_whitespace().count() == words
+}
+
 /// A dummy value of the right VR.
 fn dummy(vr: VR) -> PrimitiveValue {
     match vr {
@@ -301,7 +555,7 @@ fn dummy(vr: VR) -> PrimitiveValue {
         VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::OB | VR::OW | VR::UN => {
             PrimitiveValue::Empty
         }
-        _ => PrimitiveValue::from("ANONYMIZED"),
+        _ => PrimitiveValue::from(DUMMY_TEXT),
     }
 }
 

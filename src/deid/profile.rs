@@ -2,12 +2,15 @@
 //! Table E.1-1, shipped under assets/deid with its provenance), with the
 //! options that change an attribute's action.
 
+use dicom_core::VR;
 use serde::Deserialize;
 use std::collections::HashMap;
 
 const TABLE_JSON: &str = include_str!("../../assets/deid/ps3.15-table-e1-1-2024b.json");
 const IOD_TYPES_CSV: &str = include_str!("../../assets/deid/iod-required-attributes.csv");
 const SAFE_PRIVATE_TXT: &str = include_str!("../../assets/deid/safe-private-attributes.txt");
+const DEFAULT_KEEP_CSV: &str = include_str!("../../assets/deid/default-keep.csv");
+const CODE_MEANINGS_CSV: &str = include_str!("../../assets/deid/standard-code-meanings.csv");
 
 /// What happens to one attribute, after options and compound codes are
 /// resolved.
@@ -26,6 +29,23 @@ pub enum Decision {
     /// The patient's keyed pseudonym (patient ID and name): decided when a
     /// data set is de-identified, never by the table.
     Pseudonym,
+    /// Code Meaning (0008,0104): the standard meaning of the item's code
+    /// when the shipped dictionary has it, else cleaned like a descriptor
+    /// (removed without Clean Descriptors).
+    CodeMeaning,
+}
+
+/// Who decided what happens to an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// PS3.15 Table E.1-1 (with the options switched on).
+    Table,
+    /// The shipped keep-list (`assets/deid/default-keep.csv`).
+    KeepList,
+    /// Default deny: the table does not list it, so its VR decides
+    /// (DECISIONS 30).
+    DefaultByVr,
 }
 
 /// An action code of the table (compound codes kept as such; resolving them
@@ -224,6 +244,10 @@ pub struct Profile {
     iod_type: HashMap<(u16, u16), u8>,
     /// The Retain Safe Private allow-list: (creator, group, element low byte).
     safe_private: std::collections::HashSet<(String, u16, u8)>,
+    /// Attributes the table does not list that are kept verbatim anyway.
+    keep: std::collections::HashSet<(u16, u16)>,
+    /// Standard code meanings: (scheme, value) -> meaning.
+    meanings: HashMap<(String, String), String>,
 }
 
 /// Parses `(gggg,eeee)`.
@@ -249,6 +273,28 @@ fn parse_iod_types(csv: &str) -> HashMap<(u16, u16), u8> {
             let tag = parse_tag(&format!("{g},{e}"))?;
             let ty: u8 = rest.split(',').next()?.trim().parse().ok()?;
             Some((tag, ty))
+        })
+        .collect()
+}
+
+/// The keep-list: the tag of every `(gggg,eeee),name,reason` row.
+fn parse_keep_list(csv: &str) -> std::collections::HashSet<(u16, u16)> {
+    csv.lines()
+        .filter(|l| l.starts_with('('))
+        .filter_map(|l| parse_tag(l.get(..11)?))
+        .collect()
+}
+
+/// The code dictionary: `scheme,value,meaning` rows.
+fn parse_meanings(csv: &str) -> HashMap<(String, String), String> {
+    csv.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.starts_with("scheme,"))
+        .filter_map(|l| {
+            let mut cols = l.splitn(3, ',');
+            let scheme = cols.next()?.trim().to_string();
+            let value = cols.next()?.trim().to_string();
+            let meaning = cols.next()?.trim().to_string();
+            Some(((scheme, value), meaning))
         })
         .collect()
 }
@@ -344,6 +390,77 @@ impl Profile {
             skipped,
             iod_type: parse_iod_types(IOD_TYPES_CSV),
             safe_private: parse_safe_private(SAFE_PRIVATE_TXT),
+            keep: parse_keep_list(DEFAULT_KEEP_CSV),
+            meanings: parse_meanings(CODE_MEANINGS_CSV),
+        }
+    }
+
+    /// The standard meaning of a code, when the shipped dictionary has it.
+    pub fn standard_meaning(&self, scheme: &str, value: &str) -> Option<&str> {
+        self.meanings
+            .get(&(scheme.trim().to_string(), value.trim().to_string()))
+            .map(String::as_str)
+    }
+
+    /// What to do with a standard element of VR `vr`, and who decided: the
+    /// table where it lists the attribute, else the keep-list, else its VR
+    /// (default deny, DECISIONS 30).
+    pub fn decide_element(&self, tag: (u16, u16), vr: VR, opts: &Options) -> (Decision, DecidedBy) {
+        if self.action(tag, opts).is_some() {
+            return (self.decide(tag, opts), DecidedBy::Table);
+        }
+        if self.keep.contains(&tag) {
+            return (Decision::Keep, DecidedBy::KeepList);
+        }
+        (self.default_by_vr(tag, vr, opts), DecidedBy::DefaultByVr)
+    }
+
+    /// Whether an attribute's value is written as it was (the table keeps
+    /// it, or the keep-list does, or its VR is kept by default).
+    pub fn keeps_verbatim(&self, tag: (u16, u16), vr: VR, opts: &Options) -> bool {
+        self.decide_element(tag, vr, opts).0 == Decision::Keep
+    }
+
+    /// Default deny for an attribute the table does not list.
+    fn default_by_vr(&self, tag: (u16, u16), vr: VR, opts: &Options) -> Decision {
+        if tag == (0x0008, 0x0104) {
+            return Decision::CodeMeaning;
+        }
+        let by_type = || match self.iod_type.get(&tag) {
+            Some(1) => Decision::Dummy,
+            Some(2) => Decision::Empty,
+            _ => Decision::Remove,
+        };
+        match vr {
+            VR::UI if opts.retain_uids => Decision::Keep,
+            VR::UI => Decision::Uid,
+            VR::DA | VR::DT if opts.retain_long_full_dates => Decision::Keep,
+            VR::DA | VR::DT if opts.retain_long_modified_dates => Decision::Clean,
+            VR::DA | VR::DT => by_type(),
+            // Ages are capped at 90 like the Patient's Age.
+            VR::AS => Decision::Clean,
+            // Times move with whole-day shifts; numbers and binary numbers
+            // are measurements (a number glued into one is the gate's job).
+            VR::TM
+            | VR::US
+            | VR::SS
+            | VR::UL
+            | VR::SL
+            | VR::FL
+            | VR::FD
+            | VR::DS
+            | VR::IS
+            | VR::AT
+            | VR::OF
+            | VR::OD
+            | VR::OL
+            | VR::OW
+            | VR::SV
+            | VR::UV
+            | VR::SQ => Decision::Keep,
+            // Text, names, codes, URLs, AE titles, unknown and byte
+            // values: anything can hide there.
+            _ => by_type(),
         }
     }
 

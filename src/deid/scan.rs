@@ -7,9 +7,26 @@
 /// One original value to look for, and what kind of value it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Needle {
-    /// Which attribute the value came from (for the report; e.g. "PatientName").
+    /// Which attribute the value came from (for the report; e.g. "(0010,0010)").
     pub attribute: String,
     pub value: String,
+    pub kind: NeedleKind,
+}
+
+/// How a value is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NeedleKind {
+    /// Names, IDs, UIDs and everything the profile table acts on: a
+    /// finding wherever it turns up (raw bytes too, when long enough).
+    Identity,
+    /// A date (birth date, an unshifted study date): in its written forms;
+    /// as the value of a date element it is a coincidence (shifted dates
+    /// of other patients), elsewhere a finding.
+    Date,
+    /// Text that default deny or Clean Descriptors removed: a finding in
+    /// any decoded value except those the profile writes on purpose
+    /// (kept attributes, cleaned descriptors, standard code meanings).
+    Text,
 }
 
 /// A hit: where, which attribute's value, in which variant.
@@ -18,40 +35,188 @@ pub struct Hit {
     pub offset: usize,
     pub attribute: String,
     pub variant: String,
+    pub kind: NeedleKind,
 }
 
 /// Values shorter than this are not searched (DECISIONS 21): they match by chance.
 pub const MIN_LEN: usize = 3;
 
-/// The byte strings a value may appear as: itself, upper and lower case,
-/// person-name `^` as spaces (and "Family, Given"), dates in other common
-/// formats, and Latin-1 as well as UTF-8 encodings.
-pub fn variants(value: &str) -> Vec<Vec<u8>> {
-    let v = value.trim_matches([' ', '\0']);
-    let mut texts: Vec<String> = vec![v.to_string(), v.to_uppercase(), v.to_lowercase()];
-    if v.contains('^') {
-        let parts: Vec<&str> = v.split('^').filter(|p| !p.is_empty()).collect();
-        texts.push(parts.join(" "));
-        if parts.len() >= 2 {
-            texts.push(format!("{} {}", parts[1], parts[0]));
-            texts.push(format!("{}, {}", parts[0], parts[1]));
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date's common written forms (DECISIONS 21 and the default-deny issue).
+fn date_forms(v: &str) -> Vec<String> {
+    let (y, m, d) = (&v[..4], &v[4..6], &v[6..]);
+    let (Ok(mi), Ok(di)) = (m.parse::<usize>(), d.parse::<usize>()) else {
+        return Vec::new();
+    };
+    let mut out = vec![
+        v.to_string(),
+        format!("{y}-{m}-{d}"),
+        format!("{y}.{m}.{d}"),
+        format!("{y}/{m}/{d}"),
+        format!("{d}/{m}/{y}"),
+        format!("{m}/{d}/{y}"),
+        format!("{d}.{m}.{y}"),
+        format!("{d}-{m}-{y}"),
+        format!("{di}.{mi}.{y}"),
+        format!("{di}/{mi}/{y}"),
+        format!("{mi}/{di}/{y}"),
+    ];
+    if (1..=12).contains(&mi) {
+        let long = MONTHS[mi - 1];
+        let short = &long[..3];
+        for month in [long, short] {
+            out.extend([
+                format!("{di} {month} {y}"),
+                format!("{d} {month} {y}"),
+                format!("{month} {di}, {y}"),
+                format!("{month} {di} {y}"),
+                format!("{di}-{month}-{y}"),
+                format!("{d}-{month}-{y}"),
+            ]);
         }
-        // Each name component on its own (family names leak alone).
-        texts.extend(parts.iter().map(|p| p.to_string()));
+    }
+    out
+}
+
+/// ASCII transliterations of a text: accents dropped (NFD without the
+/// combining marks), and the German/Nordic two-letter forms (ü -> ue,
+/// ß -> ss, ø -> oe, æ -> ae, å -> aa).
+fn transliterations(v: &str) -> Vec<String> {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    if v.is_ascii() {
+        return Vec::new();
+    }
+    let two_letter = |c: char| -> Option<&'static str> {
+        Some(match c {
+            'ä' => "ae",
+            'ö' => "oe",
+            'ü' => "ue",
+            'Ä' => "AE",
+            'Ö' => "OE",
+            'Ü' => "UE",
+            'ß' => "ss",
+            'ø' => "oe",
+            'Ø' => "OE",
+            'æ' => "ae",
+            'Æ' => "AE",
+            'å' => "aa",
+            'Å' => "AA",
+            'œ' => "oe",
+            'Œ' => "OE",
+            'ł' => "l",
+            'Ł' => "L",
+            'đ' => "d",
+            'Đ' => "D",
+            _ => return None,
+        })
+    };
+    let one_letter = |c: char| -> Option<&'static str> {
+        Some(match c {
+            'ß' => "ss",
+            'ø' => "o",
+            'Ø' => "O",
+            'æ' => "ae",
+            'Æ' => "AE",
+            'œ' => "oe",
+            'Œ' => "OE",
+            'ł' => "l",
+            'Ł' => "L",
+            'đ' => "d",
+            'Đ' => "D",
+            _ => return None,
+        })
+    };
+    let strip = |s: &str| -> String { s.nfd().filter(|c| !is_combining_mark(*c)).collect() };
+    let mut two = String::new();
+    let mut one = String::new();
+    for c in v.nfc() {
+        match two_letter(c) {
+            Some(t) => two.push_str(t),
+            None => two.push(c),
+        }
+        match one_letter(c) {
+            Some(t) => one.push_str(t),
+            None => one.push(c),
+        }
+    }
+    vec![strip(&two), strip(&one)]
+}
+
+/// The texts a value may appear as: itself, its person-name groups (`=`)
+/// and components (`^`) alone and joined by spaces in both orders, dates in
+/// their written forms, Unicode NFC and NFD, and ASCII transliterations.
+pub fn variant_texts(value: &str) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let v = value.trim_matches([' ', '\0']);
+    let mut texts: Vec<String> = vec![v.to_string()];
+    if v.contains(['^', '=']) {
+        // Each group (alphabetic, ideographic, phonetic) and each
+        // component on its own: family names leak alone.
+        for group in v.split('=') {
+            let parts: Vec<&str> = group
+                .split('^')
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .collect();
+            if parts.is_empty() {
+                continue;
+            }
+            texts.push(parts.join(" "));
+            texts.push(parts.concat());
+            if parts.len() >= 2 {
+                texts.push(format!("{} {}", parts[1], parts[0]));
+                texts.push(format!("{}, {}", parts[0], parts[1]));
+                texts.push(format!("{}^{}", parts[0], parts[1]));
+            }
+            texts.extend(parts.iter().map(|p| p.to_string()));
+            // A component of several words ("van der Berg"): each word too.
+            texts.extend(
+                parts
+                    .iter()
+                    .flat_map(|p| p.split_whitespace())
+                    .map(str::to_string),
+            );
+        }
     }
     if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) {
-        let (y, m, d) = (&v[..4], &v[4..6], &v[6..]);
-        texts.extend([
-            format!("{y}-{m}-{d}"),
-            format!("{y}.{m}.{d}"),
-            format!("{y}/{m}/{d}"),
-            format!("{d}/{m}/{y}"),
-            format!("{m}/{d}/{y}"),
-            format!("{d}.{m}.{y}"),
-        ]);
+        texts.extend(date_forms(v));
     }
+    let mut all = Vec::new();
+    for t in texts {
+        all.extend(transliterations(&t));
+        all.push(t.nfc().collect::<String>());
+        all.push(t.nfd().collect::<String>());
+        all.push(t);
+    }
+    let mut out: Vec<String> = all
+        .into_iter()
+        .filter(|t| t.chars().count() >= MIN_LEN)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The byte strings a value may appear as: [`variant_texts`] in upper,
+/// lower and given case, UTF-8 and (where it differs) Latin-1.
+pub fn variants(value: &str) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
-    for t in texts.iter().filter(|t| t.chars().count() >= MIN_LEN) {
+    for t in variant_texts(value) {
         for case in [t.clone(), t.to_uppercase(), t.to_lowercase()] {
             out.push(case.as_bytes().to_vec());
             // Latin-1 (ISO_IR 100) encoding when it differs from UTF-8.
@@ -69,8 +234,38 @@ pub fn variants(value: &str) -> Vec<Vec<u8>> {
 /// automaton, so a file is read once however many values are searched.
 pub struct Scanner {
     automaton: Option<aho_corasick::AhoCorasick>,
-    /// Per pattern: (attribute, variant text).
-    labels: Vec<(String, String)>,
+    labels: Vec<Label>,
+}
+
+/// What one pattern of the automaton stands for.
+struct Label {
+    attribute: String,
+    variant: String,
+    kind: NeedleKind,
+    /// Whether the pattern starts / ends with a character of a script
+    /// written without spaces (CJK, kana): no token boundary needed there.
+    open_start: bool,
+    open_end: bool,
+}
+
+/// Which characters belong together in a token.
+#[derive(PartialEq, Eq)]
+enum Class {
+    Letter,
+    Digit,
+    Other,
+}
+
+fn class(b: Option<&u8>) -> Class {
+    match b {
+        Some(b) if b.is_ascii_digit() => Class::Digit,
+        Some(b) if b.is_ascii_alphabetic() || *b >= 0x80 => Class::Letter,
+        _ => Class::Other,
+    }
+}
+
+fn unspaced_script(c: Option<char>) -> bool {
+    c.is_some_and(|c| (c as u32) >= 0x2E80)
 }
 
 impl Scanner {
@@ -84,7 +279,11 @@ impl Scanner {
     /// component of 3 letters is searched in decoded text, never in raw
     /// binary bytes, where it turns up by chance).
     pub fn with_min_len(needles: &[Needle], min_len: usize) -> Scanner {
-        let min_len = min_len.max(MIN_LEN);
+        Scanner::build(needles, |_, v| v.len() >= min_len)
+    }
+
+    /// Compiles the variants `keep(needle, variant)` accepts.
+    pub fn build(needles: &[Needle], keep: impl Fn(&Needle, &[u8]) -> bool) -> Scanner {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut labels = Vec::new();
         for n in needles {
@@ -92,13 +291,17 @@ impl Scanner {
                 continue;
             }
             for var in variants(&n.value) {
-                if var.len() < min_len {
+                if var.len() < MIN_LEN || !keep(n, &var) {
                     continue;
                 }
-                labels.push((
-                    n.attribute.clone(),
-                    String::from_utf8_lossy(&var).into_owned(),
-                ));
+                let text = String::from_utf8_lossy(&var).into_owned();
+                labels.push(Label {
+                    attribute: n.attribute.clone(),
+                    open_start: unspaced_script(text.chars().next()),
+                    open_end: unspaced_script(text.chars().last()),
+                    variant: text,
+                    kind: n.kind,
+                });
                 patterns.push(var);
             }
         }
@@ -114,27 +317,34 @@ impl Scanner {
         Scanner { automaton, labels }
     }
 
-    /// Every whole-token occurrence in `bytes` (ASCII case-insensitive; not
-    /// inside a longer run of letters or digits).
+    /// Every whole-token occurrence in `bytes` (ASCII case-insensitive).
+    /// Letters and digits are separate tokens: `MUELLER1965` holds the
+    /// name and the year, while a name inside a longer word, or digits
+    /// inside a longer number (a date inside a `2.25.` UID), are not hits.
     pub fn scan(&self, bytes: &[u8]) -> Vec<Hit> {
         let Some(ac) = &self.automaton else {
             return Vec::new();
         };
         let mut hits = Vec::new();
-        let joined = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
         for m in ac.find_overlapping_iter(bytes) {
-            // Only whole tokens: a value inside a longer run of letters or
-            // digits (a name inside a base32 pseudonym, a date inside a 2.25
-            // UID) is a coincidence, not a leak.
+            let label = &self.labels[m.pattern().as_usize()];
+            let first = bytes.get(m.start());
+            let last = m.end().checked_sub(1).and_then(|i| bytes.get(i));
             let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
-            if joined(before) || joined(bytes.get(m.end())) {
+            let glued = |outside: Option<&u8>, edge: Option<&u8>| {
+                let c = class(edge);
+                c != Class::Other && class(outside) == c
+            };
+            if (!label.open_start && glued(before, first))
+                || (!label.open_end && glued(bytes.get(m.end()), last))
+            {
                 continue;
             }
-            let (attribute, variant) = &self.labels[m.pattern().as_usize()];
             hits.push(Hit {
                 offset: m.start(),
-                attribute: attribute.clone(),
-                variant: variant.clone(),
+                attribute: label.attribute.clone(),
+                variant: label.variant.clone(),
+                kind: label.kind,
             });
         }
         hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
@@ -144,9 +354,8 @@ impl Scanner {
 }
 
 /// Every occurrence of every needle's variants in `bytes`, ASCII
-/// case-insensitively, standing as a whole token (not inside a longer run
-/// of letters or digits). Compiles the needles each call: use [`Scanner`]
-/// to scan many files.
+/// case-insensitively, standing as a whole token. Compiles the needles
+/// each call: use [`Scanner`] to scan many files.
 pub fn scan(bytes: &[u8], needles: &[Needle]) -> Vec<Hit> {
     Scanner::new(needles).scan(bytes)
 }
@@ -159,6 +368,7 @@ mod tests {
         Needle {
             attribute: attribute.into(),
             value: value.into(),
+            kind: NeedleKind::Identity,
         }
     }
 
@@ -193,8 +403,8 @@ mod tests {
             "date digits inside a UID"
         );
         assert!(
-            scan(b"PKI4MRN42XY", &needles).is_empty(),
-            "inside a pseudonym"
+            scan(b"PKIXMRN42XY", &needles).is_empty(),
+            "inside a longer word"
         );
         // Short values are not searched; clean bytes give nothing.
         assert!(scan(b"nothing to see here", &needles).is_empty());

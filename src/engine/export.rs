@@ -88,7 +88,15 @@ impl Engine {
     ) -> Result<Vec<Finding>, EngineError> {
         self.ensure_row_level_allowed()?;
         let sources = self.cohort_sources(cohort_name)?;
-        let (needles, _) = crate::export::gate::source_needles(&sources, opts);
-        Ok(crate::export::gate::scan_folder(dir, &needles)?)
+        let key = crate::deid::keyfile::load_or_create(&self.db)?;
+        let profile = crate::deid::profile::Profile::standard();
+        let deid = crate::deid::apply::Deidentifier {
+            profile: &profile,
+            options: *opts,
+            key: &key,
+        };
+        let (needles, _) = crate::export::gate::source_needles(&sources, &deid);
+        let findings = crate::export::gate::scan_folder(dir, &needles, &profile, opts)?;
+        Ok(findings.into_iter().map(|f| f.with_id(&key)).collect())
     }
 }

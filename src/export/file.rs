@@ -4,10 +4,10 @@
 
 use super::journal::Previous;
 use super::manifest::ManifestRow;
-use super::{gate, ExportError, ExportRequest, SourceFile};
-use crate::deid::apply::{Deidentifier, PatientContext};
+use super::{ExportError, ExportRequest, SourceFile};
+use crate::deid::apply::{tag_text, Deidentifier, PatientContext, Trace};
 use crate::deid::mask::{self, MASKED_TRANSFER_SYNTAX};
-use crate::deid::scan::Needle;
+use crate::deid::scan::{Needle, NeedleKind};
 use crate::dicom::read_whole;
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
@@ -49,11 +49,12 @@ pub(super) fn sha256_hex(bytes: &[u8]) -> String {
 /// each other. `Ok(false)`: the final name was already taken.
 fn write_atomically(path: &Path, bytes: &[u8], tag: &str) -> Result<bool, ExportError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
+        crate::private_fs::create_dir_all(parent)
             .map_err(|e| ExportError::Io(e.to_string(), parent.into()))?;
     }
     let part = path.with_extension(format!("{tag}.part"));
-    std::fs::write(&part, bytes).map_err(|e| ExportError::Io(e.to_string(), part.clone()))?;
+    crate::private_fs::write(&part, bytes)
+        .map_err(|e| ExportError::Io(e.to_string(), part.clone()))?;
     let linked = std::fs::hard_link(&part, path);
     let _ = std::fs::remove_file(&part);
     match linked {
@@ -78,7 +79,9 @@ pub(super) enum Outcome {
 
 /// One source file, handled on a worker thread.
 pub(super) struct Processed {
-    pub needles: Vec<Needle>,
+    /// What the de-identification did not keep (the gate's needles) and
+    /// what default deny decided.
+    pub trace: Trace,
     pub outcome: Result<Outcome, ExportError>,
 }
 
@@ -87,36 +90,82 @@ pub(super) struct Processed {
 /// takes over the file an unfinished run verifiably wrote or writes it.
 pub(super) fn process(
     deid: &Deidentifier,
+    reference: Option<&Deidentifier>,
     req: &ExportRequest,
     f: &SourceFile,
     label: &str,
     previous: Option<&Previous>,
     dir: &Path,
 ) -> Processed {
-    let mut needles = Vec::new();
+    let mut trace = Trace::default();
     let source = match read_whole(&f.path) {
         Ok(o) => o,
         Err(reason) => {
             return Processed {
-                needles,
+                trace,
                 outcome: Ok(Outcome::Skipped(reason)),
             }
         }
     };
-    // Every source's values go to the gate, reused files' too.
-    gate::needles(&source, &req.options.profile, &mut needles);
+    meta_needles(source.meta(), &mut trace);
+    if let Some(reference) = reference {
+        // The gate's needles from the standard profile (the export's own
+        // profile was changed): the same walk, its output discarded.
+        let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
+        reference.apply_traced(source.clone().into_inner(), &patient, &mut trace);
+        let outcome = match export_one(deid, req, f, source, dir, label, &mut Trace::default()) {
+            Ok(row) => Ok(Outcome::Written(row)),
+            Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
+            Err(FileError::Fatal(e)) => Err(e),
+        };
+        return Processed { trace, outcome };
+    }
     if let Some(row) = previous.and_then(|p| take_over(&p.dir, dir, p.done.get(label)?)) {
+        // Every source's values go to the gate, reused files' too.
+        let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
+        deid.apply_traced(source.into_inner(), &patient, &mut trace);
         return Processed {
-            needles,
+            trace,
             outcome: Ok(Outcome::Reused(row)),
         };
     }
-    let outcome = match export_one(deid, req, f, source, dir, label) {
+    let outcome = match export_one(deid, req, f, source, dir, label, &mut trace) {
         Ok(row) => Ok(Outcome::Written(row)),
         Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
         Err(FileError::Fatal(e)) => Err(e),
     };
-    Processed { needles, outcome }
+    Processed { trace, outcome }
+}
+
+/// The source's file meta is written anew: its AE titles and private
+/// information are looked for like every removed value.
+fn meta_needles(meta: &dicom_object::FileMetaTable, trace: &mut Trace) {
+    let texts = [
+        (
+            tags::SOURCE_APPLICATION_ENTITY_TITLE,
+            &meta.source_application_entity_title,
+        ),
+        (
+            tags::SENDING_APPLICATION_ENTITY_TITLE,
+            &meta.sending_application_entity_title,
+        ),
+        (
+            tags::RECEIVING_APPLICATION_ENTITY_TITLE,
+            &meta.receiving_application_entity_title,
+        ),
+    ];
+    for (tag, value) in texts {
+        let Some(v) = value.as_deref().map(|v| v.trim_matches([' ', '\0'])) else {
+            continue;
+        };
+        if !v.is_empty() {
+            trace.needles.push(Needle {
+                attribute: tag_text(tag),
+                value: v.to_string(),
+                kind: NeedleKind::Text,
+            });
+        }
+    }
 }
 
 /// Takes over a file an unfinished run wrote, if it is still there with
@@ -128,7 +177,7 @@ fn take_over(old_dir: &Path, new_dir: &Path, row: &ManifestRow) -> Option<Manife
         return None;
     }
     let new = new_dir.join(&row.file);
-    std::fs::create_dir_all(new.parent()?).ok()?;
+    crate::private_fs::create_dir_all(new.parent()?).ok()?;
     if std::fs::hard_link(&old, &new).is_err() {
         write_atomically(&new, &bytes, "takeover").ok()?;
     }
@@ -143,6 +192,7 @@ fn export_one(
     source: dicom_object::DefaultDicomObject,
     dir: &Path,
     label: &str,
+    trace: &mut Trace,
 ) -> Result<ManifestRow, FileError> {
     let rects = req.masks.rects_for(&source);
     let masked = if rects.is_empty() {
@@ -159,7 +209,7 @@ fn export_one(
             .to_string(),
     };
     let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
-    let mut clean = deid.apply(source.into_inner(), &patient);
+    let mut clean = deid.apply_traced(source.into_inner(), &patient, trace);
     let masked = masked.map(|m| {
         let summary = m.masked;
         m.put_into(&mut clean);

@@ -37,11 +37,12 @@ impl Journal {
     /// Starts the journal (and state) of a new `.incomplete-` folder.
     pub fn create(dir: &Path, state: &State) -> Result<Journal, ExportError> {
         let state_path = dir.join(STATE_FILE);
-        std::fs::write(&state_path, serde_json::to_vec(state).unwrap_or_default())
+        crate::private_fs::write(&state_path, &serde_json::to_vec(state).unwrap_or_default())
             .map_err(|e| ExportError::Io(e.to_string(), state_path))?;
         let path = dir.join(JOURNAL_FILE);
+        crate::private_fs::touch(&path)
+            .map_err(|e| ExportError::Io(e.to_string(), path.clone()))?;
         let file = std::fs::OpenOptions::new()
-            .create(true)
             .append(true)
             .open(&path)
             .map_err(|e| ExportError::Io(e.to_string(), path.clone()))?;

@@ -31,10 +31,54 @@ pub struct ExportFacts {
     pub app_version: &'static str,
     pub recipe_version: u32,
     pub key_fingerprint: String,
+    /// Attributes default deny handled (the table does not list them).
+    pub default_handled: Vec<(String, String)>,
+    /// Findings a reviewer waived.
+    pub waived: Vec<WaiverRecord>,
+}
+
+/// A waived finding as the manifest records it (no matched value).
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverRecord {
+    pub id: String,
+    pub file: String,
+    pub path: String,
+    pub offset: usize,
+    pub attribute: String,
+    pub reason: String,
+}
+
+impl WaiverRecord {
+    pub fn of(w: &super::WaivedFinding) -> WaiverRecord {
+        WaiverRecord {
+            id: w.finding.id.clone(),
+            file: w.finding.file.clone(),
+            path: w.finding.path.clone(),
+            offset: w.finding.offset,
+            attribute: w.finding.attribute.clone(),
+            reason: w.reason.clone(),
+        }
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    std::fs::write(path, bytes).map_err(|e| ExportError::Io(e.to_string(), path.into()))
+    crate::private_fs::write(path, bytes).map_err(|e| ExportError::Io(e.to_string(), path.into()))
+}
+
+/// The data dictionary's keyword of `(gggg,eeee)`, or empty.
+fn attribute_name(tag: &str) -> String {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+    let parse = || {
+        let (g, e) = tag.trim_matches(['(', ')']).split_once(',')?;
+        Some(dicom_core::Tag(
+            u16::from_str_radix(g, 16).ok()?,
+            u16::from_str_radix(e, 16).ok()?,
+        ))
+    };
+    parse()
+        .and_then(|t| dicom_dictionary_std::StandardDataDictionary.by_tag(t))
+        .map(|e| e.alias().to_string())
+        .unwrap_or_default()
 }
 
 /// Writes `manifest.json` and `manifest.csv` into `dir`.
@@ -50,6 +94,10 @@ pub fn write_manifests(
         "app_version": facts.app_version,
         "recipe_version": facts.recipe_version,
         "key_fingerprint": facts.key_fingerprint,
+        "default_handled": facts.default_handled.iter().map(|(tag, action)| {
+            serde_json::json!({"tag": tag, "name": attribute_name(tag), "action": action})
+        }).collect::<Vec<_>>(),
+        "waived_findings": facts.waived,
         "files": rows,
     });
     write(
@@ -108,19 +156,25 @@ pub fn write_scan_report(
     files_scanned: usize,
     values_searched: usize,
     findings: &[Finding],
+    waived: &[super::WaivedFinding],
 ) -> Result<(), ExportError> {
     let report = serde_json::json!({
         "files_scanned": files_scanned,
         "identifying_values_searched": values_searched,
         "checks": [
-            "every byte of every file (preamble, file meta, all elements, private and encapsulated bytes) for the source identifiers of at least 6 characters",
-            "every decoded text value at every depth for every source identifier of at least 3 characters, with case, person-name, date-format and charset variants",
+            "the values searched: every source value the profile did not keep verbatim (removed, emptied, replaced, remapped, shifted or cleaned, by the table or by default deny, at every depth, file meta included)",
+            "every byte of every file (preamble, file meta, all elements, private and encapsulated bytes; deflated data sets inflated) for identities and written-out dates of at least 6 characters",
+            "every decoded value at every depth (byte values read as text) for every value of at least 3 characters, with case, person-name group and component, Unicode NFC/NFD, transliteration, letter/digit token and date-format variants",
             "PatientIdentityRemoved = YES, DeidentificationMethod and its code sequence present",
             "no replaced original UID survives",
         ],
         "clean": findings.is_empty(),
         // Matched values are PHI: the report on disk says where, not what.
         "findings": findings.iter().map(Finding::redacted).collect::<Vec<_>>(),
+        "waived": waived.iter().map(|w| serde_json::json!({
+            "finding": w.finding.redacted(),
+            "reason": w.reason,
+        })).collect::<Vec<_>>(),
     });
     write(
         &dir.join("scan-report.json"),
@@ -130,11 +184,40 @@ pub fn write_scan_report(
     )
 }
 
-/// Whether `inner` is `outer` or lies under it (both made absolute first).
+/// Whether `inner` is `outer` or lies under it, compared by path
+/// components (so `/x/exp-reid.csv` is beside `/x/exp`, not inside), after
+/// making both absolute and resolving what exists of them (symlinks, `..`).
 pub fn is_inside(inner: &Path, outer: &Path) -> bool {
-    let abs = std::path::absolute(inner).unwrap_or_else(|_| inner.to_path_buf());
-    let out = std::path::absolute(outer).unwrap_or_else(|_| outer.to_path_buf());
-    abs.starts_with(&out) || abs.to_string_lossy().starts_with(&*out.to_string_lossy())
+    resolved(inner).starts_with(resolved(outer))
+}
+
+/// `p` absolute, with its longest existing ancestor canonicalised and the
+/// rest appended (`..` in the rest resolved lexically).
+fn resolved(p: &Path) -> std::path::PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    let base = loop {
+        if let Ok(c) = existing.canonicalize() {
+            break c;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => break existing.to_path_buf(),
+        }
+    };
+    let mut out = base;
+    for name in rest.into_iter().rev() {
+        if name == ".." {
+            out.pop();
+        } else if name != "." {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// Writes the re-identification table (issuer, original patient ID,

@@ -51,6 +51,24 @@ pub struct ExportOptions {
     pub reid_table: Option<PathBuf>,
     /// Continue the newest unfinished run of the same export.
     pub resume: bool,
+    /// Findings a reviewer judged false alarms, by id, with the reason:
+    /// they no longer block the export and are recorded in the manifest.
+    pub waivers: Vec<Waiver>,
+}
+
+/// A reviewer's decision that one finding is a false alarm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiver {
+    /// The finding's id (from a previous run's report).
+    pub id: String,
+    pub reason: String,
+}
+
+/// A finding the export did not block on, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaivedFinding {
+    pub finding: Finding,
+    pub reason: String,
 }
 
 /// Where an export is.
@@ -92,6 +110,9 @@ pub enum FindingKind {
 /// A residual-PHI finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    /// Stable for the same file, place, attribute and value under the same
+    /// key (a keyed hash, so it reveals nothing): what `--waive` names.
+    pub id: String,
     pub file: String,
     /// Byte offset in the file (0 when found in a decoded text value).
     pub offset: usize,
@@ -118,11 +139,23 @@ impl Finding {
         };
         match self.kind {
             FindingKind::ResidualValue => format!(
-                "{} at {at}: value of {} ({})",
-                self.file, self.attribute, self.matched
+                "[{}] {} at {at}: value of {} ({})",
+                self.id, self.file, self.attribute, self.matched
             ),
-            FindingKind::MissingInsertion => format!("{}: {}", self.file, self.matched),
+            FindingKind::MissingInsertion => {
+                format!("[{}] {}: {}", self.id, self.file, self.matched)
+            }
         }
+    }
+
+    /// Gives the finding its id (a keyed hash of where and what).
+    pub fn with_id(mut self, key: &Key) -> Finding {
+        let what = format!(
+            "{}\0{}\0{}\0{}\0{}",
+            self.file, self.offset, self.path, self.attribute, self.matched
+        );
+        self.id = pseudonym::keyed_label(key, "finding", &what)[..12].to_string();
+        self
     }
 
     /// The finding without the matched value (for reports on disk).
@@ -151,6 +184,13 @@ pub struct ExportReport {
     /// Source files that could not be exported, with the reason.
     pub skipped: Vec<(String, String)>,
     pub findings: Vec<Finding>,
+    /// Findings waived by a reviewer (not blocking; in the manifest).
+    pub waived: Vec<WaivedFinding>,
+    /// Waiver ids given that matched no finding of this run.
+    pub unused_waivers: Vec<String>,
+    /// Attributes decided by default deny (the table does not list them):
+    /// `(gggg,eeee)` and what was done.
+    pub default_handled: Vec<(String, String)>,
     pub key_fingerprint: String,
     pub recipe_version: u32,
 }
@@ -265,7 +305,8 @@ pub fn export(
     if tmp.exists() {
         return Err(ExportError::Exists(tmp));
     }
-    std::fs::create_dir_all(&tmp).map_err(|e| ExportError::Io(e.to_string(), tmp.clone()))?;
+    crate::private_fs::create_dir_all(&tmp)
+        .map_err(|e| ExportError::Io(e.to_string(), tmp.clone()))?;
     let mut journal = Journal::create(&tmp, &state)?;
     let mut profile = Profile::standard();
     for (tag, action) in &opts.overrides {
@@ -276,6 +317,14 @@ pub fn export(
         options: opts.profile,
         key: req.key,
     };
+    // What the gate looks for comes from the standard profile, so that a
+    // profile broken on purpose (overrides, in tests) is caught by it.
+    let standard = Profile::standard();
+    let reference = Deidentifier {
+        profile: &standard,
+        ..deid
+    };
+    let reference = (!opts.overrides.is_empty()).then_some(&reference);
     let mut report = ExportReport {
         folder: tmp.display().to_string(),
         complete: false,
@@ -286,6 +335,9 @@ pub fn export(
         masked: 0,
         skipped: Vec::new(),
         findings: Vec::new(),
+        waived: Vec::new(),
+        unused_waivers: Vec::new(),
+        default_handled: Vec::new(),
         key_fingerprint: crate::deid::keyfile::fingerprint(req.key),
         recipe_version: RECIPE_VERSION,
     };
@@ -296,6 +348,7 @@ pub fn export(
     let total = req.files.len() as u64;
     // Values are collected once each (a cohort repeats them in every file).
     let mut needles: BTreeSet<Needle> = BTreeSet::new();
+    let mut defaulted: BTreeSet<((u16, u16), &'static str)> = BTreeSet::new();
     let mut rows = Vec::new();
     let mut reid = Vec::new();
     let pool = worker_pool()?;
@@ -311,11 +364,12 @@ pub fn export(
             chunk
                 .par_iter()
                 .zip(chunk_labels)
-                .map(|(f, label)| process(&deid, req, f, label, previous.as_ref(), &tmp))
+                .map(|(f, label)| process(&deid, reference, req, f, label, previous.as_ref(), &tmp))
                 .collect()
         });
         for ((f, label), p) in chunk.iter().zip(chunk_labels).zip(results) {
-            needles.extend(p.needles);
+            needles.extend(p.trace.needles);
+            defaulted.extend(p.trace.defaulted);
             let row = match p.outcome {
                 Ok(Outcome::Written(row)) => row,
                 Ok(Outcome::Reused(row)) => {
@@ -342,7 +396,11 @@ pub fn export(
 
     // The gate: every written byte against every original value.
     let needles: Vec<Needle> = needles.into_iter().collect();
-    let scanners = Scanners::new(&needles);
+    let scanners = Scanners::new(&needles, &profile, &opts.profile);
+    report.default_handled = defaulted
+        .into_iter()
+        .map(|((g, e), what)| (format!("({g:04X},{e:04X})"), what.to_string()))
+        .collect();
     let scanned = rows.len() as u64;
     for (i, chunk) in rows.chunks(CHUNK).enumerate() {
         if cancel.is_cancelled() {
@@ -362,9 +420,12 @@ pub fn export(
                 .collect()
         });
         for f in found {
-            report.findings.extend(f?);
+            report
+                .findings
+                .extend(f?.into_iter().map(|f| f.with_id(req.key)));
         }
     }
+    apply_waivers(&mut report, &opts.waivers);
     throttle.tick(ExportPhase::Scanning, scanned, scanned);
     if cancel.is_cancelled() {
         report.cancelled = true;
@@ -384,9 +445,21 @@ pub fn export(
         app_version: env!("CARGO_PKG_VERSION"),
         recipe_version: RECIPE_VERSION,
         key_fingerprint: report.key_fingerprint.clone(),
+        default_handled: report.default_handled.clone(),
+        waived: report
+            .waived
+            .iter()
+            .map(manifest::WaiverRecord::of)
+            .collect(),
     };
     manifest::write_manifests(&tmp, &facts, &rows)?;
-    manifest::write_scan_report(&tmp, rows.len(), needles.len(), &report.findings)?;
+    manifest::write_scan_report(
+        &tmp,
+        rows.len(),
+        needles.len(),
+        &report.findings,
+        &report.waived,
+    )?;
     if report.findings.is_empty() {
         // Only for a finished export: a failed one is not handed to anyone.
         if let Some(t) = &opts.reid_table {
@@ -398,6 +471,30 @@ pub fn export(
         report.complete = true;
     }
     Ok(report)
+}
+
+/// Moves the findings a reviewer waived out of the blocking list.
+fn apply_waivers(report: &mut ExportReport, waivers: &[Waiver]) {
+    let (waived, blocking): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut report.findings)
+        .into_iter()
+        .partition(|f| waivers.iter().any(|w| w.id == f.id));
+    report.findings = blocking;
+    report.waived = waived
+        .into_iter()
+        .map(|f| WaivedFinding {
+            reason: waivers
+                .iter()
+                .find(|w| w.id == f.id)
+                .map(|w| w.reason.clone())
+                .unwrap_or_default(),
+            finding: f,
+        })
+        .collect();
+    report.unused_waivers = waivers
+        .iter()
+        .filter(|w| !report.waived.iter().any(|f| f.finding.id == w.id))
+        .map(|w| w.id.clone())
+        .collect();
 }
 
 /// Files handled per parallel batch (progress and cancel between batches).

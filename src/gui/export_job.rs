@@ -102,6 +102,7 @@ impl ExportDialog {
             reid_table: (!self.reid_table.trim().is_empty())
                 .then(|| PathBuf::from(self.reid_table.trim())),
             resume: self.resume,
+            waivers: Vec::new(),
         }
     }
 

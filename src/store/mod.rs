@@ -85,9 +85,13 @@ impl<T> Ctx<T> for rusqlite::Result<T> {
 pub(crate) fn open_rw(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() && !parent.exists() {
-            std::fs::create_dir_all(parent).map_err(|_| StoreError::CannotOpen(path.into()))?;
+            crate::private_fs::create_dir_all(parent)
+                .map_err(|_| StoreError::CannotOpen(path.into()))?;
         }
     }
+    // The workspace holds PHI: owner-only, and SQLite gives its -wal and
+    // -shm files the same mode (DECISIONS 34).
+    crate::private_fs::touch(path).map_err(|_| StoreError::CannotOpen(path.into()))?;
     let conn = Connection::open(path).at(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .at(path)?;
