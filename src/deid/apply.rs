@@ -1047,4 +1047,153 @@ mod tests {
         assert!(values.iter().all(|v| v.len() <= 64), "{values:?}");
         assert_eq!(method_codes(&out).len(), 8);
     }
+
+    #[test]
+    fn default_deny_handles_what_the_table_does_not_list_by_vr() {
+        let key = Key([10; 32]);
+        let profile = Profile::standard();
+        let d = Deidentifier {
+            profile: &profile,
+            options: crate::deid::profile::Choices::default().options(),
+            key: &key,
+        };
+        let patient = PatientContext::new(&key, "", "MRN8812345");
+        let issuer = || {
+            DataSetSequence::from(vec![obj(vec![
+                DataElement::new(
+                    tags::LOCAL_NAMESPACE_ENTITY_ID,
+                    VR::UT,
+                    PrimitiveValue::from("Northfield General"),
+                ),
+                DataElement::new(
+                    tags::UNIVERSAL_ENTITY_ID,
+                    VR::UT,
+                    PrimitiveValue::from("northfield.example.org"),
+                ),
+                DataElement::new(
+                    tags::UNIVERSAL_ENTITY_ID_TYPE,
+                    VR::CS,
+                    PrimitiveValue::from("DNS"),
+                ),
+            ])])
+        };
+        let code = |value: &str, scheme: &str, meaning: &str| {
+            obj(vec![
+                DataElement::new(tags::CODE_VALUE, VR::SH, PrimitiveValue::from(value)),
+                DataElement::new(
+                    tags::CODING_SCHEME_DESIGNATOR,
+                    VR::SH,
+                    PrimitiveValue::from(scheme),
+                ),
+                DataElement::new(tags::CODE_MEANING, VR::LO, PrimitiveValue::from(meaning)),
+            ])
+        };
+        let source = obj(vec![
+            DataElement::new(tags::ISSUER_OF_ACCESSION_NUMBER_SEQUENCE, VR::SQ, issuer()),
+            DataElement::new(
+                tags::ISSUER_OF_PATIENT_ID_QUALIFIERS_SEQUENCE,
+                VR::SQ,
+                issuer(),
+            ),
+            DataElement::new(
+                tags::ANATOMIC_REGION_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![code("51185008", "SCT", "Chest of Renee Mueller")]),
+            ),
+            DataElement::new(
+                tags::PROCEDURE_CODE_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![code("X1", "99LOCAL", "CT chest Mueller")]),
+            ),
+            DataElement::new(
+                tags::RETRIEVE_URL,
+                VR::UR,
+                PrimitiveValue::from("https://pacs/studies?mrn=MRN8812345"),
+            ),
+            DataElement::new(
+                Tag(0x0010, 0x0033),
+                VR::LO,
+                PrimitiveValue::from("1385/01/23"),
+            ),
+            DataElement::new(
+                Tag(0x0020, 0x0242),
+                VR::UI,
+                PrimitiveValue::from("1.2.826.0.1.8812345.19650412.1"),
+            ),
+            DataElement::new(
+                Tag(0x0018, 0x9361),
+                VR::CS,
+                PrimitiveValue::from("MRN8812345"),
+            ),
+            DataElement::new(tags::MODALITY, VR::CS, PrimitiveValue::from("CT")),
+            DataElement::new(tags::MANUFACTURER, VR::LO, PrimitiveValue::from("ACME")),
+            DataElement::new(tags::KVP, VR::DS, PrimitiveValue::from("120")),
+        ]);
+        let mut trace = Trace::default();
+        let out = d.apply_traced(source, &patient, &mut trace);
+        for seq in [
+            tags::ISSUER_OF_ACCESSION_NUMBER_SEQUENCE,
+            tags::ISSUER_OF_PATIENT_ID_QUALIFIERS_SEQUENCE,
+        ] {
+            let item = &out.get(seq).unwrap().items().unwrap()[0];
+            assert!(
+                item.get(tags::LOCAL_NAMESPACE_ENTITY_ID).is_none(),
+                "{seq:?}"
+            );
+            assert!(item.get(tags::UNIVERSAL_ENTITY_ID).is_none(), "{seq:?}");
+            assert_eq!(
+                text(item, tags::UNIVERSAL_ENTITY_ID_TYPE).as_deref(),
+                Some("DNS")
+            );
+        }
+        let meaning = |seq: Tag| {
+            text(
+                &out.get(seq).unwrap().items().unwrap()[0],
+                tags::CODE_MEANING,
+            )
+        };
+        assert_eq!(
+            meaning(tags::ANATOMIC_REGION_SEQUENCE).as_deref(),
+            Some("Chest"),
+            "standard"
+        );
+        assert_eq!(
+            meaning(tags::PROCEDURE_CODE_SEQUENCE).as_deref(),
+            Some("CT CHEST"),
+            "cleaned"
+        );
+        assert!(out.get(tags::RETRIEVE_URL).is_none());
+        assert!(
+            out.get(Tag(0x0010, 0x0033)).is_none(),
+            "alternative calendar"
+        );
+        let uid = text(&out, Tag(0x0020, 0x0242)).unwrap();
+        assert_eq!(uid, pseudonym::uid(&key, "1.2.826.0.1.8812345.19650412.1"));
+        assert!(
+            out.get(Tag(0x0018, 0x9361)).is_none(),
+            "a CS off the keep-list"
+        );
+        assert_eq!(text(&out, tags::MODALITY).as_deref(), Some("CT"));
+        assert_eq!(text(&out, tags::MANUFACTURER).as_deref(), Some("ACME"));
+        assert_eq!(text(&out, tags::KVP).as_deref(), Some("120"));
+        let defaulted: Vec<(u16, u16)> = trace.defaulted.iter().map(|(t, _)| *t).collect();
+        for t in [
+            (0x0008, 0x1190),
+            (0x0010, 0x0033),
+            (0x0020, 0x0242),
+            (0x0040, 0x0031),
+        ] {
+            assert!(defaulted.contains(&t), "{t:04X?} listed for the manifest");
+        }
+        let needles: Vec<&str> = trace.needles.iter().map(|n| n.value.as_str()).collect();
+        for v in [
+            "Northfield General",
+            "Mueller",
+            "Renee",
+            "1385/01/23",
+            "1.2.826.0.1.8812345.19650412.1",
+        ] {
+            assert!(needles.contains(&v), "{v} looked for: {needles:?}");
+        }
+    }
 }

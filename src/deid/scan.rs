@@ -203,10 +203,9 @@ pub fn variant_texts(value: &str) -> Vec<String> {
         all.push(t.nfd().collect::<String>());
         all.push(t);
     }
-    let mut out: Vec<String> = all
-        .into_iter()
-        .filter(|t| t.chars().count() >= MIN_LEN)
-        .collect();
+    // Bytes, not characters: a two-character Japanese given name (6 bytes
+    // in UTF-8) is as distinctive as a three-letter Latin one.
+    let mut out: Vec<String> = all.into_iter().filter(|t| t.len() >= MIN_LEN).collect();
     out.sort();
     out.dedup();
     out
@@ -287,7 +286,7 @@ impl Scanner {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut labels = Vec::new();
         for n in needles {
-            if n.value.trim_matches([' ', '\0']).chars().count() < MIN_LEN {
+            if n.value.trim_matches([' ', '\0']).len() < MIN_LEN {
                 continue;
             }
             for var in variants(&n.value) {
@@ -409,5 +408,98 @@ mod tests {
         // Short values are not searched; clean bytes give nothing.
         assert!(scan(b"nothing to see here", &needles).is_empty());
         assert!(scan(b"ab ab ab", &[n("X", "ab")]).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod variant_tests {
+    use super::*;
+
+    fn has(v: &[String], want: &str) -> bool {
+        v.iter().any(|t| t == want)
+    }
+
+    #[test]
+    fn person_name_groups_components_and_transliterations_are_variants() {
+        let v = variant_texts("Müller^Renée=ミュラー^レネ=みゅらー^れね");
+        for want in [
+            "Müller",
+            "Mueller",
+            "Muller",
+            "Renée",
+            "Renee",
+            "Müller Renée",
+            "Renée Müller",
+            "ミュラー",
+            "レネ",
+            "みゅらー",
+            "ミュラーレネ",
+        ] {
+            assert!(has(&v, want), "{want} in {v:?}");
+        }
+        use unicode_normalization::UnicodeNormalization;
+        let nfd: String = "Müller".nfd().collect();
+        assert!(has(&v, &nfd), "decomposed form");
+        let v = variant_texts("Großmann^Jörg");
+        assert!(
+            has(&v, "Grossmann") && has(&v, "Joerg") && has(&v, "Jorg"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn dates_have_their_written_forms() {
+        let v = variant_texts("19650412");
+        for want in [
+            "19650412",
+            "1965-04-12",
+            "12.04.1965",
+            "12.4.1965",
+            "12/04/1965",
+            "04/12/1965",
+            "4/12/1965",
+            "12 Apr 1965",
+            "12 April 1965",
+            "Apr 12, 1965",
+            "April 12, 1965",
+            "12-Apr-1965",
+        ] {
+            assert!(has(&v, want), "{want} in {v:?}");
+        }
+    }
+
+    #[test]
+    fn letters_and_digits_are_separate_tokens_but_words_stay_whole() {
+        let needles = [
+            Needle {
+                attribute: "(0010,0010)".into(),
+                value: "Müller^Renée".into(),
+                kind: NeedleKind::Identity,
+            },
+            Needle {
+                attribute: "(0010,0030)".into(),
+                value: "19650412".into(),
+                kind: NeedleKind::Date,
+            },
+        ];
+        let s = Scanner::new(&needles);
+        let found = |b: &[u8]| !s.scan(b).is_empty();
+        assert!(found(b"ref MUELLER1965 x"), "glued to digits");
+        assert!(found(b"ref 1965MULLER x"));
+        assert!(found(b"born 12 Apr 1965."));
+        assert!(!found(b"xmuellerx"), "inside a longer word");
+        assert!(!found(b"2.25.91965041233"), "inside a longer number");
+        assert!(found("nfd Mu\u{0308}ller".as_bytes()), "decomposed");
+        let ideographic = Scanner::new(&[Needle {
+            attribute: "(0010,0010)".into(),
+            value: "Mueller^Renee=ミュラー^レネ".into(),
+            kind: NeedleKind::Identity,
+        }]);
+        assert!(
+            !ideographic
+                .scan("seen by ミュラー先生".as_bytes())
+                .is_empty(),
+            "no spaces between words in Japanese"
+        );
     }
 }

@@ -406,3 +406,242 @@ pub fn scan_folder(
     findings.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
     Ok(findings)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deid::pseudonym::Key;
+    use dicom_core::{DataElement, PrimitiveValue};
+    use dicom_object::FileMetaTableBuilder;
+
+    fn elem(tag: Tag, vr: VR, v: &str) -> DataElement<InMemDicomObject> {
+        DataElement::new(tag, vr, PrimitiveValue::from(v))
+    }
+
+    /// A written file (explicit VR LE, or deflated) holding `elements`.
+    fn file(elements: Vec<DataElement<InMemDicomObject>>, ts: &str) -> Vec<u8> {
+        let mut obj = InMemDicomObject::from_element_iter(elements);
+        obj.put(elem(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            "1.2.840.10008.5.1.4.1.1.7",
+        ));
+        obj.put(elem(tags::SOP_INSTANCE_UID, VR::UI, "2.25.1"));
+        let f = obj
+            .with_meta(
+                FileMetaTableBuilder::new()
+                    .transfer_syntax(ts)
+                    .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+                    .media_storage_sop_instance_uid("2.25.1"),
+            )
+            .unwrap();
+        let mut out = Vec::new();
+        f.write_all(&mut out).unwrap();
+        out
+    }
+
+    fn needle(attribute: &str, value: &str, kind: NeedleKind) -> Needle {
+        Needle {
+            attribute: attribute.into(),
+            value: value.into(),
+            kind,
+        }
+    }
+
+    fn findings(needles: &[Needle], bytes: &[u8]) -> Vec<Located> {
+        let opts = crate::deid::profile::Choices::default().options();
+        scan_file(bytes, &Scanners::new(needles, &Profile::standard(), &opts))
+    }
+
+    const EXPLICIT: &str = "1.2.840.10008.1.2.1";
+
+    #[test]
+    fn a_surname_that_is_a_vocabulary_word_is_explained_only_in_a_cleaned_descriptor() {
+        let name = [needle("(0010,0010)", "Stone^John", NeedleKind::Identity)];
+        let cleaned = file(
+            vec![elem(
+                tags::STUDY_DESCRIPTION,
+                VR::LO,
+                "CT ABDOMEN PELVIS STONE PROTOCOL",
+            )],
+            EXPLICIT,
+        );
+        assert!(findings(&name, &cleaned).is_empty());
+        let kept = file(vec![elem(tags::MANUFACTURER, VR::LO, "Stone")], EXPLICIT);
+        assert_eq!(
+            findings(&name, &kept).len(),
+            1,
+            "in a kept attribute it is a leak"
+        );
+        let comment = file(
+            vec![elem(tags::IMAGE_COMMENTS, VR::LT, "John Stone")],
+            EXPLICIT,
+        );
+        assert!(!findings(&name, &comment).is_empty());
+    }
+
+    #[test]
+    fn a_short_id_is_searched_in_text_never_in_numbers() {
+        let id = [needle("(0010,0020)", "120", NeedleKind::Identity)];
+        let kvp = file(vec![elem(tags::KVP, VR::DS, "120")], EXPLICIT);
+        assert!(findings(&id, &kvp).is_empty());
+        let text = file(vec![elem(tags::IMAGE_COMMENTS, VR::LT, "id 120")], EXPLICIT);
+        assert_eq!(findings(&id, &text).len(), 1);
+        let long = [needle("(0010,0020)", "8812345", NeedleKind::Identity)];
+        let slice = file(
+            vec![elem(tags::SLICE_THICKNESS, VR::DS, "8812345")],
+            EXPLICIT,
+        );
+        assert!(
+            !findings(&long, &slice).is_empty(),
+            "a long one is searched everywhere"
+        );
+    }
+
+    #[test]
+    fn removed_text_is_explained_only_where_the_profile_keeps_it() {
+        let station = [needle("(0008,1010)", "TOSHIBA", NeedleKind::Text)];
+        let kept = file(vec![elem(tags::MANUFACTURER, VR::LO, "TOSHIBA")], EXPLICIT);
+        assert!(findings(&station, &kept).is_empty());
+        // A value in an attribute the profile removes was not removed: a
+        // failure of the de-identifier, which the gate must report.
+        let leaked = file(
+            vec![elem(tags::RETRIEVE_URL, VR::UR, "http://x/TOSHIBA")],
+            EXPLICIT,
+        );
+        assert_eq!(findings(&station, &leaked).len(), 1);
+    }
+
+    #[test]
+    fn dates_in_date_elements_are_coincidences_elsewhere_findings() {
+        let dates = [
+            needle(BIRTH_DATE, "19650412", NeedleKind::Date),
+            needle("(0008,0020)", "20190307", NeedleKind::Date),
+        ];
+        let shifted = file(
+            vec![
+                elem(tags::STUDY_DATE, VR::DA, "20190307"),
+                elem(tags::SERIES_DATE, VR::DA, "19650412"),
+            ],
+            EXPLICIT,
+        );
+        assert!(findings(&dates, &shifted).is_empty());
+        let birth = file(
+            vec![elem(tags::PATIENT_BIRTH_DATE, VR::DA, "19650412")],
+            EXPLICIT,
+        );
+        assert_eq!(findings(&dates, &birth).len(), 1);
+        let text = file(
+            vec![elem(
+                tags::IMAGE_COMMENTS,
+                VR::LT,
+                "dob 12.4.1965, seen 2019-03-07",
+            )],
+            EXPLICIT,
+        );
+        let hits = findings(&dates, &text);
+        assert!(
+            hits.iter().any(|l| l.hit.attribute == BIRTH_DATE),
+            "{hits:?}"
+        );
+        assert!(
+            hits.iter().any(|l| l.hit.attribute == "(0008,0020)"),
+            "{hits:?}"
+        );
+    }
+
+    #[test]
+    fn deflated_pixel_bytes_and_byte_values_are_searched() {
+        let name = [needle("(0010,0010)", "Mueller^Renee", NeedleKind::Identity)];
+        let pixels = |ts: &str| {
+            let mut data = vec![0u8; 64];
+            data.extend_from_slice(b"MUELLER RENEE");
+            data.resize(128, 0);
+            let px = DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(data));
+            file(vec![px], ts)
+        };
+        let deflated = pixels(DEFLATE_TS);
+        assert!(
+            !deflated.windows(7).any(|w| w == b"MUELLER"),
+            "the test needs the name compressed"
+        );
+        let hits = findings(&name, &deflated);
+        assert!(
+            hits.iter().any(|l| l.path == "(inflated data set)"),
+            "{hits:?}"
+        );
+        assert!(!findings(&name, &pixels(EXPLICIT)).is_empty());
+        let doc = DataElement::new(
+            tags::ENCAPSULATED_DOCUMENT,
+            VR::OB,
+            PrimitiveValue::from(b"%PDF Renee Mueller".to_vec()),
+        );
+        let short = [needle("(0010,0010)", "Li^Obi", NeedleKind::Identity)];
+        let doc_short = DataElement::new(
+            tags::ENCAPSULATED_DOCUMENT,
+            VR::OB,
+            PrimitiveValue::from(b"%PDF Obi ".to_vec()),
+        );
+        assert!(!findings(&name, &file(vec![doc], EXPLICIT)).is_empty());
+        assert!(
+            !findings(&short, &file(vec![doc_short], EXPLICIT)).is_empty(),
+            "a short name in a byte value, read as text"
+        );
+    }
+
+    #[test]
+    fn digits_inside_pseudonyms_and_digests_are_coincidences() {
+        let id = [needle("(0010,0020)", "234567", NeedleKind::Identity)];
+        let ours = file(
+            vec![elem(tags::PATIENT_ID, VR::LO, "PABC234567XYZ")],
+            EXPLICIT,
+        );
+        assert!(findings(&id, &ours).is_empty());
+        assert!(inside_generated_token(
+            b"x,ab234567cd00112233445566778899aabbccddeeff,",
+            4
+        ));
+        assert!(!inside_generated_token(b"id AB234567,", 5));
+    }
+
+    #[test]
+    fn the_needles_are_what_the_de_identification_did_not_keep() {
+        let key = Key([9; 32]);
+        let profile = Profile::standard();
+        let deid = Deidentifier {
+            profile: &profile,
+            options: crate::deid::profile::Choices::default().options(),
+            key: &key,
+        };
+        let source = InMemDicomObject::from_element_iter([
+            elem(tags::PATIENT_NAME, VR::PN, "Doe^Jane"),
+            elem(tags::STUDY_ID, VR::SH, "ST7781"),
+            elem(tags::ADMISSION_ID, VR::LO, "ADM55120"),
+            elem(tags::RETRIEVE_URL, VR::UR, "http://pacs/MRN8812345"),
+            elem(tags::MODALITY, VR::CS, "CT"),
+            elem(tags::MANUFACTURER, VR::LO, "ACME"),
+            elem(tags::STUDY_DATE, VR::DA, "20190307"),
+        ]);
+        let mut trace = Trace::default();
+        let patient = PatientContext::new(&key, "", "MRN8812345");
+        deid.apply_traced(source, &patient, &mut trace);
+        let values: Vec<(&str, NeedleKind)> = trace
+            .needles
+            .iter()
+            .map(|n| (n.value.as_str(), n.kind))
+            .collect();
+        for want in [
+            ("Doe^Jane", NeedleKind::Identity),
+            ("ST7781", NeedleKind::Identity),
+            ("ADM55120", NeedleKind::Identity),
+            ("http://pacs/MRN8812345", NeedleKind::Identity),
+            ("20190307", NeedleKind::Date),
+        ] {
+            assert!(values.contains(&want), "{want:?} in {values:?}");
+        }
+        assert!(
+            !values.iter().any(|(v, _)| *v == "CT" || *v == "ACME"),
+            "kept"
+        );
+    }
+}
