@@ -3,7 +3,7 @@
 //! result shown when it ends. Layout is in `panels::export_dialog`.
 
 use pacs_cohort::deid::profile::Choices;
-use pacs_cohort::export::{ExportOptions, ExportProgress, ExportReport};
+use pacs_cohort::export::{ExportOptions, ExportProgress, ExportReport, Waiver};
 use pacs_cohort::{JobEvent, JobHandle};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -34,6 +34,10 @@ pub struct ExportDialog {
     /// Where to write the re-identification table for an honest broker
     /// (empty: none). Never inside the export folder.
     pub reid_table: String,
+    /// Findings a reviewer judged false alarms (applied to the next run).
+    pub waivers: Vec<Waiver>,
+    /// The reason typed for the next waiver.
+    pub waive_reason: String,
     pub run: Option<ExportRun>,
     pub outcome: Option<ExportOutcome>,
     pub picking: Option<Receiver<Option<PathBuf>>>,
@@ -53,6 +57,8 @@ impl ExportDialog {
             choices: Choices::default(),
             resume: false,
             reid_table: String::new(),
+            waivers: Vec::new(),
+            waive_reason: String::new(),
             run: None,
             outcome: None,
             picking: None,
@@ -102,7 +108,7 @@ impl ExportDialog {
             reid_table: (!self.reid_table.trim().is_empty())
                 .then(|| PathBuf::from(self.reid_table.trim())),
             resume: self.resume,
-            waivers: Vec::new(),
+            waivers: self.waivers.clone(),
         }
     }
 

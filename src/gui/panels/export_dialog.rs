@@ -5,7 +5,7 @@ use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use crate::gui::export_job::{summary, ExportOutcome};
 use eframe::egui;
-use pacs_cohort::export::ExportPhase;
+use pacs_cohort::export::{ExportPhase, Waiver};
 
 pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
     let cohorts: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
@@ -124,9 +124,15 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
                     });
                 }
             }
+            if !d.waivers.is_empty() {
+                ui.label(format!(
+                    "{} findings waived as false alarms; the next export will not block on them and records them in its manifest.",
+                    d.waivers.len()
+                ));
+            }
             if let Some(outcome) = &d.outcome {
                 ui.separator();
-                outcome_view(ui, outcome);
+                outcome_view(ui, outcome, &mut d.waivers, &mut d.waive_reason);
             }
         });
     if !open {
@@ -137,7 +143,12 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
     }
 }
 
-fn outcome_view(ui: &mut egui::Ui, outcome: &ExportOutcome) {
+fn outcome_view(
+    ui: &mut egui::Ui,
+    outcome: &ExportOutcome,
+    waivers: &mut Vec<Waiver>,
+    reason: &mut String,
+) {
     let line = summary(outcome);
     match outcome {
         ExportOutcome::Finished(r) if r.complete && !r.cancelled => {
@@ -155,13 +166,37 @@ fn outcome_view(ui: &mut egui::Ui, outcome: &ExportOutcome) {
                     .strong()
                     .color(ui.visuals().error_fg_color),
             );
+            ui.horizontal(|ui| {
+                let label = ui.label("Reason to waive");
+                ui.add(
+                    egui::TextEdit::singleline(reason)
+                        .desired_width(360.0)
+                        .hint_text("why a finding is a false alarm (recorded)"),
+                )
+                .labelled_by(label.id);
+            });
             // The matched values are the user's own data, shown here only.
             egui::ScrollArea::vertical()
                 .max_height(180.0)
                 .id_salt("findings")
                 .show(ui, |ui| {
                     for f in &r.findings {
-                        ui.label(egui::RichText::new(f.describe()).monospace().small());
+                        ui.horizontal(|ui| {
+                            let waived = waivers.iter().any(|w| w.id == f.id);
+                            if waived {
+                                ui.label("waived");
+                            } else if ui
+                                .add_enabled(!reason.trim().is_empty(), egui::Button::new("Waive"))
+                                .on_hover_text("A reviewer judged this a false alarm: the next export will not block on it")
+                                .clicked()
+                            {
+                                waivers.push(Waiver {
+                                    id: f.id.clone(),
+                                    reason: reason.trim().to_string(),
+                                });
+                            }
+                            ui.label(egui::RichText::new(f.describe()).monospace().small());
+                        });
                     }
                 });
         }
@@ -170,6 +205,15 @@ fn outcome_view(ui: &mut egui::Ui, outcome: &ExportOutcome) {
         }
     }
     if let ExportOutcome::Finished(r) = outcome {
+        if !r.waived.is_empty() {
+            ui.label(
+                egui::RichText::new(format!(
+                    "{} findings were waived by a reviewer (listed in manifest.json)",
+                    r.waived.len()
+                ))
+                .strong(),
+            );
+        }
         if !r.skipped.is_empty() {
             ui.collapsing(format!("{} files not exported", r.skipped.len()), |ui| {
                 for (file, reason) in &r.skipped {
