@@ -75,6 +75,10 @@ pub struct Layout {
     pub encoding: DataSetEncoding,
     /// Media Storage SOP Class UID from the file meta group, if any.
     pub media_storage_class: Option<String>,
+    /// Whether the file meta group starts with its group length
+    /// (0002,0000) and that length matches the group's actual size.
+    /// dicom-object reads the meta only then; `false` for a raw data set.
+    pub meta_group_length_valid: bool,
 }
 
 /// A root element's value located in the scanned bytes.
@@ -163,6 +167,7 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
     w.pos = start;
     let mut transfer_syntax = None;
     let mut media_storage_class = None;
+    let mut meta_group_length_valid = false;
     let encoding = match framing {
         Framing::RawDataSet { explicit_vr } => {
             if explicit_vr {
@@ -173,6 +178,9 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
         }
         Framing::Preamble | Framing::NoPreamble => {
             // The file meta group is always explicit VR little endian.
+            let meta_start = w.pos;
+            // (declared group length, where the elements it counts start)
+            let mut group_length: Option<(u32, usize)> = None;
             loop {
                 if w.pos == file_size {
                     break;
@@ -201,8 +209,14 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
                     transfer_syntax = uid();
                 } else if tag == Tag(0x0002, 0x0002) {
                     media_storage_class = uid();
+                } else if tag == Tag(0x0002, 0x0000) && w.pos == meta_start + 12 {
+                    group_length = value
+                        .filter(|v| v.len() == 4)
+                        .map(|v| (u32::from_le_bytes([v[0], v[1], v[2], v[3]]), w.pos));
                 }
             }
+            meta_group_length_valid = group_length
+                .is_some_and(|(declared, counted_from)| declared as usize == w.pos - counted_from);
             transfer_syntax
                 .as_deref()
                 .map(DataSetEncoding::from_transfer_syntax)
@@ -221,6 +235,7 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
             values: Vec::new(),
             encoding,
             media_storage_class,
+            meta_group_length_valid,
         });
     }
     w.encoding = encoding;
@@ -234,6 +249,7 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
         values: w.values,
         encoding,
         media_storage_class,
+        meta_group_length_valid,
     })
 }
 

@@ -145,8 +145,10 @@ fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<Defau
     };
     let mut found = raw(bytes, "");
     let parsed = OpenFileOptions::new().from_reader(bytes).ok();
-    match &parsed {
-        Some(obj) => {
+    // A file that is not DICOM (a manifest, a stray file) gets the raw
+    // scan above only (short values are looked for in decoded values).
+    if let Some(obj) = &parsed {
+        {
             if let Some(inflated) = inflated_data_set(bytes, obj) {
                 found.extend(raw(&inflated, "(inflated data set)"));
             }
@@ -180,9 +182,6 @@ fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<Defau
                 }
             }
         }
-        // Not DICOM (a manifest, a stray file): the raw scan above is all
-        // (short values are only looked for in decoded values).
-        None => {}
     }
     found.sort_by(|a, b| {
         (a.hit.offset, &a.path, &a.hit.attribute).cmp(&(b.hit.offset, &b.path, &b.hit.attribute))
