@@ -148,38 +148,36 @@ fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<Defau
     // A file that is not DICOM (a manifest, a stray file) gets the raw
     // scan above only (short values are looked for in decoded values).
     if let Some(obj) = &parsed {
-        {
-            if let Some(inflated) = inflated_data_set(bytes, obj) {
-                found.extend(raw(&inflated, "(inflated data set)"));
+        if let Some(inflated) = inflated_data_set(bytes, obj) {
+            found.extend(raw(&inflated, "(inflated data set)"));
+        }
+        let mut texts = Vec::new();
+        collect_text(obj, "", &mut texts, 0);
+        // Meta values too (written anew, but checked all the same).
+        for e in obj.meta().to_element_iter() {
+            if let Ok(v) = e.to_str() {
+                texts.push(TextValue {
+                    path: tag_text(e.tag()),
+                    tag: e.tag(),
+                    vr: e.vr(),
+                    text: v.into_owned(),
+                });
             }
-            let mut texts = Vec::new();
-            collect_text(obj, "", &mut texts, 0);
-            // Meta values too (written anew, but checked all the same).
-            for e in obj.meta().to_element_iter() {
-                if let Ok(v) = e.to_str() {
-                    texts.push(TextValue {
-                        path: tag_text(e.tag()),
-                        tag: e.tag(),
-                        vr: e.vr(),
-                        text: v.into_owned(),
-                    });
-                }
+        }
+        for t in texts {
+            if is_ours(&t) {
+                continue;
             }
-            for t in texts {
-                if is_ours(&t) {
+            // Offset 0: the hit is inside a decoded value, not at a byte position.
+            for mut hit in scanners.all.scan(t.text.as_bytes()) {
+                if scanners.explained(&hit, &t) {
                     continue;
                 }
-                // Offset 0: the hit is inside a decoded value, not at a byte position.
-                for mut hit in scanners.all.scan(t.text.as_bytes()) {
-                    if scanners.explained(&hit, &t) {
-                        continue;
-                    }
-                    hit.offset = 0;
-                    found.push(Located {
-                        hit,
-                        path: t.path.clone(),
-                    });
-                }
+                hit.offset = 0;
+                found.push(Located {
+                    hit,
+                    path: t.path.clone(),
+                });
             }
         }
     }

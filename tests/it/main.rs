@@ -1,5 +1,6 @@
 //! The one integration-test binary: real files, real SQLite, the real CLI.
 
+mod adversarial;
 mod browse;
 mod cohorts;
 mod common;
