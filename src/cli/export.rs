@@ -241,3 +241,35 @@ pub fn scan(db: &Path, a: ScanArgs) -> anyhow::Result<i32> {
         exit::FAILURE
     })
 }
+
+#[derive(clap::Args, Debug)]
+pub struct WaiversArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pacs-cohort waivers`: every waived finding, oldest first.
+pub fn waivers_history(db: &Path, a: WaiversArgs) -> anyhow::Result<i32> {
+    let rows = Engine::open(db)?.waiver_history()?;
+    if a.json {
+        print_json(&rows)?;
+    } else if rows.is_empty() {
+        println!("no finding has been waived in this workspace");
+    } else {
+        for r in &rows {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            println!(
+                "{}  {}  cohort '{}'  {} at {} ({})  -> {}  reason: {}",
+                s("waived_at"),
+                s("finding_id"),
+                s("cohort"),
+                s("file"),
+                s("location"),
+                s("attribute"),
+                s("export_folder"),
+                s("reason")
+            );
+        }
+    }
+    Ok(exit::OK)
+}

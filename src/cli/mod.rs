@@ -60,6 +60,8 @@ enum Command {
     Mask(mask::MaskCmd),
     /// Scan a folder for a cohort's original identifiers (the export's gate, alone).
     ScanPhi(export::ScanArgs),
+    /// The audit trail of residual-PHI findings waived by a reviewer.
+    Waivers(export::WaiversArgs),
     /// Radiology reports and report-derived findings.
     #[command(subcommand)]
     Findings(findings::FindingsCmd),
@@ -139,6 +141,7 @@ pub fn run() -> i32 {
         Some(Command::Findings(c)) => findings::run(&db, c),
         Some(Command::Export(a)) => export::run(&db, a),
         Some(Command::ScanPhi(a)) => export::scan(&db, a),
+        Some(Command::Waivers(a)) => export::waivers_history(&db, a),
         Some(Command::Mask(c)) => mask::run(&db, c),
         Some(Command::Key(c)) => key::run(&db, c),
         Some(Command::Privacy(a)) => privacy::run(&db, a),

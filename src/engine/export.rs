@@ -42,7 +42,30 @@ impl Engine {
             masks: &masks,
             started_at: &stamp,
         };
-        Ok(crate::export::export(&request, cancel, progress)?)
+        let report = crate::export::export(&request, cancel, progress)?;
+        if !report.waived.is_empty() {
+            let mut conn = store::open_rw(&self.db)?;
+            store::audit::record_waivers(&mut conn, &self.db, name, &report)?;
+        }
+        Ok(report)
+    }
+
+    /// The audit trail of waived findings, oldest first, as JSON objects
+    /// (no matched values).
+    pub fn waiver_history(&self) -> Result<Vec<serde_json::Value>, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::audit::waivers(&conn, &self.db)?
+            .into_iter()
+            .map(
+                |(id, reason, cohort, folder, file, location, attribute, complete, at)| {
+                    serde_json::json!({
+                        "finding_id": id, "reason": reason, "cohort": cohort,
+                        "export_folder": folder, "file": file, "location": location,
+                        "attribute": attribute, "export_complete": complete, "waived_at": at,
+                    })
+                },
+            )
+            .collect())
     }
 
     /// Starts an export on a worker thread (the GUI's export job).

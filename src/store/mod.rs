@@ -8,6 +8,7 @@ mod browse;
 pub(crate) mod cohorts;
 pub(crate) mod ehr;
 pub(crate) mod findings;
+pub(crate) mod audit;
 pub(crate) mod masks;
 mod schema;
 mod writer;

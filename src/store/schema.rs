@@ -241,4 +241,20 @@ CREATE INDEX mask_templates_device ON mask_templates(manufacturer, model, rows, 
     r#"
 ALTER TABLE ehr_values ADD COLUMN issuer TEXT;
 "#,
+    // 11: the audit trail of residual-PHI findings a reviewer waived
+    // (append-only; no matched value, only where it was).
+    r#"
+CREATE TABLE export_waivers (
+    id INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    cohort TEXT NOT NULL,
+    export_folder TEXT NOT NULL,
+    file TEXT NOT NULL,
+    location TEXT NOT NULL,
+    attribute TEXT NOT NULL,
+    export_complete INTEGER NOT NULL,
+    waived_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+"#,
 ];
