@@ -251,6 +251,21 @@ impl Deidentifier<'_> {
                 tags::PATIENT_AGE if resolved == Decision::Keep => Decision::Clean,
                 _ => resolved,
             };
+            // Class and coding-scheme UIDs are kept only when they are
+            // the standard's own (1.2.840.10008.*); any other value there
+            // could carry an identifier and is remapped like every UID.
+            let resolved = match (&value, resolved, by) {
+                (Value::Primitive(p), Decision::Keep, DecidedBy::KeepList)
+                    if vr == VR::UI
+                        && !p
+                            .to_str()
+                            .split('\\')
+                            .all(|u| u.trim_matches(['\0', ' ']).starts_with("1.2.840.10008.")) =>
+                {
+                    Decision::Uid
+                }
+                _ => resolved,
+            };
             let original = match &value {
                 Value::Primitive(p) if resolved != Decision::Keep => Some(p.to_str().into_owned()),
                 _ => None,
@@ -1176,6 +1191,25 @@ mod tests {
         assert_eq!(text(&out, tags::MODALITY).as_deref(), Some("CT"));
         assert_eq!(text(&out, tags::MANUFACTURER).as_deref(), Some("ACME"));
         assert_eq!(text(&out, tags::KVP).as_deref(), Some("120"));
+        let class = |uid: &str| {
+            let o = d.apply(
+                obj(vec![DataElement::new(
+                    tags::SOP_CLASS_UID,
+                    VR::UI,
+                    PrimitiveValue::from(uid),
+                )]),
+                &patient,
+            );
+            text(&o, tags::SOP_CLASS_UID).unwrap()
+        };
+        assert_eq!(
+            class("1.2.840.10008.5.1.4.1.1.2"),
+            "1.2.840.10008.5.1.4.1.1.2"
+        );
+        assert!(
+            class("1.2.826.0.1.8812345.1").starts_with("2.25."),
+            "a class UID outside the standard's root could carry anything"
+        );
         let defaulted: Vec<(u16, u16)> = trace.defaulted.iter().map(|(t, _)| *t).collect();
         for t in [
             (0x0008, 0x1190),
