@@ -50,9 +50,31 @@ pub struct Trace {
     /// Attributes decided by default deny rather than by the table, with
     /// what was done, for the manifest (what the table missed).
     pub defaulted: BTreeSet<((u16, u16), &'static str)>,
+    /// Values a Retain option kept on purpose (upper case): the same value
+    /// removed elsewhere (an issuer named like the retained institution) is
+    /// exempt from the gate, as the option says.
+    pub retained: BTreeSet<String>,
 }
 
 impl Trace {
+    /// Adds another file's trace.
+    pub fn extend(&mut self, other: Trace) {
+        self.needles.extend(other.needles);
+        self.defaulted.extend(other.defaulted);
+        self.retained.extend(other.retained);
+    }
+
+    /// The distinct needles, without the values a Retain option kept on
+    /// purpose somewhere in the export.
+    pub fn gate_needles(&self) -> Vec<Needle> {
+        let set: BTreeSet<&Needle> = self
+            .needles
+            .iter()
+            .filter(|n| !self.retained.contains(&n.value.trim().to_uppercase()))
+            .collect();
+        set.into_iter().cloned().collect()
+    }
+
     /// Records an original value (each of a multi-valued one) that the
     /// output does not hold verbatim. Values the de-identifier writes itself
     /// (dummies, a pseudonym) are not looked for: their presence is ours.
@@ -300,6 +322,20 @@ impl Deidentifier<'_> {
                     }
                 }
                 (Decision::Keep, value) => {
+                    if let Value::Primitive(p) = &value {
+                        if by == DecidedBy::Table
+                            && self
+                                .profile
+                                .retained_by_option((tag.0, tag.1), &self.options)
+                        {
+                            trace.retained.extend(
+                                p.to_str()
+                                    .split('\\')
+                                    .map(|v| v.trim_matches([' ', '\0']).to_uppercase())
+                                    .filter(|v| !v.is_empty()),
+                            );
+                        }
+                    }
                     // A person name is never kept on purpose: if a profile
                     // (or a Retain option) keeps one, the gate must see it.
                     if vr == VR::PN {

@@ -415,6 +415,13 @@ impl Profile {
         (self.default_by_vr(tag, vr, opts), DecidedBy::DefaultByVr)
     }
 
+    /// Whether a Retain option (not the basic profile) keeps this attribute:
+    /// its value is then exempt from the gate (DECISIONS 21).
+    pub fn retained_by_option(&self, tag: (u16, u16), opts: &Options) -> bool {
+        self.action(tag, opts) == Some(Action::K)
+            && self.action(tag, &Options::default()) != Some(Action::K)
+    }
+
     /// Whether an attribute's value is written as it was (the table keeps
     /// it, or the keep-list does, or its VR is kept by default).
     pub fn keeps_verbatim(&self, tag: (u16, u16), vr: VR, opts: &Options) -> bool {

@@ -354,21 +354,23 @@ pub fn source_needles(
     files: &[SourceFile],
     deid: &Deidentifier,
 ) -> (Vec<Needle>, Vec<(String, String)>) {
-    // Each value once (a cohort repeats them in every file).
-    let mut all = std::collections::BTreeSet::new();
+    let mut all = Trace::default();
     let mut skipped = Vec::new();
     for f in files {
         match read_whole(&f.path) {
             Ok(o) => {
-                let mut trace = Trace::default();
                 let patient = PatientContext::new(deid.key, &f.issuer, &f.patient_id);
-                deid.apply_traced(o.into_inner(), &patient, &mut trace);
-                all.extend(trace.needles);
+                deid.apply_traced(o.into_inner(), &patient, &mut all);
+                if all.needles.len() > 100_000 {
+                    // Each value once (a cohort repeats them in every file).
+                    all.needles.sort();
+                    all.needles.dedup();
+                }
             }
             Err(reason) => skipped.push((f.path.display().to_string(), reason)),
         }
     }
-    (all.into_iter().collect(), skipped)
+    (all.gate_needles(), skipped)
 }
 
 /// Scans every file under `dir` for the needles (the gate, run alone).

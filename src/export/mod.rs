@@ -15,7 +15,7 @@ mod masks;
 pub use manifest::ManifestRow;
 pub use masks::MaskBook;
 
-use crate::deid::apply::Deidentifier;
+use crate::deid::apply::{Deidentifier, Trace};
 use crate::deid::profile::{Action, Options, Profile};
 use crate::deid::pseudonym::{self, Key, RECIPE_VERSION};
 use crate::deid::scan::Needle;
@@ -27,7 +27,6 @@ use manifest::ExportFacts;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -347,8 +346,8 @@ pub fn export(
     };
     let total = req.files.len() as u64;
     // Values are collected once each (a cohort repeats them in every file).
-    let mut needles: BTreeSet<Needle> = BTreeSet::new();
-    let mut defaulted: BTreeSet<((u16, u16), &'static str)> = BTreeSet::new();
+    // What the gate looks for, from every source (each value once).
+    let mut trace = Trace::default();
     let mut rows = Vec::new();
     let mut reid = Vec::new();
     let pool = worker_pool()?;
@@ -368,8 +367,7 @@ pub fn export(
                 .collect()
         });
         for ((f, label), p) in chunk.iter().zip(chunk_labels).zip(results) {
-            needles.extend(p.trace.needles);
-            defaulted.extend(p.trace.defaulted);
+            trace.extend(p.trace);
             let row = match p.outcome {
                 Ok(Outcome::Written(row)) => row,
                 Ok(Outcome::Reused(row)) => {
@@ -389,15 +387,18 @@ pub fn export(
             }
             rows.push(row);
         }
+        // Each value once (a cohort repeats them in every file).
+        trace.needles.sort();
+        trace.needles.dedup();
         done += chunk.len() as u64;
     }
     throttle.tick(ExportPhase::Writing, total, total);
     report.written = rows.len() as u64;
 
     // The gate: every written byte against every original value.
-    let needles: Vec<Needle> = needles.into_iter().collect();
+    let needles: Vec<Needle> = trace.gate_needles();
     let scanners = Scanners::new(&needles, &profile, &opts.profile);
-    report.default_handled = defaulted
+    report.default_handled = std::mem::take(&mut trace.defaulted)
         .into_iter()
         .map(|((g, e), what)| (format!("({g:04X},{e:04X})"), what.to_string()))
         .collect();
