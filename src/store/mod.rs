@@ -4,11 +4,11 @@
 //! writer thread; readers open their own read-only connections. Errors are
 //! translated into messages that say what to do.
 
+pub(crate) mod audit;
 mod browse;
 pub(crate) mod cohorts;
 pub(crate) mod ehr;
 pub(crate) mod findings;
-pub(crate) mod audit;
 pub(crate) mod masks;
 mod schema;
 mod writer;
