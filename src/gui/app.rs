@@ -741,6 +741,9 @@ impl PacsApp {
             Command::ToggleJobs => self.prefs.show_jobs = !self.prefs.show_jobs,
             Command::NewCohort => {
                 self.prefs.cohort_draft = Some(new_cohort());
+                // A new draft is not the saved cohort that was open: Rename
+                // must not rename that one.
+                self.loaded_cohort = None;
                 self.cohort_json_error = None;
             }
             Command::SaveCohort => {

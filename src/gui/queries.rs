@@ -64,7 +64,10 @@ impl Query {
     fn is_write(&self) -> bool {
         matches!(
             self,
-            Query::SaveCohort(_) | Query::DeleteCohort(_) | Query::EhrImport(_)
+            Query::SaveCohort(_)
+                | Query::DeleteCohort(_)
+                | Query::RenameCohort(..)
+                | Query::EhrImport(_)
         )
     }
 

@@ -526,3 +526,28 @@ fn two_saved_cohorts_are_compared_in_the_builder() {
     let shown_number = expected.only_b_studies.to_string();
     assert!(h.query_all_by_label(&shown_number).count() >= 1);
 }
+
+#[test]
+fn after_new_the_rename_button_cannot_rename_the_cohort_loaded_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, mut h) = with_saved_new_cohort(tmp.path(), 4);
+    h.run_steps(2);
+    h.get_by_label("New").click();
+    h.run_steps(2);
+    let name = h.get_by_label("Name");
+    name.click();
+    name.type_text(" 2");
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("Rename").is_none(),
+        "a new draft offers no Rename of 'new cohort'"
+    );
+    let saved: Vec<String> = Engine::open(&db)
+        .unwrap()
+        .cohorts()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(saved, ["new cohort"]);
+}
