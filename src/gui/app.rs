@@ -1,7 +1,7 @@
 //! The app: state, event draining, command handling. Layout lives in
 //! `panels`; this file never touches the database or files directly.
 
-use super::commands::Command;
+use super::commands::{Command, Confirmation};
 use super::export_job::{self, ExportDialog, ExportOutcome, ExportRun};
 use super::frame_stats::FrameStats;
 use super::panels;
@@ -115,6 +115,8 @@ pub struct PacsApp {
     close_requested: bool,
     /// Close the window once no index job is left (benchmarks, smoke tests).
     pub(crate) exit_when_indexed: bool,
+    /// The question open before a destructive command, if any.
+    pub(crate) confirm: Option<Confirmation>,
 }
 
 impl PacsApp {
@@ -171,6 +173,7 @@ impl PacsApp {
             last_studies_refresh: Instant::now(),
             close_requested: false,
             exit_when_indexed: false,
+            confirm: None,
         };
         app.refresh_all();
         if let Some(sample) = sample {
@@ -775,6 +778,14 @@ impl PacsApp {
                 }
             }
             Command::DeleteCohort(name) => self.queries.ask(Query::DeleteCohort(name)),
+            Command::Confirm(c) => self.confirm = Some(c),
+            Command::Answered(yes) => {
+                if let Some(c) = self.confirm.take() {
+                    if yes {
+                        self.push(*c.then);
+                    }
+                }
+            }
             Command::ApplyCohortJson(text) => match pacs_cohort::cohort::parse_spec(&text) {
                 Ok(spec) => {
                     self.prefs.cohort_draft = Some(spec);

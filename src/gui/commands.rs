@@ -49,4 +49,18 @@ pub enum Command {
     CloseComparison,
     CancelExport,
     CloseExport,
+    /// Ask the user before a destructive command; `then` runs on yes.
+    Confirm(Confirmation),
+    /// The user answered the open confirmation.
+    Answered(bool),
+}
+
+/// A question before something that cannot be undone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmation {
+    pub question: String,
+    pub detail: String,
+    /// The label of the button that does it ("Delete", "Remove").
+    pub verb: String,
+    pub then: Box<Command>,
 }

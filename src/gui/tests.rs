@@ -551,3 +551,69 @@ fn after_new_the_rename_button_cannot_rename_the_cohort_loaded_before() {
         .collect();
     assert_eq!(saved, ["new cohort"]);
 }
+
+#[test]
+fn deleting_a_cohort_and_removing_an_archive_ask_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, mut h) = with_saved_new_cohort(tmp.path(), 4);
+    let engine = Engine::open(&db).unwrap();
+    h.run_steps(2);
+    h.get_by_label("Delete").click();
+    h.run_steps(3);
+    assert!(h.state().confirm.is_some(), "a question, not a deletion");
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+    assert!(h.state().confirm.is_none());
+    assert_eq!(engine.cohorts().unwrap().len(), 1, "Cancel keeps it");
+    h.get_by_label("Delete").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Every saved revision");
+    // The modal's own button (the toolbar's is behind the backdrop).
+    let buttons: Vec<_> = h.query_all_by_label("Delete").collect();
+    buttons.last().unwrap().click();
+    wait_until(&mut h, "the deletion", |a| {
+        a.confirm.is_none() && a.saved_cohorts.is_empty()
+    });
+    assert!(engine.cohorts().unwrap().is_empty());
+
+    h.get_by_label("Remove").click();
+    h.run_steps(3);
+    assert!(h.state().confirm.is_some());
+    h.get_by_label_contains("files on disk are not touched");
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+    assert!(
+        !engine.status().unwrap().roots.is_empty(),
+        "Cancel keeps the archive"
+    );
+}
+
+#[test]
+fn zz_probe_live_studies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    let s = archive(&dir, 900, false);
+    eprintln!("studies {}", s.studies);
+    let mut h = harness(&tmp.path().join("ws.db"), &dir);
+    wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
+    let t0 = Instant::now();
+    h.get_by_label("Open archive…").click();
+    wait_until(&mut h, "indexing to start", |a| a.index.is_some());
+    let mut last = (u64::MAX, usize::MAX);
+    while h.state().index.is_some() {
+        let a = h.state();
+        let cur = (a.status.as_ref().unwrap().levels.studies, a.studies.len());
+        if cur != last {
+            eprintln!(
+                "{:>6} ms status studies {} table {}",
+                t0.elapsed().as_millis(),
+                cur.0,
+                cur.1
+            );
+            last = cur;
+        }
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    eprintln!("{:>6} ms done", t0.elapsed().as_millis());
+}

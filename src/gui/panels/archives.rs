@@ -2,7 +2,7 @@
 //! its progress, recent archives.
 
 use crate::gui::app::PacsApp;
-use crate::gui::commands::Command;
+use crate::gui::commands::{Command, Confirmation};
 use crate::gui::theme;
 use eframe::egui;
 use pacs_cohort::model::FileStatus;
@@ -52,7 +52,12 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                         )
                         .clicked()
                     {
-                        app.push(Command::RemoveArchive(path.clone()));
+                        app.push(Command::Confirm(Confirmation {
+                            question: format!("Remove {} from the workspace?", path.display()),
+                            detail: "Its index entries go; the files on disk are not touched. Indexing it again later reads every file again.".into(),
+                            verb: "Remove".into(),
+                            then: Box::new(Command::RemoveArchive(path.clone())),
+                        }));
                     }
                 });
             });

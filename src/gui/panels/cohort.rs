@@ -3,7 +3,7 @@
 //! query worker whenever the draft changes.
 
 use crate::gui::app::PacsApp;
-use crate::gui::commands::Command;
+use crate::gui::commands::{Command, Confirmation};
 use eframe::egui;
 use pacs_cohort::model::{CohortCounts, CohortUnit, Criterion, DateRange, NumRange, Rule};
 
@@ -103,7 +103,12 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .on_hover_text("Delete this saved cohort and its revisions")
                 .clicked()
         {
-            commands.push(Command::DeleteCohort(current));
+            commands.push(Command::Confirm(Confirmation {
+                question: format!("Delete the saved cohort '{current}'?"),
+                detail: "Every saved revision of it is deleted; exports already written are not touched.".into(),
+                verb: "Delete".into(),
+                then: Box::new(Command::DeleteCohort(current)),
+            }));
         }
     });
     for c in commands {

@@ -3,6 +3,7 @@
 
 mod archives;
 mod cohort;
+mod confirm;
 mod ehr_dialog;
 mod errors;
 mod export_dialog;
@@ -53,6 +54,13 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
     }
     ehr_dialog::window(app, ui.ctx());
     export_dialog::window(app, ui.ctx());
+    if let Some(answer) = app
+        .confirm
+        .as_ref()
+        .and_then(|c| confirm::modal(ui.ctx(), c))
+    {
+        app.push(answer);
+    }
 }
 
 /// Formats an optional value for a table cell.
