@@ -211,6 +211,21 @@ impl PacsApp {
         self.prefs.cohort_draft.get_or_insert_with(new_cohort)
     }
 
+    /// Whether the draft differs from the saved cohort it was opened from
+    /// (or, for a draft never saved, has any rule): opening another one
+    /// would lose the edits.
+    pub(crate) fn draft_modified(&mut self) -> bool {
+        let draft = counting_copy(self.draft());
+        match &self.loaded_cohort {
+            Some(name) => self
+                .saved_cohorts
+                .iter()
+                .find(|c| &c.name == name)
+                .is_none_or(|c| counting_copy(&c.spec) != draft),
+            None => !draft.rules.is_empty(),
+        }
+    }
+
     /// Counts the draft again if it changed since it was last sent.
     fn recount_if_changed(&mut self) {
         let draft = self.draft().clone();
@@ -747,6 +762,7 @@ impl PacsApp {
                 // A new draft is not the saved cohort that was open: Rename
                 // must not rename that one.
                 self.loaded_cohort = None;
+                self.cohort_json.clear();
                 self.cohort_json_error = None;
             }
             Command::SaveCohort => {
@@ -770,10 +786,24 @@ impl PacsApp {
                     }
                 }
             }
-            Command::LoadCohort(name) => {
+            Command::LoadCohort(name) if self.draft_modified() => {
+                let current = self.draft().name.clone();
+                self.confirm = Some(Confirmation {
+                    question: format!("Discard the unsaved changes to '{current}'?"),
+                    detail: format!(
+                        "Opening '{name}' replaces the draft. Cancel, then Save, to keep the changes."
+                    ),
+                    verb: "Discard and open".into(),
+                    then: Box::new(Command::OpenCohortDiscarding(name)),
+                });
+            }
+            Command::LoadCohort(name) | Command::OpenCohortDiscarding(name) => {
                 if let Some(c) = self.saved_cohorts.iter().find(|c| c.name == name) {
                     self.loaded_cohort = Some(c.name.clone());
                     self.prefs.cohort_draft = Some(c.spec.clone());
+                    // The JSON view shows the opened cohort, not a hand edit
+                    // of the previous one (Apply would bring that back).
+                    self.cohort_json.clear();
                     self.cohort_json_error = None;
                 }
             }
@@ -789,6 +819,7 @@ impl PacsApp {
             Command::ApplyCohortJson(text) => match pacs_cohort::cohort::parse_spec(&text) {
                 Ok(spec) => {
                     self.prefs.cohort_draft = Some(spec);
+                    self.cohort_json.clear();
                     self.cohort_json_error = None;
                 }
                 Err(e) => self.cohort_json_error = Some(e.to_string()),

@@ -30,7 +30,11 @@ pub enum Command {
     DuplicateCohort,
     /// Rename the saved cohort the draft was opened from to the draft's name.
     RenameCohort,
+    /// Open a saved cohort (asks first when the draft has unsaved edits).
     LoadCohort(String),
+    /// Open a saved cohort, discarding the draft's edits (the answer to
+    /// that question).
+    OpenCohortDiscarding(String),
     DeleteCohort(String),
     /// Replace the draft with this JSON text (from the JSON editor).
     ApplyCohortJson(String),

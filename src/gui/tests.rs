@@ -617,3 +617,44 @@ fn zz_probe_live_studies() {
     }
     eprintln!("{:>6} ms done", t0.elapsed().as_millis());
 }
+
+#[test]
+fn an_edited_draft_is_marked_and_not_discarded_without_asking_and_the_json_follows_the_opened_cohort(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, mut h) = with_saved_new_cohort(tmp.path(), 4);
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("modified").is_none());
+    let edited = pacs_cohort::cohort::parse_spec(
+        r#"{"schema_version":1,"name":"new cohort","rules":[{"name":"CT","criterion":{"modality":["CT"]}}]}"#,
+    )
+    .unwrap();
+    h.state_mut().prefs.cohort_draft = Some(edited.clone());
+    h.run_steps(3);
+    h.get_by_label_contains("modified");
+    // The JSON editor, edited by hand and not applied.
+    h.state_mut().cohort_json = "{\"stale\": true}".into();
+    h.run_steps(2);
+    h.get_by_label_contains("Edited by hand and not applied");
+    h.get_by_label("Open saved").click();
+    h.run_steps(2);
+    h.get_by_label("new cohort (rev 1)").click();
+    h.run_steps(3);
+    assert!(h.state().confirm.is_some(), "asked before discarding");
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+    assert_eq!(h.state().prefs.cohort_draft.as_ref(), Some(&edited), "kept");
+    h.get_by_label("Open saved").click();
+    h.run_steps(2);
+    h.get_by_label("new cohort (rev 1)").click();
+    h.run_steps(3);
+    h.get_by_label("Discard and open").click();
+    h.run_steps(4);
+    let app = h.state();
+    assert!(app.prefs.cohort_draft.as_ref().unwrap().rules.is_empty());
+    assert!(
+        !app.cohort_json.contains("stale"),
+        "the JSON view shows the opened cohort: {}",
+        app.cohort_json
+    );
+}

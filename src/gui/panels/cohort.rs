@@ -40,10 +40,15 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
     });
     let mut commands = Vec::new();
     ui.horizontal(|ui| {
+        let modified = app.draft_modified();
         let draft = app.draft();
         let label = ui.label("Name");
         ui.add(egui::TextEdit::singleline(&mut draft.name).desired_width(200.0))
             .labelled_by(label.id);
+        if modified {
+            ui.label(egui::RichText::new("(modified)").strong())
+                .on_hover_text("The draft differs from its saved revision: Save keeps it");
+        }
         ui.label("Unit");
         egui::ComboBox::from_id_salt("unit")
             .selected_text(unit_name(draft.unit))
@@ -458,6 +463,14 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
         .as_ref()
         .filter(|c| c.a == current)
         .map(|c| (c.b.clone(), c.result.clone()));
+    if app.draft_modified() {
+        ui.label(
+            egui::RichText::new(format!(
+                "Compare uses the saved revision of '{current}', not the unsaved changes: Save first to compare them."
+            ))
+            .color(crate::gui::theme::error_color(app.prefs.dark)),
+        );
+    }
     ui.horizontal(|ui| {
         ui.strong("Compare with");
         let selected = shown.as_ref().map(|(b, _)| b.as_str()).unwrap_or("choose…");
@@ -675,6 +688,11 @@ fn json_editor(app: &mut PacsApp, ui: &mut egui::Ui) {
     });
     if let Some(e) = &app.cohort_json_error {
         ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
+    } else if !app.cohort_json.is_empty() && app.cohort_json != app.cohort_json_generated {
+        ui.label(
+            egui::RichText::new("Edited by hand and not applied: Apply JSON replaces the rules above, Reset shows them again.")
+                .strong(),
+        );
     }
     // Follow the rules above while the text is not being edited by hand.
     if app.cohort_json.is_empty() || app.cohort_json == app.cohort_json_generated {
