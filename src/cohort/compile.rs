@@ -346,10 +346,42 @@ pub struct CompiledCohort {
     pub content_studies_sql: Option<String>,
     pub params: Vec<Param>,
     pub unit: CohortUnit,
+    /// A patient cohort evaluated relative to its index studies (DECISIONS
+    /// 32): its patients are exactly the patients of its content.
+    pub index_event: bool,
+}
+
+/// Whether a criterion picks at most one study per patient: `first_of` /
+/// `last_of`, alone or inside an `all` group.
+fn picks_index_study(c: &Criterion) -> bool {
+    match c {
+        Criterion::FirstOf(_) | Criterion::LastOf(_) => true,
+        Criterion::All(v) => v.iter().any(picks_index_study),
+        _ => false,
+    }
+}
+
+/// Whether a patient cohort is evaluated relative to an index study
+/// (DECISIONS 32, ATLAS's entry event): some inclusion rule is an index
+/// event (`first_of` / `last_of`, alone or inside an `all` group). Then
+/// every rule is evaluated on that same study (follow-up windows relative to
+/// it, exclusions on it) and a patient qualifies when their index study
+/// passes them all: the patient cohort is the study cohort counted by
+/// patient, with the index studies as content. Without one, each rule of a
+/// patient cohort matches any study of the patient.
+pub fn has_index_event(spec: &CohortSpec) -> bool {
+    spec.unit == CohortUnit::Patient
+        && spec
+            .rules
+            .iter()
+            .any(|r| !r.exclude && picks_index_study(&r.criterion))
 }
 
 /// Compiles the cohort restricted to `rules` (all of them for the cohort
-/// itself; prefixes and single rules for attrition).
+/// itself; a prefix or a single rule to check one step of the attrition).
+/// Whether a patient cohort is evaluated relative to an index study is
+/// decided by the whole cohort (`spec.rules`), so that a prefix counts what
+/// the funnel counts.
 pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
     let mut b = Builder {
         params: Vec::new(),
@@ -361,7 +393,9 @@ pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
             .map(|r| {
                 let e = b.expr(&r.criterion, scope);
                 if r.exclude {
-                    format!("NOT ({e})")
+                    // An unknown value (NULL) does not match, so it is not
+                    // removed: as in the funnel and the patient unit.
+                    format!("NOT coalesce(({e}), 0)")
                 } else {
                     format!("({e})")
                 }
@@ -390,6 +424,7 @@ pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
                 content_studies_sql: Some(sql),
                 params: b.params,
                 unit: spec.unit,
+                index_event: false,
             }
         }
         CohortUnit::Series => {
@@ -403,11 +438,29 @@ pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
                 content_studies_sql: None,
                 params: b.params,
                 unit: spec.unit,
+                index_event: false,
+            }
+        }
+        CohortUnit::Patient if has_index_event(spec) => {
+            // Every rule on the same study, as in a study cohort: the
+            // studies that pass are the index studies (at most one per
+            // patient once the index event is among the rules), and the
+            // patients are theirs.
+            let w = conds(&mut b, Scope::Study);
+            let content = format!(
+                "SELECT st.id, st.patient_ref FROM studies st NOT INDEXED JOIN patients p ON p.id = st.patient_ref WHERE {w}"
+            );
+            CompiledCohort {
+                entries_sql: format!("SELECT DISTINCT patient_ref AS id FROM ({content})"),
+                content_studies_sql: Some(content),
+                params: b.params,
+                unit: spec.unit,
+                index_event: true,
             }
         }
         CohortUnit::Patient => {
-            // A patient qualifies when each inclusion rule matches one of
-            // their studies and no exclusion rule matches any.
+            // No index event: a patient qualifies when each inclusion rule
+            // matches one of their studies and no exclusion rule matches any.
             // Each rule's expression is built once, so that its parameters
             // are bound once and shared by both statements.
             let exprs: Vec<String> = rules
@@ -453,22 +506,31 @@ pub fn compile(spec: &CohortSpec, rules: &[&Rule]) -> CompiledCohort {
                 content_studies_sql: Some(content),
                 params: b.params,
                 unit: spec.unit,
+                index_event: false,
             }
         }
     }
 }
 
-/// One statement that evaluates every rule once per entry: `SELECT r1, r2,
-/// ...` over all entries of the unit, each column 1 when the rule's
-/// criterion matches (exclusion is applied by the caller). The attrition
-/// funnel is then computed from one scan instead of one query per step.
+/// One statement that evaluates every rule once per candidate row, for the
+/// attrition funnel (one scan instead of one query per step). Each row is
+/// `key, candidate, r1, r2, ...`: `key` the entry the row belongs to (rows
+/// of one entry are adjacent), `candidate` 0 when the row can pass nothing
+/// (a patient without studies), and each `rN` 1 when the rule's criterion
+/// matches (exclusion is applied by the caller; NULL does not match). An
+/// entry passes a set of rules when one of its rows passes them all.
+///
+/// One row per entry, except in a patient cohort with an index event
+/// ([`has_index_event`]): there a row per study of the patient, since every
+/// rule is evaluated on the same (index) study, as in [`compile`].
 pub fn compile_rule_flags(spec: &CohortSpec) -> (String, Vec<Param>) {
     let mut b = Builder {
         params: Vec::new(),
         aliases: 0,
     };
+    let index_event = has_index_event(spec);
     let cols: Vec<String> = match spec.unit {
-        CohortUnit::Patient => spec
+        CohortUnit::Patient if !index_event => spec
             .rules
             .iter()
             .map(|r| {
@@ -476,7 +538,7 @@ pub fn compile_rule_flags(spec: &CohortSpec) -> (String, Vec<Param>) {
                 format!("EXISTS (SELECT 1 FROM studies st WHERE st.patient_ref = p.id AND {e})")
             })
             .collect(),
-        CohortUnit::Study => spec
+        CohortUnit::Patient | CohortUnit::Study => spec
             .rules
             .iter()
             .map(|r| format!("({})", b.expr(&r.criterion, Scope::Study)))
@@ -487,22 +549,72 @@ pub fn compile_rule_flags(spec: &CohortSpec) -> (String, Vec<Param>) {
             .map(|r| format!("({})", b.expr(&r.criterion, Scope::Series)))
             .collect(),
     };
-    let select = if cols.is_empty() {
-        "1".to_string()
-    } else {
-        cols.join(", ")
+    let head = match spec.unit {
+        CohortUnit::Patient if index_event => "p.id, st.id IS NOT NULL",
+        CohortUnit::Patient => "p.id, 1",
+        CohortUnit::Study => "st.id, 1",
+        CohortUnit::Series => "s.id, 1",
     };
     let from = match spec.unit {
+        // Patients first (in id order, so each patient's rows are adjacent),
+        // each with every study; a patient without studies is one row that
+        // passes nothing but still counts in the population.
+        CohortUnit::Patient if index_event => {
+            "patients p LEFT JOIN studies st ON st.patient_ref = p.id ORDER BY p.id"
+        }
         CohortUnit::Patient => "patients p",
         CohortUnit::Study => "studies st NOT INDEXED JOIN patients p ON p.id = st.patient_ref",
         CohortUnit::Series => "series s JOIN studies st ON st.id = s.study_ref JOIN patients p ON p.id = st.patient_ref",
     };
+    let select = std::iter::once(head.to_string())
+        .chain(cols)
+        .collect::<Vec<_>>()
+        .join(", ");
     (format!("SELECT {select} FROM {from}"), b.params)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_event_is_an_inclusion_first_or_last_of_in_a_patient_cohort() {
+        let ct = || Criterion::Modality(vec!["CT".into()]);
+        let spec = |unit, exclude, criterion| CohortSpec {
+            schema_version: 1,
+            name: "x".into(),
+            description: String::new(),
+            unit,
+            rules: vec![Rule {
+                name: "r".into(),
+                exclude,
+                criterion,
+            }],
+        };
+        let first = || Criterion::FirstOf(Box::new(ct()));
+        assert!(has_index_event(&spec(CohortUnit::Patient, false, first())));
+        assert!(has_index_event(&spec(
+            CohortUnit::Patient,
+            false,
+            Criterion::All(vec![ct(), Criterion::LastOf(Box::new(ct()))])
+        )));
+        assert!(!has_index_event(&spec(CohortUnit::Study, false, first())));
+        assert!(!has_index_event(&spec(CohortUnit::Patient, true, first())));
+        assert!(!has_index_event(&spec(
+            CohortUnit::Patient,
+            false,
+            Criterion::Any(vec![ct(), first()])
+        )));
+        // With one, the patient cohort is the study cohort counted by
+        // patient, and its funnel has a row per study of each patient.
+        let s = spec(CohortUnit::Patient, false, first());
+        let rules: Vec<&Rule> = s.rules.iter().collect();
+        let c = compile(&s, &rules);
+        assert!(c.index_event);
+        assert!(c.entries_sql.starts_with("SELECT DISTINCT patient_ref"));
+        let (flags, _) = compile_rule_flags(&s);
+        assert!(flags.contains("LEFT JOIN studies st ON st.patient_ref = p.id ORDER BY p.id"));
+    }
 
     #[test]
     fn user_text_only_reaches_parameters() {

@@ -7,7 +7,7 @@
 
 mod compile;
 
-pub use compile::{compile, compile_rule_flags, CompiledCohort, Param};
+pub use compile::{compile, compile_rule_flags, has_index_event, CompiledCohort, Param};
 
 use crate::model::{CohortSpec, Criterion, DateRange, NumRange, COHORT_SCHEMA_VERSION};
 

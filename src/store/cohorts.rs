@@ -23,7 +23,10 @@ pub(crate) fn levels(conn: &Connection, path: &Path, c: &CompiledCohort) -> Resu
                (SELECT count(*) FROM series s WHERE s.study_ref IN (SELECT id FROM m)),
                (SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_ref
                   WHERE s.study_ref IN (SELECT id FROM m))",
-            if unit == CohortUnit::Patient {
+            // A patient cohort without an index event may hold a patient
+            // none of whose studies meets every inclusion rule: count its
+            // entries. Otherwise the patients are those of the content.
+            if unit == CohortUnit::Patient && !c.index_event {
                 format!("(SELECT count(*) FROM ({}))", c.entries_sql)
             } else {
                 "(SELECT count(DISTINCT patient_ref) FROM m)".to_string()
@@ -278,7 +281,9 @@ pub(crate) fn manifest(
     rows.collect::<rusqlite::Result<Vec<_>>>().at(path)
 }
 
-/// Runs a rule-flags statement: per entry, which rules' criteria match.
+/// Runs a rule-flags statement (`cohort::compile_rule_flags`: rows of
+/// `key, candidate, hits...`, the rows of one entry adjacent). An entry
+/// passes a set of rules when one of its candidate rows passes them all.
 /// Returns (population, per rule: entries left after it and all before it,
 /// per rule: entries it passes alone).
 pub(crate) fn funnel(
@@ -298,20 +303,39 @@ pub(crate) fn funnel(
     let mut population = 0u64;
     let mut remaining = vec![0u64; n];
     let mut alone = vec![0u64; n];
+    // What the current entry passes so far, over its rows.
+    let mut entry: Option<i64> = None;
+    let mut entry_remaining = vec![false; n];
+    let mut entry_alone = vec![false; n];
+    let mut close = |entry_remaining: &mut [bool], entry_alone: &mut [bool]| {
+        for i in 0..n {
+            remaining[i] += u64::from(std::mem::take(&mut entry_remaining[i]));
+            alone[i] += u64::from(std::mem::take(&mut entry_alone[i]));
+        }
+    };
     while let Some(row) = rows.next().at(path)? {
-        population += 1;
+        let key: i64 = row.get(0).at(path)?;
+        if entry != Some(key) {
+            if entry.is_some() {
+                close(&mut entry_remaining, &mut entry_alone);
+            }
+            entry = Some(key);
+            population += 1;
+        }
+        if !row.get::<_, Option<bool>>(1).at(path)?.unwrap_or(false) {
+            continue;
+        }
         let mut all = true;
         for i in 0..n {
-            let hit: bool = row.get::<_, Option<bool>>(i).at(path)?.unwrap_or(false);
+            let hit: bool = row.get::<_, Option<bool>>(i + 2).at(path)?.unwrap_or(false);
             let pass = hit != exclude[i];
-            if pass {
-                alone[i] += 1;
-            }
+            entry_alone[i] |= pass;
             all &= pass;
-            if all {
-                remaining[i] += 1;
-            }
+            entry_remaining[i] |= all;
         }
+    }
+    if entry.is_some() {
+        close(&mut entry_remaining, &mut entry_alone);
     }
     Ok((population, remaining, alone))
 }

@@ -2,9 +2,11 @@
 //! independent SQL, attrition, suppression, hostile input, saved cohorts.
 
 use crate::common::*;
-use pacs_cohort::cohort::parse_spec;
+use pacs_cohort::cohort::{has_index_event, parse_spec};
+use pacs_cohort::model::CohortSpec;
 use pacs_cohort::Engine;
 use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 fn indexed(tmp: &Path, patients: u32) -> std::path::PathBuf {
@@ -524,4 +526,271 @@ fn counts_are_the_same_with_and_without_study_facts() {
         .execute_batch("UPDATE studies SET facts_modalities = NULL, facts_body_parts = NULL, facts_contrast = NULL")
         .unwrap();
     assert_eq!(engine.cohort_count(&spec).unwrap(), with_facts);
+}
+
+/// The README's index-event example, in a given unit.
+fn first_chest_ct_with_follow_up(unit: &str) -> String {
+    format!(
+        r#"{{"schema_version":1,"name":"first chest CT, follow-up CT","unit":"{unit}","rules":[
+        {{"name":"first chest CT","criterion":{{"first_of":{{"all":[{{"modality":["CT"]}},{{"body_part":["CHEST"]}}]}}}}}},
+        {{"name":"follow-up CT 6-24 months","criterion":{{"follow_up":{{"min_days":180,"max_days":730,"criterion":{{"modality":["CT"]}}}}}}}}]}}"#
+    )
+}
+
+/// Study UIDs and patient ids of a cohort's content, from its manifest.
+fn content_of(engine: &Engine, spec: &CohortSpec) -> (BTreeSet<String>, BTreeSet<String>) {
+    let rows = engine.cohort_manifest(spec).unwrap();
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let (study, patient) = (col("study_uid"), col("patient_id"));
+    let studies = rows[1..].iter().map(|r| r[study].clone()).collect();
+    let patients = rows[1..].iter().map(|r| r[patient].clone()).collect();
+    (studies, patients)
+}
+
+/// Per study, from plain rows: (patient, id, uid, day, chest CT, has CT).
+type StudyRow = (i64, i64, String, f64, bool, bool);
+
+fn study_rows(db: &Path) -> Vec<StudyRow> {
+    let has = |cond: &str| {
+        format!("EXISTS (SELECT 1 FROM series s WHERE s.study_ref = st.id AND {cond})")
+    };
+    let sql = format!(
+        "SELECT st.patient_ref, st.id, st.study_uid, julianday(st.study_date), {} AND {}, {}
+         FROM studies st WHERE st.study_date IS NOT NULL",
+        has("upper(s.modality) = 'CT'"),
+        has("upper(s.body_part) = 'CHEST'"),
+        has("upper(s.modality) = 'CT'")
+    );
+    sqlite(db)
+        .prepare(&sql)
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Whether another study of the patient, `lo..=hi` days after `from`, has a CT.
+fn has_ct_follow_up(rows: &[StudyRow], index: &StudyRow, lo: f64, hi: f64) -> bool {
+    rows.iter()
+        .any(|r| r.0 == index.0 && r.1 != index.1 && r.5 && (lo..=hi).contains(&(r.3 - index.3)))
+}
+
+#[test]
+fn an_index_event_anchors_the_other_rules_of_a_patient_cohort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 150);
+    let engine = Engine::open(&db).unwrap();
+    let by_patient = parse_spec(&first_chest_ct_with_follow_up("patient")).unwrap();
+    let by_study = parse_spec(&first_chest_ct_with_follow_up("study")).unwrap();
+    assert!(has_index_event(&by_patient));
+    assert!(!has_index_event(&by_study));
+    let p = engine.cohort_count(&by_patient).unwrap();
+    let s = engine.cohort_count(&by_study).unwrap();
+
+    // Independently: each patient's first chest CT (by date, then row id),
+    // kept when it has a CT 180-730 days later.
+    let rows = study_rows(&db);
+    let mut first: HashMap<i64, &StudyRow> = HashMap::new();
+    for r in rows.iter().filter(|r| r.4) {
+        let e = first.entry(r.0).or_insert(r);
+        if (r.3, r.1) < (e.3, e.1) {
+            *e = r;
+        }
+    }
+    let index_studies: BTreeSet<String> = first
+        .values()
+        .filter(|r| has_ct_follow_up(&rows, r, 180.0, 730.0))
+        .map(|r| r.2.clone())
+        .collect();
+    let n = index_studies.len() as u64;
+    // Each rule matched on its own (the earlier semantics) would admit more:
+    // a chest CT, and some study with a CT follow-up, not necessarily that one.
+    let loose = first
+        .keys()
+        .filter(|p| {
+            rows.iter()
+                .any(|r| r.0 == **p && has_ct_follow_up(&rows, r, 180.0, 730.0))
+        })
+        .count() as u64;
+    assert!(
+        n > 0 && loose > n,
+        "the example must discriminate: {n} vs {loose}"
+    );
+
+    // The same patients in both units, one index study each.
+    assert_eq!(p.levels.patients, n);
+    assert_eq!(s.levels.patients, n);
+    assert_eq!(p.levels.studies, n);
+    assert_eq!(p.levels, s.levels);
+    // The patient cohort's content is exactly the index studies.
+    let (p_studies, p_patients) = content_of(&engine, &by_patient);
+    let (s_studies, s_patients) = content_of(&engine, &by_study);
+    assert_eq!(p_studies, index_studies);
+    assert_eq!(s_studies, index_studies);
+    assert_eq!(p_patients, s_patients);
+    assert_eq!(p_patients.len() as u64, n);
+    // The funnel counts patients with the same semantics.
+    let remaining: Vec<u64> = p.attrition.iter().map(|a| a.remaining).collect();
+    assert_eq!(remaining, vec![first.len() as u64, n]);
+    assert_eq!(
+        p.population,
+        q(&db, "SELECT count(*) FROM patients"),
+        "the population is every patient"
+    );
+    // A cohort JSON through the CLI agrees.
+    let path = write_spec(tmp.path(), "p", &first_chest_ct_with_follow_up("patient"));
+    let (code, v) = count_json(&db, &path);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["levels"]["patients"]["count"].as_u64(), Some(n));
+    assert_eq!(v["levels"]["studies"]["count"].as_u64(), Some(n));
+}
+
+#[test]
+fn attrition_with_an_index_event_counts_what_the_cohort_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 150);
+    let engine = Engine::open(&db).unwrap();
+    let chest_ct = r#"{"all":[{"modality":["CT"]},{"body_part":["CHEST"]}]}"#;
+    let follow_up =
+        r#"{"follow_up":{"min_days":180,"max_days":730,"criterion":{"modality":["CT"]}}}"#;
+    // The index event first (as ATLAS's entry event), and after a rule.
+    let orders = [
+        format!(
+            r#"[{{"name":"first chest CT","criterion":{{"first_of":{chest_ct}}}}},
+                {{"name":"age 40-90","criterion":{{"age":{{"min":40,"max":90}}}}}},
+                {{"name":"follow-up","criterion":{follow_up}}},
+                {{"name":"no contrast","exclude":true,"criterion":{{"contrast":true}}}}]"#
+        ),
+        format!(
+            r#"[{{"name":"age 40-90","criterion":{{"age":{{"min":40,"max":90}}}}}},
+                {{"name":"no contrast","exclude":true,"criterion":{{"contrast":true}}}},
+                {{"name":"last chest CT","criterion":{{"last_of":{chest_ct}}}}},
+                {{"name":"looked back on","criterion":{{"follow_up":{{"min_days":-730,"max_days":-1,"criterion":{{"modality":["CT"]}}}}}}}}]"#
+        ),
+    ];
+    for rules in orders {
+        let spec = |unit: &str, rules: &str| {
+            parse_spec(&format!(
+                r#"{{"schema_version":1,"name":"x","unit":"{unit}","rules":{rules}}}"#
+            ))
+            .unwrap()
+        };
+        let p = spec("patient", &rules);
+        let counts = engine.cohort_count(&p).unwrap();
+        let remaining: Vec<u64> = counts.attrition.iter().map(|a| a.remaining).collect();
+        assert_eq!(
+            *remaining.last().unwrap(),
+            counts.levels.patients,
+            "last remaining == final count: {remaining:?}"
+        );
+        assert!(
+            remaining.windows(2).all(|w| w[0] >= w[1]) && counts.population >= remaining[0],
+            "the funnel only narrows: {remaining:?}"
+        );
+        let mut previous = counts.population;
+        for a in &counts.attrition {
+            assert_eq!(a.removed, previous - a.remaining, "{a:?}");
+            previous = a.remaining;
+        }
+        assert!(counts.levels.patients > 0, "{remaining:?}");
+        // The final count is the study cohort's patients, one index study each.
+        let s = engine.cohort_count(&spec("study", &rules)).unwrap();
+        assert_eq!(counts.levels, s.levels);
+        // Every step that has the index event among its rules is a patient
+        // cohort of its own: the funnel counts what that cohort counts.
+        for (i, step) in counts.attrition.iter().enumerate() {
+            let cut = prefix(&p, i + 1);
+            if has_index_event(&cut) {
+                assert_eq!(
+                    engine.cohort_levels(&cut).unwrap().patients,
+                    step.remaining,
+                    "step {i} ({})",
+                    step.rule
+                );
+            }
+        }
+    }
+}
+
+/// A definition cut down to its first `n` rules.
+fn prefix(spec: &CohortSpec, n: usize) -> CohortSpec {
+    let mut s = spec.clone();
+    s.rules.truncate(n);
+    s
+}
+
+#[test]
+fn patient_cohorts_without_an_index_event_match_each_rule_on_any_study() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 150);
+    let engine = Engine::open(&db).unwrap();
+    // The example without first_of: no index event, each rule on its own.
+    let spec = parse_spec(
+        r#"{"schema_version":1,"name":"loose","unit":"patient","rules":[
+        {"name":"chest CT","criterion":{"all":[{"modality":["CT"]},{"body_part":["CHEST"]}]}},
+        {"name":"follow-up CT","criterion":{"follow_up":{"min_days":180,"max_days":730,"criterion":{"modality":["CT"]}}}}]}"#,
+    )
+    .unwrap();
+    assert!(!has_index_event(&spec));
+    let rows = study_rows(&db);
+    let with_chest_ct: BTreeSet<i64> = rows.iter().filter(|r| r.4).map(|r| r.0).collect();
+    let matches_both = |r: &StudyRow| r.4 && has_ct_follow_up(&rows, r, 180.0, 730.0);
+    let patients = with_chest_ct
+        .iter()
+        .filter(|p| {
+            rows.iter()
+                .any(|r| r.0 == **p && has_ct_follow_up(&rows, r, 180.0, 730.0))
+        })
+        .count() as u64;
+    let studies = rows.iter().filter(|r| matches_both(r)).count() as u64;
+    let counts = engine.cohort_count(&spec).unwrap();
+    assert_eq!(counts.levels.patients, patients);
+    assert_eq!(
+        counts.levels.studies, studies,
+        "content: studies meeting every rule"
+    );
+    assert!(
+        patients > studies,
+        "each rule on its own admits more patients"
+    );
+    let remaining: Vec<u64> = counts.attrition.iter().map(|a| a.remaining).collect();
+    assert_eq!(remaining, vec![with_chest_ct.len() as u64, patients]);
+}
+
+#[test]
+fn an_exclusion_does_not_remove_unknown_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 20);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE studies SET age_at_study_years = NULL WHERE id % 3 = 0")
+        .unwrap();
+    let engine = Engine::open(&db).unwrap();
+    let spec = parse_spec(
+        r#"{"schema_version":1,"name":"under 40","rules":[{"name":"40+","exclude":true,"criterion":{"age":{"min":40}}}]}"#,
+    )
+    .unwrap();
+    let counts = engine.cohort_count(&spec).unwrap();
+    let want = q(
+        &db,
+        "SELECT count(*) FROM studies WHERE age_at_study_years IS NULL OR age_at_study_years < 40",
+    );
+    assert!(
+        q(
+            &db,
+            "SELECT count(*) FROM studies WHERE age_at_study_years IS NULL"
+        ) > 0
+    );
+    assert_eq!(counts.levels.studies, want);
+    assert_eq!(counts.attrition[0].remaining, want);
 }
