@@ -68,6 +68,18 @@ impl Engine {
             .collect())
     }
 
+    /// Whether an export into `out` (with this re-identification table)
+    /// can start: the same checks the export runs first. `Err` says what
+    /// is wrong and what to do.
+    pub fn export_preflight(&self, out: &Path, reid_table: Option<&Path>) -> Result<(), String> {
+        crate::export::preflight(out, reid_table).map_err(|e| e.to_string())
+    }
+
+    /// A name for a new export folder in `parent`: `base`, else `base-2`, ...
+    pub fn free_export_folder_name(&self, parent: &Path, base: &str) -> String {
+        crate::export::free_folder_name(parent, base)
+    }
+
     /// Starts an export on a worker thread (the GUI's export job).
     pub fn spawn_export(
         &self,

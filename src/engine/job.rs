@@ -105,3 +105,14 @@ where
         }
     }
 }
+
+/// Writes `bytes` to `path` on a short-lived thread and forgets the result
+/// (diagnostics such as the GUI's frame-time record: the UI thread touches
+/// no files, DECISIONS 33).
+pub fn write_in_background(path: std::path::PathBuf, bytes: Vec<u8>) {
+    let _ = std::thread::Builder::new()
+        .name("pacs-write".into())
+        .spawn(move || {
+            let _ = std::fs::write(path, bytes);
+        });
+}

@@ -6,7 +6,7 @@ mod export;
 mod job;
 mod masks;
 
-pub use job::{CancelToken, JobEvent, JobHandle};
+pub use job::{write_in_background, CancelToken, JobEvent, JobHandle};
 pub use masks::MaskError;
 
 use crate::cohort::{self, CohortError};
@@ -63,6 +63,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// A folder to add as an archive: its canonical path, or why it cannot
+    /// be added (for the GUI's worker: the UI thread touches no files).
+    pub fn resolve_archive(&self, p: &Path) -> Result<PathBuf, String> {
+        if !p.is_dir() {
+            return Err(format!(
+                "not a folder, or it does not exist; check the path: {}",
+                p.display()
+            ));
+        }
+        Ok(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+    }
+
     /// The default workspace database: `<user data dir>/pacs-cohort/workspace.db`.
     pub fn default_db_path() -> PathBuf {
         let base = std::env::var_os("XDG_DATA_HOME")

@@ -201,6 +201,14 @@ pub enum ExportError {
     Exists(PathBuf),
     #[error("cannot write the export ({0}): {1}")]
     Io(String, PathBuf),
+    #[error(
+        "the folder to write the export into does not exist; create it or choose another: {0}"
+    )]
+    ParentMissing(PathBuf),
+    #[error(
+        "the re-identification table's folder does not exist; create it or choose another: {0}"
+    )]
+    ReidFolderMissing(PathBuf),
     #[error("the re-identification table must be outside the export folder: {0}")]
     ReidInside(PathBuf),
     #[error("the re-identification table file already exists (it is never overwritten); choose a new file: {0}")]
@@ -272,19 +280,9 @@ pub fn export(
 ) -> Result<ExportReport, ExportError> {
     let out = req.out;
     let opts = req.options;
-    if out.exists() {
-        return Err(ExportError::Exists(out.into()));
-    }
+    preflight(out, opts.reid_table.as_deref())?;
     if req.files.is_empty() {
         return Err(ExportError::NothingToExport);
-    }
-    if let Some(t) = &opts.reid_table {
-        if manifest::is_inside(t, out) {
-            return Err(ExportError::ReidInside(t.clone()));
-        }
-        if t.exists() {
-            return Err(ExportError::ReidExists(t.clone()));
-        }
     }
     let labels: Vec<String> = req.files.iter().map(|f| source_label(req.key, f)).collect();
     let state = run_state(req, &labels);
@@ -496,6 +494,57 @@ fn apply_waivers(report: &mut ExportReport, waivers: &[Waiver]) {
         .filter(|w| !report.waived.iter().any(|f| f.finding.id == w.id))
         .map(|w| w.id.clone())
         .collect();
+}
+
+/// What must hold before an export starts, checked the same way by the
+/// CLI, the export dialog (on its worker thread) and the export itself:
+/// the folder is new and its parent exists; a re-identification table is
+/// a new file outside the export (compared by path components) in an
+/// existing folder.
+pub fn preflight(out: &Path, reid_table: Option<&Path>) -> Result<(), ExportError> {
+    let parent = match out.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => return Err(ExportError::ParentMissing(out.into())),
+    };
+    if !parent.is_dir() {
+        return Err(ExportError::ParentMissing(parent.into()));
+    }
+    if out.exists() {
+        return Err(ExportError::Exists(out.into()));
+    }
+    if let Some(t) = reid_table {
+        if manifest::is_inside(t, out) {
+            return Err(ExportError::ReidInside(t.into()));
+        }
+        if t.exists() {
+            return Err(ExportError::ReidExists(t.into()));
+        }
+        let folder = match t.parent() {
+            Some(p) if p.as_os_str().is_empty() => Path::new("."),
+            Some(p) => p,
+            None => Path::new("/"),
+        };
+        if !folder.is_dir() {
+            return Err(ExportError::ReidFolderMissing(folder.into()));
+        }
+    }
+    Ok(())
+}
+
+/// The first of `base`, `base-2`, `base-3`, ... that does not exist in
+/// `parent` (a new export folder's suggested name).
+pub fn free_folder_name(parent: &Path, base: &str) -> String {
+    (1..10_000)
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|name| !parent.join(name).exists())
+        .unwrap_or_else(|| base.to_string())
 }
 
 /// Files handled per parallel batch (progress and cancel between batches).

@@ -318,15 +318,9 @@ impl PacsApp {
                 .map(|f| f.path().to_path_buf())
                 .collect()
         });
+        // The worker says so when a dropped path is not a folder.
         for p in dropped {
-            if p.is_dir() {
-                self.push(Command::OpenArchive(p));
-            } else {
-                self.report_error(format!(
-                    "drop a folder, not a file, to add an archive: {}",
-                    p.display()
-                ));
-            }
+            self.push(Command::OpenArchive(p));
         }
     }
 
@@ -412,6 +406,12 @@ impl PacsApp {
         match a {
             Answer::Status(s) => {
                 let empty = s.roots.is_empty();
+                // An index job's first studies are listed with the first
+                // counts that include them, not at the next live refresh.
+                let had_studies = self.status.as_ref().is_some_and(|o| o.levels.studies > 0);
+                if self.index.is_some() && !had_studies && s.levels.studies > 0 {
+                    self.queries.ask(Query::Studies(self.study_query()));
+                }
                 self.status = Some(s);
                 if let Some(sample) = self.pending_sample.take() {
                     if empty && !self.prefs.sample_offered {
@@ -492,6 +492,21 @@ impl PacsApp {
                     d.masks = Some((masks, templates));
                 }
             }
+            Answer::ExportCheck(out, reid, verdict) => {
+                if let Some(d) = &mut self.export_dialog {
+                    d.check_answered(out, reid, verdict);
+                }
+            }
+            Answer::ExportFolderName(parent, base, name) => {
+                if let Some(d) = &mut self.export_dialog {
+                    d.name_answered(parent, base, name);
+                }
+            }
+            Answer::ArchiveResolved(Ok(p)) => {
+                self.prefs.remember(p.clone());
+                self.start_index(p);
+            }
+            Answer::ArchiveResolved(Err(e)) => self.report_error(e),
             Answer::Failed(e) => self.report_error(e),
         }
     }
@@ -505,6 +520,13 @@ impl PacsApp {
         let Some(d) = &mut self.export_dialog else {
             return;
         };
+        // The dialog's file-system questions go to the worker.
+        if let Some((out, reid)) = d.due_check() {
+            self.queries.ask(Query::ExportCheck(out, reid));
+        }
+        if let Some((parent, base)) = d.due_name_request() {
+            self.queries.ask(Query::ExportFolderName(parent, base));
+        }
         if let Some(rx) = &d.picking {
             if let Ok(choice) = rx.try_recv() {
                 d.picking = None;
@@ -666,18 +688,8 @@ impl PacsApp {
                     self.picking = self.ask_picker(|p| p.pick_folder(), "folder");
                 }
             }
-            Command::OpenArchive(p) => {
-                if !p.is_dir() {
-                    self.report_error(format!(
-                        "not a folder, or it does not exist; check the path: {}",
-                        p.display()
-                    ));
-                    return;
-                }
-                let p = std::fs::canonicalize(&p).unwrap_or(p);
-                self.prefs.remember(p.clone());
-                self.start_index(p);
-            }
+            // The worker checks the folder and answers (ArchiveResolved).
+            Command::OpenArchive(p) => self.queries.ask(Query::ResolveArchive(p)),
             Command::Reindex(p) => self.start_index(p),
             Command::ReindexAll => {
                 let roots: Vec<PathBuf> = self

@@ -7,6 +7,7 @@ use pacs_cohort::export::{ExportOptions, ExportProgress, ExportReport, Waiver};
 use pacs_cohort::{JobEvent, JobHandle};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
 
 /// A running export.
 pub struct ExportRun {
@@ -21,6 +22,10 @@ pub enum ExportOutcome {
     Finished(ExportReport),
     Failed(String),
 }
+
+/// What the worker checks: the export folder and the re-identification
+/// table, if any.
+type Folders = (PathBuf, Option<PathBuf>);
 
 /// The open export dialog.
 pub struct ExportDialog {
@@ -43,9 +48,13 @@ pub struct ExportDialog {
     pub picking: Option<Receiver<Option<PathBuf>>>,
     /// Recorded (image masks, template rectangles), once the worker answers.
     pub masks: Option<(usize, usize)>,
-    /// The inputs last checked and the verdict: the file system is asked
-    /// again only when they change, not every frame.
-    checked: Option<((String, String, String), Option<String>)>,
+    /// The worker's verdict on the folders: (inputs, problem, when).
+    verdict: Option<(Folders, Option<String>, Instant)>,
+    /// The folders last sent for checking, and when.
+    asked: Option<(Folders, Instant)>,
+    /// The folder-name suggestion asked for: (parent, base), and whether sent.
+    suggesting: Option<(PathBuf, String)>,
+    suggest_sent: bool,
 }
 
 impl ExportDialog {
@@ -63,14 +72,17 @@ impl ExportDialog {
             outcome: None,
             picking: None,
             masks: None,
-            checked: None,
+            verdict: None,
+            asked: None,
+            suggesting: None,
+            suggest_sent: false,
         };
         d.suggest_folder_name();
         d
     }
 
-    /// `<cohort>-deid`, numbered when taken.
-    pub fn suggest_folder_name(&mut self) {
+    /// The base of a suggested folder name: `<cohort>-deid`.
+    fn base_name(&self) -> String {
         let base: String = self
             .cohort
             .chars()
@@ -82,18 +94,32 @@ impl ExportDialog {
                 }
             })
             .collect();
-        let base = format!("{}-deid", base.trim_matches('_'));
-        let parent = PathBuf::from(&self.parent);
-        self.folder_name = (1..)
-            .map(|n| {
-                if n == 1 {
-                    base.clone()
-                } else {
-                    format!("{base}-{n}")
-                }
-            })
-            .find(|name| !parent.join(name).exists())
-            .unwrap_or(base);
+        format!("{}-deid", base.trim_matches('_'))
+    }
+
+    /// Asks for a free folder name (`<cohort>-deid`, numbered when taken):
+    /// the worker answers (the UI thread touches no files).
+    pub fn suggest_folder_name(&mut self) {
+        self.folder_name = self.base_name();
+        self.suggesting = Some((PathBuf::from(self.parent.trim()), self.base_name()));
+        self.suggest_sent = false;
+    }
+
+    /// The folder-name question to send, once.
+    pub fn due_name_request(&mut self) -> Option<(PathBuf, String)> {
+        if self.suggest_sent {
+            return None;
+        }
+        self.suggest_sent = true;
+        self.suggesting.clone()
+    }
+
+    /// The worker's free name, if it answers the question still open.
+    pub fn name_answered(&mut self, parent: PathBuf, base: String, name: String) {
+        if self.suggesting.as_ref() == Some(&(parent, base)) {
+            self.folder_name = name;
+            self.suggesting = None;
+        }
     }
 
     /// The export folder.
@@ -112,29 +138,10 @@ impl ExportDialog {
         }
     }
 
-    /// What is wrong with the inputs, if anything (shown beside the button).
-    pub fn problem(&mut self) -> Option<String> {
-        let inputs = (
-            self.cohort.clone(),
-            self.parent.clone(),
-            format!("{}\n{}", self.folder_name, self.reid_table),
-        );
-        if let Some((seen, verdict)) = &self.checked {
-            if *seen == inputs {
-                return verdict.clone();
-            }
-        }
-        let verdict = self.check();
-        self.checked = Some((inputs, verdict.clone()));
-        verdict
-    }
-
-    /// Forgets the last check (after an export the folder exists).
-    pub fn recheck(&mut self) {
-        self.checked = None;
-    }
-
-    fn check(&self) -> Option<String> {
+    /// What is wrong with the inputs, if anything (shown beside the
+    /// button): plain checks here, the file system's verdict from the
+    /// worker (None while it has not answered for these inputs: "checking").
+    pub fn problem(&self) -> Option<String> {
         if self.cohort.trim().is_empty() {
             return Some("choose a saved cohort".into());
         }
@@ -142,32 +149,43 @@ impl ExportDialog {
         if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
             return Some("give the export folder a plain name (no slashes)".into());
         }
-        if !Path::new(self.parent.trim()).is_dir() {
-            return Some("the parent folder does not exist".into());
+        match &self.verdict {
+            Some((inputs, verdict, _)) if *inputs == self.fs_inputs() => verdict.clone(),
+            _ => Some("checking the folders…".into()),
         }
+    }
+
+    /// The export folder and re-identification table as the worker checks them.
+    fn fs_inputs(&self) -> Folders {
         let reid = self.reid_table.trim();
-        if !reid.is_empty() {
-            let table = Path::new(reid);
-            if table.starts_with(self.out()) {
-                return Some(
-                    "the re-identification table must be outside the export folder".into(),
-                );
-            }
-            if table.exists() {
-                return Some(
-                    "the re-identification table file already exists; choose a new name".into(),
-                );
-            }
-            if !table.parent().is_some_and(|p| p.is_dir()) {
-                return Some("the re-identification table's folder does not exist".into());
-            }
+        (self.out(), (!reid.is_empty()).then(|| PathBuf::from(reid)))
+    }
+
+    /// The check to send to the worker: when the inputs changed, and again
+    /// every second while the dialog is open (a folder created meanwhile,
+    /// elsewhere, clears "does not exist").
+    pub fn due_check(&mut self) -> Option<Folders> {
+        let inputs = self.fs_inputs();
+        let due = match &self.asked {
+            Some((asked, at)) => *asked != inputs || at.elapsed() >= Duration::from_secs(1),
+            None => true,
+        };
+        if !due || self.run.is_some() {
+            return None;
         }
-        if self.out().exists() {
-            return Some(
-                "that folder already exists; exports never overwrite: choose a new name".into(),
-            );
-        }
-        None
+        self.asked = Some((inputs.clone(), Instant::now()));
+        Some(inputs)
+    }
+
+    /// The worker's verdict on `inputs`.
+    pub fn check_answered(&mut self, out: PathBuf, reid: Option<PathBuf>, verdict: Option<String>) {
+        self.verdict = Some(((out, reid), verdict, Instant::now()));
+    }
+
+    /// Forgets the last check (after an export the folder exists).
+    pub fn recheck(&mut self) {
+        self.verdict = None;
+        self.asked = None;
     }
 
     /// Drains the job's events; returns the final one when it ended.

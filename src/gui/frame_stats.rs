@@ -74,6 +74,6 @@ impl FrameStats {
             "frame_cpu_ms": summary(&self.cpu_ms),
             "interval_ms": summary(&self.interval_ms),
         });
-        let _ = std::fs::write(path, json.to_string());
+        pacs_cohort::engine::write_in_background(path.clone(), json.to_string().into_bytes());
     }
 }

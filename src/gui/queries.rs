@@ -34,6 +34,13 @@ pub enum Query {
     MaskCounts,
     /// Overlap of two saved cohorts (by name; their latest revisions).
     Compare(String, String),
+    /// Whether an export into this folder (with this re-identification
+    /// table) can start.
+    ExportCheck(PathBuf, Option<PathBuf>),
+    /// A free name for a new export folder: (parent, base name).
+    ExportFolderName(PathBuf, String),
+    /// A folder to add as an archive: does it exist, and its canonical path.
+    ResolveArchive(PathBuf),
 }
 
 /// What the import dialog asks for.
@@ -58,6 +65,9 @@ pub enum Kind {
     Ehr,
     Masks,
     Compare,
+    ExportCheck,
+    ExportFolderName,
+    Archive,
 }
 
 impl Query {
@@ -68,6 +78,8 @@ impl Query {
                 | Query::DeleteCohort(_)
                 | Query::RenameCohort(..)
                 | Query::EhrImport(_)
+                // Every folder asked for is opened, not only the newest.
+                | Query::ResolveArchive(_)
         )
     }
 
@@ -86,6 +98,9 @@ impl Query {
             Query::EhrColumns(_) | Query::EhrImport(_) => Kind::Ehr,
             Query::MaskCounts => Kind::Masks,
             Query::Compare(..) => Kind::Compare,
+            Query::ExportCheck(..) => Kind::ExportCheck,
+            Query::ExportFolderName(..) => Kind::ExportFolderName,
+            Query::ResolveArchive(_) => Kind::Archive,
         }
     }
 }
@@ -104,6 +119,12 @@ pub enum Answer {
     EhrImported(Result<EhrImport, String>),
     /// (image masks, template rectangles).
     MaskCounts(usize, usize),
+    /// (out, reid table, what is wrong or None).
+    ExportCheck(PathBuf, Option<PathBuf>, Option<String>),
+    /// (parent, base, the free name).
+    ExportFolderName(PathBuf, String, String),
+    /// A folder's canonical path, or why it cannot be added.
+    ArchiveResolved(Result<PathBuf, String>),
     /// (a, b, the overlap or why it cannot be computed).
     Comparison(String, String, Result<CohortComparison, String>),
     Failed(String),
@@ -186,7 +207,9 @@ impl QueryWorker {
         while let Ok((generation, kind, a)) = self.rx.try_recv() {
             let seen = self.answered.entry(kind).or_insert(0);
             *seen = (*seen).max(generation);
-            if self.latest.get(&kind) == Some(&generation) {
+            // Each archive answer counts (several folders may be opened
+            // at once); for other kinds only the newest is current.
+            if kind == Kind::Archive || self.latest.get(&kind) == Some(&generation) {
                 out.push(a);
             }
         }
@@ -260,6 +283,15 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
             let (masks, templates) = engine.masks()?;
             Answer::MaskCounts(masks.len(), templates.len())
         }
+        Query::ExportCheck(out, reid) => {
+            let verdict = engine.export_preflight(&out, reid.as_deref()).err();
+            Answer::ExportCheck(out, reid, verdict)
+        }
+        Query::ExportFolderName(parent, base) => {
+            let name = engine.free_export_folder_name(&parent, &base);
+            Answer::ExportFolderName(parent, base, name)
+        }
+        Query::ResolveArchive(p) => Answer::ArchiveResolved(engine.resolve_archive(&p)),
         Query::EhrImport(r) => {
             let how = pacs_cohort::model::EhrLink {
                 key: r.key,

@@ -244,7 +244,7 @@ ALTER TABLE ehr_values ADD COLUMN issuer TEXT;
     // 11: the audit trail of residual-PHI findings a reviewer waived
     // (append-only; no matched value, only where it was).
     r#"
-CREATE TABLE export_waivers (
+CREATE TABLE IF NOT EXISTS export_waivers (
     id INTEGER PRIMARY KEY,
     finding_id TEXT NOT NULL,
     reason TEXT NOT NULL,

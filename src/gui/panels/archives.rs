@@ -55,7 +55,7 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                         app.push(Command::Confirm(Confirmation {
                             question: format!("Remove {} from the workspace?", path.display()),
                             detail: "Its index entries go; the files on disk are not touched. Indexing it again later reads every file again.".into(),
-                            verb: "Remove".into(),
+                            verb: "Remove archive".into(),
                             then: Box::new(Command::RemoveArchive(path.clone())),
                         }));
                     }

@@ -111,7 +111,7 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
             commands.push(Command::Confirm(Confirmation {
                 question: format!("Delete the saved cohort '{current}'?"),
                 detail: "Every saved revision of it is deleted; exports already written are not touched.".into(),
-                verb: "Delete".into(),
+                verb: "Delete cohort".into(),
                 then: Box::new(Command::DeleteCohort(current)),
             }));
         }
