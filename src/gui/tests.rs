@@ -589,36 +589,6 @@ fn deleting_a_cohort_and_removing_an_archive_ask_first() {
 }
 
 #[test]
-fn zz_probe_live_studies() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("archive");
-    let s = archive(&dir, 900, false);
-    eprintln!("studies {}", s.studies);
-    let mut h = harness(&tmp.path().join("ws.db"), &dir);
-    wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
-    let t0 = Instant::now();
-    h.get_by_label("Open archive…").click();
-    wait_until(&mut h, "indexing to start", |a| a.index.is_some());
-    let mut last = (u64::MAX, usize::MAX);
-    while h.state().index.is_some() {
-        let a = h.state();
-        let cur = (a.status.as_ref().unwrap().levels.studies, a.studies.len());
-        if cur != last {
-            eprintln!(
-                "{:>6} ms status studies {} table {}",
-                t0.elapsed().as_millis(),
-                cur.0,
-                cur.1
-            );
-            last = cur;
-        }
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    eprintln!("{:>6} ms done", t0.elapsed().as_millis());
-}
-
-#[test]
 fn an_edited_draft_is_marked_and_not_discarded_without_asking_and_the_json_follows_the_opened_cohort(
 ) {
     let tmp = tempfile::tempdir().unwrap();
@@ -656,5 +626,105 @@ fn an_edited_draft_is_marked_and_not_discarded_without_asking_and_the_json_follo
         !app.cohort_json.contains("stale"),
         "the JSON view shows the opened cohort: {}",
         app.cohort_json
+    );
+}
+
+#[test]
+fn the_study_search_matches_words_in_any_order_and_case_and_the_hint_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 20, false);
+    let (db, engine) = indexed(tmp.path(), &dir);
+    let uids = |rows: &[pacs_cohort::model::StudyRow]| {
+        let mut u: Vec<String> = rows.iter().map(|r| r.study_uid.clone()).collect();
+        u.sort();
+        u
+    };
+    let phrase = uids(
+        &engine
+            .studies(&pacs_cohort::model::StudyQuery {
+                text: "CT CHEST".into(),
+                ..Default::default()
+            })
+            .unwrap(),
+    );
+    assert!(!phrase.is_empty(), "the archive has chest CTs");
+    let mut h = harness(&db, &dir);
+    wait_until(&mut h, "the studies", |a| idle(a) && !a.studies.is_empty());
+
+    // The hint says how the search matches, and fits in the box.
+    let hint = {
+        use egui_kittest::kittest::NodeT;
+        let search = h.get_by_label("Search");
+        let hint = search.accesskit_node().placeholder().unwrap().to_string();
+        let font = egui::TextStyle::Body.resolve(&h.ctx.global_style());
+        let width = h.ctx.fonts_mut(|f| {
+            f.layout_no_wrap(hint.clone(), font, egui::Color32::WHITE)
+                .size()
+                .x
+        });
+        assert!(search.rect().width() >= width, "{hint:?} is cut off");
+        hint
+    };
+    assert!(
+        hint.contains("words in any order") && hint.contains("any case"),
+        "{hint}"
+    );
+
+    // Lower case, the other order: the studies of "CT CHEST".
+    let search = h.get_by_label("Search");
+    search.click();
+    search.type_text("chest ct");
+    wait_until(&mut h, "the search", |a| a.filter == "chest ct" && idle(a));
+    assert_eq!(uids(&h.state().studies), phrase);
+    h.get_by_label(&format!("{} studies", phrase.len()));
+}
+
+#[test]
+fn the_study_list_shows_the_first_studies_counted_while_indexing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 4, false);
+    let db = tmp.path().join("ws.db");
+    let mut h = harness(&db, &dir);
+    wait_until(&mut h, "the empty workspace", |a| {
+        a.status.is_some() && idle(a)
+    });
+    assert!(h.state().studies.is_empty());
+    // Studies are written while the app's index job runs; a write lock
+    // keeps that job running (it waits for the lock) as long as the test
+    // needs, as a large archive would.
+    let engine = Engine::open(&db).unwrap();
+    engine
+        .index(
+            std::slice::from_ref(&dir),
+            &Default::default(),
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let n = engine.status().unwrap().levels.studies;
+    assert!(n > 0);
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    h.get_by_label("Open archive…").click();
+    wait_until(&mut h, "indexing to start", |a| a.index.is_some());
+    wait_until(&mut h, "counts with the studies", |a| {
+        a.status.as_ref().is_some_and(|s| s.levels.studies == n)
+    });
+    // Before the next live refresh of the list (5 s), the table lists them.
+    wait_until(&mut h, "the queries", |a| !a.queries_busy());
+    assert!(h.state().index.is_some(), "still indexing");
+    assert_eq!(h.state().studies.len() as u64, n);
+    h.get_by_label(&format!("{n} studies"));
+    lock.execute_batch("ROLLBACK").unwrap();
+    wait_until(&mut h, "indexing to finish", idle);
+    assert!(
+        h.state()
+            .jobs
+            .last()
+            .is_some_and(|j| !j.outcome.contains("failed")),
+        "{:?}",
+        h.state().jobs.last().map(|j| &j.outcome)
     );
 }

@@ -2,7 +2,7 @@
 
 use super::{Ctx, Result};
 use crate::model::{SeriesRow, StudyQuery, StudyRow, StudySort};
-use rusqlite::{params, Connection};
+use rusqlite::{Connection, ToSql};
 use std::path::Path;
 
 /// Longer filters match nothing (see `studies`).
@@ -39,7 +39,41 @@ pub(crate) fn like_pattern(text: &str) -> String {
     out
 }
 
+/// The words of a search text: split at whitespace, each matched on its
+/// own. Repeats (ignoring ASCII case, as LIKE does) are dropped.
+fn search_words(text: &str) -> Vec<&str> {
+    let mut words: Vec<&str> = Vec::new();
+    for w in text.split_whitespace() {
+        if !words.iter().any(|seen| seen.eq_ignore_ascii_case(w)) {
+            words.push(w);
+        }
+    }
+    words
+}
+
+/// `terms` joined by AND as a balanced tree: SQLite limits the depth of an
+/// expression (1000), which a left-deep chain of many words would exceed.
+fn all_of(mut terms: Vec<String>) -> String {
+    while terms.len() > 1 {
+        terms = terms
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => format!("({a} AND {b})"),
+                [a] => a.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    terms.pop().unwrap_or_else(|| "1".into())
+}
+
 /// Studies matching the query, with per-study aggregates.
+///
+/// The search text is split into words at whitespace; a study matches when
+/// every word occurs (case-insensitively for ASCII letters, in any order)
+/// in its patient ID or name, accession number, description, modalities or
+/// institution. Each word is its own escaped LIKE parameter, so `%` and `_`
+/// match themselves (DECISIONS 17).
 pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<Vec<StudyRow>> {
     // SQLite's LIKE stops at a NUL; indexed text never contains one, so such
     // a filter matches nothing (rather than a truncated pattern).
@@ -49,6 +83,21 @@ pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<
     if q.text.contains('\0') || q.text.len() > MAX_FILTER_BYTES {
         return Ok(Vec::new());
     }
+    let words = search_words(&q.text);
+    // ?1 is the limit; word i is ?(i + 2). Only placeholders and fixed
+    // column names reach the SQL text, never user input.
+    let filter = all_of(
+        (0..words.len())
+            .map(|i| {
+                let p = i + 2;
+                format!(
+                    "(p.patient_id LIKE ?{p} ESCAPE '\\' OR p.patient_name LIKE ?{p} ESCAPE '\\'
+                      OR st.accession_number LIKE ?{p} ESCAPE '\\' OR st.description LIKE ?{p} ESCAPE '\\'
+                      OR a.modalities LIKE ?{p} ESCAPE '\\' OR a.institution LIKE ?{p} ESCAPE '\\')"
+                )
+            })
+            .collect(),
+    );
     let dir = if q.descending { "DESC" } else { "ASC" };
     let sql = format!(
         "WITH a AS (
@@ -61,18 +110,19 @@ pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<
                 st.study_date, st.description, st.accession_number, a.modalities, a.institution,
                 a.n_series, a.n_instances
          FROM studies st JOIN patients p ON p.id = st.patient_ref JOIN a ON a.study_ref = st.id
-         WHERE ?1 = '%%' OR p.patient_id LIKE ?1 ESCAPE '\\' OR p.patient_name LIKE ?1 ESCAPE '\\'
-            OR st.accession_number LIKE ?1 ESCAPE '\\' OR st.description LIKE ?1 ESCAPE '\\'
-            OR a.modalities LIKE ?1 ESCAPE '\\' OR a.institution LIKE ?1 ESCAPE '\\'
+         WHERE {filter}
          ORDER BY {} IS NULL, {} {dir}, st.study_uid
-         LIMIT ?2",
+         LIMIT ?1",
         sort_expr(q.sort),
         sort_expr(q.sort)
     );
     let mut stmt = conn.prepare_cached(&sql).at(path)?;
     let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
+    let patterns: Vec<String> = words.iter().map(|w| like_pattern(w)).collect();
+    let mut values: Vec<&dyn ToSql> = vec![&limit];
+    values.extend(patterns.iter().map(|p| p as &dyn ToSql));
     let rows = stmt
-        .query_map(params![like_pattern(q.text.trim()), limit], |r| {
+        .query_map(values.as_slice(), |r| {
             Ok(StudyRow {
                 study_uid: r.get(0)?,
                 patient_id: r.get(1)?,

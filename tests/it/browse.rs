@@ -125,3 +125,94 @@ fn walk_count(dir: &std::path::Path) -> u64 {
     }
     n
 }
+
+#[test]
+fn study_search_matches_every_word_in_any_order_and_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    synth(&archive, 40, 34, false);
+    let db = tmp.path().join("ws.db");
+    run(&db, &["index", archive.to_str().unwrap()]);
+    let engine = Engine::open(&db).unwrap();
+    let q = |text: &str| {
+        engine
+            .studies(&StudyQuery {
+                text: text.into(),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let uids = |text: &str| {
+        let mut u: Vec<String> = q(text).into_iter().map(|r| r.study_uid).collect();
+        u.sort();
+        u
+    };
+    // What the search looks at, as the user would read it.
+    let fields = |r: &pacs_cohort::model::StudyRow| {
+        [
+            Some(r.patient_id.clone()),
+            r.patient_name.clone(),
+            r.accession_number.clone(),
+            r.description.clone(),
+            r.modalities.clone(),
+            r.institution.clone(),
+        ]
+        .map(Option::unwrap_or_default)
+        .join("\n")
+        .to_lowercase()
+    };
+    let all = q("");
+
+    // The words in the user's order and case find what the stored phrase
+    // finds, and every study with both words somewhere.
+    let phrase = uids("CT CHEST");
+    assert!(!phrase.is_empty(), "the archive has chest CTs");
+    assert_eq!(uids("chest ct"), phrase, "'chest ct' finds 'CT CHEST'");
+    assert_eq!(uids("ct chest"), uids("chest ct"), "word order is free");
+    assert_eq!(uids("  Chest\tcT "), phrase, "case and spacing are free");
+    assert_eq!(uids("ct ct CHEST chest"), phrase, "repeated words");
+    let mut both: Vec<String> = all
+        .iter()
+        .filter(|r| fields(r).contains("chest") && fields(r).contains("ct"))
+        .map(|r| r.study_uid.clone())
+        .collect();
+    both.sort();
+    assert_eq!(uids("chest ct"), both);
+    let words = ["contrast", "without", "chest", "ct"];
+    let mut expected: Vec<String> = all
+        .iter()
+        .filter(|r| words.iter().all(|w| fields(r).contains(w)))
+        .map(|r| r.study_uid.clone())
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty() && expected.len() < phrase.len());
+    assert_eq!(uids("contrast without chest ct"), expected);
+
+    // Words may match different fields: a patient ID and a description word.
+    let study = q("CT CHEST").into_iter().next().unwrap();
+    let mine = q(&format!("chest {}", study.patient_id.to_lowercase()));
+    assert!(mine.iter().any(|r| r.study_uid == study.study_uid));
+    assert!(mine
+        .iter()
+        .all(|r| r.patient_id.contains(&study.patient_id) && fields(r).contains("chest")));
+
+    // Every word must match: one word found nowhere empties the result.
+    assert!(q("chest ct no-such-word").is_empty());
+
+    // `%` and `_` typed by the user are characters, not wildcards, also
+    // inside a word and as a word of their own (DECISIONS 17).
+    assert!(all.iter().any(|r| fields(r).contains("ct chest")));
+    for literal in ["CT%CHEST", "C_ CHEST", "chest %", "_ ct", "%"] {
+        assert!(q(literal).is_empty(), "{literal:?} matches literally");
+    }
+
+    // More words than SQLite's expression depth limit (1000) still run as
+    // one query (here: nothing has all of them).
+    let chars: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+    let many: Vec<String> = chars
+        .iter()
+        .flat_map(|a| chars.iter().map(move |b| format!("{a}{b}")))
+        .collect();
+    assert!(many.len() > 1000);
+    assert!(q(&many.join(" ")).is_empty());
+}

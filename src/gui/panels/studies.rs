@@ -10,6 +10,14 @@ use pacs_cohort::model::StudySort;
 
 const ROW_HEIGHT: f32 = 20.0;
 
+/// What the search box says while empty (the search splits the text into
+/// words; each must occur somewhere, see `pacs_cohort::Engine::studies`).
+const SEARCH_HINT: &str =
+    "patient, accession, description, modality, site: words in any order, any case (Ctrl+F)";
+const SEARCH_HELP: &str = "Every word must occur in the patient ID or name, accession number, \
+    description, modality or site, in any order. Case does not matter for A-Z; accented \
+    letters match as typed. % and _ are ordinary characters.";
+
 /// A DICOM person name (`Family^Given^Middle^Prefix^Suffix`, with optional
 /// ideographic and phonetic groups after `=`) as "Family, Given Middle".
 fn person_name(pn: &Option<String>) -> String {
@@ -32,9 +40,12 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let label = ui.label("Search");
         let edit = egui::TextEdit::singleline(&mut app.filter)
-            .hint_text("patient, accession, description, modality, site (Ctrl+F)")
-            .desired_width(360.0);
-        let response = ui.add(edit).labelled_by(label.id);
+            .hint_text(SEARCH_HINT)
+            .desired_width(480.0);
+        let response = ui
+            .add(edit)
+            .labelled_by(label.id)
+            .on_hover_text(SEARCH_HELP);
         if app.focus_search {
             response.request_focus();
             app.focus_search = false;
