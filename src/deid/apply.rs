@@ -2,7 +2,7 @@
 //! export (and the preview, which must show exactly what is exported) runs
 //! on each object. Pure: no files, no logging of values.
 
-use super::dates::{cap_age, shift_da, shift_dt};
+use super::dates::{cap_age, shift_values};
 use super::profile::{DecidedBy, Decision, Options, Profile};
 use super::pseudonym::{self, Key};
 use super::scan::{Needle, NeedleKind};
@@ -64,15 +64,38 @@ impl Trace {
         self.retained.extend(other.retained);
     }
 
+    /// Each value once: a value several patients share (an institution, a
+    /// physician) belongs to no one patient (`patient` empty), so it is
+    /// searched once and strictly everywhere.
+    pub fn compact(&mut self) {
+        self.needles.sort_by(|a, b| {
+            (&a.attribute, &a.value, a.kind, &a.patient).cmp(&(
+                &b.attribute,
+                &b.value,
+                b.kind,
+                &b.patient,
+            ))
+        });
+        self.needles.dedup_by(|later, first| {
+            let same = later.attribute == first.attribute
+                && later.value == first.value
+                && later.kind == first.kind;
+            if same && later.patient != first.patient {
+                first.patient.clear();
+            }
+            same
+        });
+    }
+
     /// The distinct needles, without the values a Retain option kept on
     /// purpose somewhere in the export.
-    pub fn gate_needles(&self) -> Vec<Needle> {
-        let set: BTreeSet<&Needle> = self
-            .needles
+    pub fn gate_needles(&mut self) -> Vec<Needle> {
+        self.compact();
+        self.needles
             .iter()
             .filter(|n| !self.retained.contains(&n.value.trim().to_uppercase()))
-            .collect();
-        set.into_iter().cloned().collect()
+            .cloned()
+            .collect()
     }
 
     /// Records an original value (each of a multi-valued one) that the
@@ -92,7 +115,12 @@ impl Trace {
             }
             _ => return,
         };
-        for part in text.split('\\') {
+        // Each value, and each end of a date range, on its own.
+        let parts = text.split('\\').flat_map(|p| match vr {
+            VR::DA => p.split('-').collect::<Vec<_>>(),
+            _ => vec![p],
+        });
+        for part in parts {
             let mut v = part.trim_matches([' ', '\0']);
             if vr == VR::DT {
                 v = v.get(..8).unwrap_or(v);
@@ -107,10 +135,18 @@ impl Trace {
             {
                 continue;
             }
+            // A person name written with spaces instead of `^` still has
+            // components ("SMITH JOHN"): looked for one by one.
+            let value = if vr == VR::PN && !v.contains(['^', '=']) {
+                v.split_whitespace().collect::<Vec<_>>().join("^")
+            } else {
+                v.to_string()
+            };
             self.needles.push(Needle {
                 attribute: tag_text(tag),
-                value: v.to_string(),
+                value,
                 kind,
+                patient: patient.pseudonym.clone(),
             });
         }
     }
@@ -480,8 +516,8 @@ impl Deidentifier<'_> {
     ) -> Option<PrimitiveValue> {
         let text = p.to_str();
         match vr {
-            VR::DA => shift_da(&text, patient.date_offset_days).map(PrimitiveValue::from),
-            VR::DT => shift_dt(&text, patient.date_offset_days).map(PrimitiveValue::from),
+            VR::DA | VR::DT => shift_values(&text, vr == VR::DT, patient.date_offset_days)
+                .map(PrimitiveValue::from),
             // Times move with their dates (whole-day shifts): kept.
             VR::TM => Some(p.clone()),
             VR::AS => cap_age(&text).map(PrimitiveValue::from),
@@ -744,7 +780,7 @@ mod tests {
             "Z: emptied"
         );
         assert_eq!(out.get(tags::INSTITUTION_NAME), None, "X");
-        let shifted = shift_da("20240301", patient.date_offset_days).unwrap();
+        let shifted = crate::deid::dates::shift_da("20240301", patient.date_offset_days).unwrap();
         assert_eq!(
             text(&out, tags::STUDY_DATE).as_deref(),
             Some(shifted.as_str())

@@ -55,6 +55,35 @@ pub fn shift_dt(dt: &str, days: i64) -> Option<String> {
     Some(format!("{date}{}", &t[8..]))
 }
 
+/// Shifts every value of a multi-valued DA or DT element (`\\`-separated;
+/// a DA value may be a range `A-B` with either end open) by whole days;
+/// `None` (the element is removed) when any value is not a date: a value
+/// left unshifted would keep the original date.
+pub fn shift_values(text: &str, is_dt: bool, days: i64) -> Option<String> {
+    let text = text.trim_end_matches([' ', '\0']);
+    let one = |v: &str| -> Option<String> {
+        let v = v.trim();
+        if is_dt {
+            return shift_dt(v, days);
+        }
+        match v.split_once('-') {
+            Some((a, b)) => {
+                let end = |x: &str| {
+                    if x.is_empty() {
+                        Some(String::new())
+                    } else {
+                        shift_da(x, days)
+                    }
+                };
+                Some(format!("{}-{}", end(a)?, end(b)?))
+            }
+            None => shift_da(v, days),
+        }
+    };
+    let shifted: Option<Vec<String>> = text.split('\\').map(one).collect();
+    shifted.map(|v| v.join("\\"))
+}
+
 /// Caps an Age String at 90 years (HIPAA Safe Harbor): anything over 89
 /// years becomes `090Y`. Invalid values give `None`.
 pub fn cap_age(age: &str) -> Option<String> {
@@ -98,6 +127,27 @@ mod tests {
         assert_eq!(
             shift_dt("20240301", -3649).as_deref(),
             shift_da("20240301", -3649).as_deref()
+        );
+    }
+
+    #[test]
+    fn every_value_of_a_multi_valued_date_or_range_is_shifted() {
+        assert_eq!(
+            shift_values("20190305101500\\20190306", true, 1).as_deref(),
+            Some("20190306101500\\20190307")
+        );
+        assert_eq!(
+            shift_values("20190301-20190305", false, -1).as_deref(),
+            Some("20190228-20190304")
+        );
+        assert_eq!(
+            shift_values("20190301-", false, 1).as_deref(),
+            Some("20190302-")
+        );
+        assert_eq!(
+            shift_values("20190301\\garbage", false, 1),
+            None,
+            "one bad value removes the element rather than keep an original date"
         );
     }
 

@@ -11,6 +11,8 @@ pub struct Needle {
     pub attribute: String,
     pub value: String,
     pub kind: NeedleKind,
+    /// The pseudonym of the patient whose value it is (empty: unknown).
+    pub patient: String,
 }
 
 /// How a value is looked for.
@@ -36,6 +38,8 @@ pub struct Hit {
     pub attribute: String,
     pub variant: String,
     pub kind: NeedleKind,
+    /// Whose value it is (a pseudonym; empty: unknown).
+    pub patient: String,
 }
 
 /// Values shorter than this are not searched (DECISIONS 21): they match by chance.
@@ -75,11 +79,24 @@ fn date_forms(v: &str) -> Vec<String> {
         format!("{di}/{mi}/{y}"),
         format!("{mi}/{di}/{y}"),
     ];
+    // Two-digit years (not the bare six digits YYMMDD: every HHMMSS time
+    // and many numbers would match them).
+    let yy = &y[2..];
+    out.extend([
+        format!("{m}/{d}/{yy}"),
+        format!("{d}/{m}/{yy}"),
+        format!("{d}.{m}.{yy}"),
+        format!("{mi}/{di}/{yy}"),
+        format!("{di}.{mi}.{yy}"),
+    ]);
     if (1..=12).contains(&mi) {
         let long = MONTHS[mi - 1];
         let short = &long[..3];
         for month in [long, short] {
             out.extend([
+                format!("{d}{month}{y}"),
+                format!("{di}{month}{y}"),
+                format!("{d}-{month}-{yy}"),
                 format!("{di} {month} {y}"),
                 format!("{d} {month} {y}"),
                 format!("{month} {di}, {y}"),
@@ -122,6 +139,10 @@ fn transliterations(v: &str) -> Vec<String> {
             'Ł' => "L",
             'đ' => "d",
             'Đ' => "D",
+            'ð' => "d",
+            'Ð' => "D",
+            'þ' => "th",
+            'Þ' => "TH",
             _ => return None,
         })
     };
@@ -138,6 +159,10 @@ fn transliterations(v: &str) -> Vec<String> {
             'Ł' => "L",
             'đ' => "d",
             'Đ' => "D",
+            'ð' => "d",
+            'Ð' => "D",
+            'þ' => "th",
+            'Þ' => "TH",
             _ => return None,
         })
     };
@@ -184,13 +209,19 @@ pub fn variant_texts(value: &str) -> Vec<String> {
                 texts.push(format!("{}^{}", parts[0], parts[1]));
             }
             texts.extend(parts.iter().map(|p| p.to_string()));
-            // A component of several words ("van der Berg"): each word too.
-            texts.extend(
-                parts
-                    .iter()
-                    .flat_map(|p| p.split_whitespace())
-                    .map(str::to_string),
-            );
+            // A component of several words ("van der Berg", "Garcia-Lopez",
+            // "O'Brien"): each word too, and the words run together.
+            for p in &parts {
+                let words: Vec<&str> = p
+                    .split(|c: char| c.is_whitespace() || c == '-' || c == '\'')
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                if words.len() > 1 {
+                    texts.extend(words.iter().map(|w| w.to_string()));
+                    texts.push(words.concat());
+                    texts.push(words.join(" "));
+                }
+            }
         }
     }
     if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) {
@@ -241,6 +272,7 @@ struct Label {
     attribute: String,
     variant: String,
     kind: NeedleKind,
+    patient: String,
     /// Whether the pattern starts / ends with a character of a script
     /// written without spaces (CJK, kana): no token boundary needed there.
     open_start: bool,
@@ -300,6 +332,7 @@ impl Scanner {
                     open_end: unspaced_script(text.chars().last()),
                     variant: text,
                     kind: n.kind,
+                    patient: n.patient.clone(),
                 });
                 patterns.push(var);
             }
@@ -330,9 +363,14 @@ impl Scanner {
             let first = bytes.get(m.start());
             let last = m.end().checked_sub(1).and_then(|i| bytes.get(i));
             let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
+            // A short number glued to letters ("MR750", "120KV") is part of
+            // a model name or a measurement, not an ID of 3-5 digits.
+            let short_number =
+                label.variant.len() < 6 && label.variant.bytes().all(|b| b.is_ascii_digit());
             let glued = |outside: Option<&u8>, edge: Option<&u8>| {
                 let c = class(edge);
-                c != Class::Other && class(outside) == c
+                c != Class::Other
+                    && (class(outside) == c || (short_number && class(outside) != Class::Other))
             };
             if (!label.open_start && glued(before, first))
                 || (!label.open_end && glued(bytes.get(m.end()), last))
@@ -344,6 +382,7 @@ impl Scanner {
                 attribute: label.attribute.clone(),
                 variant: label.variant.clone(),
                 kind: label.kind,
+                patient: label.patient.clone(),
             });
         }
         hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
@@ -368,6 +407,7 @@ mod tests {
             attribute: attribute.into(),
             value: value.into(),
             kind: NeedleKind::Identity,
+            patient: String::new(),
         }
     }
 
@@ -475,11 +515,13 @@ mod variant_tests {
                 attribute: "(0010,0010)".into(),
                 value: "Müller^Renée".into(),
                 kind: NeedleKind::Identity,
+                patient: String::new(),
             },
             Needle {
                 attribute: "(0010,0030)".into(),
                 value: "19650412".into(),
                 kind: NeedleKind::Date,
+                patient: String::new(),
             },
         ];
         let s = Scanner::new(&needles);
@@ -494,6 +536,7 @@ mod variant_tests {
             attribute: "(0010,0010)".into(),
             value: "Mueller^Renee=ミュラー^レネ".into(),
             kind: NeedleKind::Identity,
+            patient: String::new(),
         }]);
         assert!(
             !ideographic
@@ -501,5 +544,22 @@ mod variant_tests {
                 .is_empty(),
             "no spaces between words in Japanese"
         );
+    }
+
+    #[test]
+    fn hyphens_apostrophes_eth_and_short_year_dates_have_variants() {
+        let v = variant_texts("Garcia-Lopez^Maria");
+        assert!(
+            has(&v, "Garcia") && has(&v, "Lopez") && has(&v, "GarciaLopez"),
+            "{v:?}"
+        );
+        let v = variant_texts("O'Brien^Siobhan");
+        assert!(has(&v, "OBrien") && has(&v, "Brien"), "{v:?}");
+        let v = variant_texts("Guðmundsdóttir^Sigríður");
+        assert!(has(&v, "Gudmundsdottir"), "{v:?}");
+        let v = variant_texts("19650412");
+        for want in ["12Apr1965", "04/12/65", "12.04.65"] {
+            assert!(has(&v, want), "{want} in {v:?}");
+        }
     }
 }

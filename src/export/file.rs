@@ -107,7 +107,8 @@ pub(super) fn process(
             }
         }
     };
-    meta_needles(source.meta(), &mut trace);
+    let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
+    meta_needles(source.meta(), &patient.pseudonym, &mut trace);
     if let Some(reference) = reference {
         // The gate's needles from the standard profile (the export's own
         // profile was changed): the same walk, its output discarded.
@@ -139,7 +140,7 @@ pub(super) fn process(
 
 /// The source's file meta is written anew: its AE titles and private
 /// information are looked for like every removed value.
-fn meta_needles(meta: &dicom_object::FileMetaTable, trace: &mut Trace) {
+fn meta_needles(meta: &dicom_object::FileMetaTable, patient: &str, trace: &mut Trace) {
     let texts = [
         (
             tags::SOURCE_APPLICATION_ENTITY_TITLE,
@@ -163,6 +164,7 @@ fn meta_needles(meta: &dicom_object::FileMetaTable, trace: &mut Trace) {
                 attribute: tag_text(tag),
                 value: v.to_string(),
                 kind: NeedleKind::Text,
+                patient: patient.to_string(),
             });
         }
     }

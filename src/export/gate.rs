@@ -9,13 +9,14 @@
 
 use super::{ExportError, Finding, FindingKind, SourceFile};
 use crate::deid::apply::{is_safe_descriptor, tag_text, Deidentifier, PatientContext, Trace};
-use crate::deid::profile::{Decision, Options, Profile};
+use crate::deid::profile::{Options, Profile};
 use crate::deid::scan::{Hit, Needle, NeedleKind, Scanner};
 use crate::dicom::read_whole;
 use dicom_core::header::Header;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -60,35 +61,53 @@ impl Scanners {
         }
     }
 
-    /// Whether the profile explains a match inside a decoded value.
-    fn explained(&self, hit: &Hit, value: &TextValue) -> bool {
+    /// Whether the profile explains a match inside a decoded value of a
+    /// file of patient `owner` (a pseudonym; empty when unknown).
+    fn explained(&self, hit: &Hit, value: &TextValue, owner: &str) -> bool {
         let tag = (value.tag.0, value.tag.1);
-        let decision = self.profile.decide_element(tag, value.vr, &self.options).0;
-        let cleaned_descriptor = value.tag == tags::CODE_MEANING
-            || (decision == Decision::Clean
-                && self.options.clean_descriptors
-                && matches!(
-                    value.vr,
-                    VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC
-                ));
-        let short = hit.variant.len() < RAW_SCAN_MIN_LEN;
         let numeric = matches!(value.vr, VR::IS | VR::DS | VR::UI);
+        let dates_shifted = !self.options.retain_long_full_dates;
+        if hit.kind == NeedleKind::Date {
+            return if value.vr == VR::UI {
+                // Kept UIDs (Retain UIDs) are the user's choice; replaced
+                // ones are 2.25 decimals where digits touch digits.
+                true
+            } else if numeric {
+                // An 8-digit date inside a number is no coincidence.
+                hit.variant.len() < 8
+            } else if matches!(value.vr, VR::DA | VR::DT) {
+                // Every date element of the output was shifted: one holding
+                // an original date is a coincidence (another patient's
+                // shifted date), except the birth date in its own element.
+                // With Full Dates nothing was shifted: no coincidence.
+                dates_shifted
+                    && !(hit.attribute == BIRTH_DATE && value.tag == tags::PATIENT_BIRTH_DATE)
+            } else {
+                false
+            };
+        }
+        // Short values (numbers, 3-5 letter names) are IDs only in text:
+        // inside a number or UID they are coincidences.
+        if numeric
+            && (hit.variant.len() < RAW_SCAN_MIN_LEN
+                || !hit.variant.bytes().any(|b| b.is_ascii_digit()))
+        {
+            return true;
+        }
+        // A value made only of safe vocabulary words (and numbers with a
+        // unit), a cleaned description or a kept body part alike, holds no
+        // name: a surname that is also such a word ("Stone", "Head") is
+        // explained by the vocabulary, not leaked.
+        if value.tag == tags::CODE_MEANING || is_safe_descriptor(&value.text) {
+            return true;
+        }
+        let kept = self.profile.keeps_verbatim(tag, value.vr, &self.options);
+        // Another patient's value inside an attribute kept on purpose (a
+        // model name, a coil name) is a coincidence of a pooled search.
+        let elsewhere = !owner.is_empty() && !hit.patient.is_empty() && hit.patient != owner;
         match hit.kind {
-            // Other dates of the output were shifted (or kept with Full
-            // Dates): a date element holding an original date of some
-            // patient is a coincidence, unless it is the birth date in its
-            // own element.
-            NeedleKind::Date => {
-                numeric
-                    || (matches!(value.vr, VR::DA | VR::DT)
-                        && !(hit.attribute == BIRTH_DATE && value.tag == tags::PATIENT_BIRTH_DATE))
-            }
-            _ if numeric && (short || !hit.variant.bytes().any(|b| b.is_ascii_digit())) => true,
-            _ if cleaned_descriptor && is_safe_descriptor(&hit.variant) => true,
-            NeedleKind::Text => {
-                cleaned_descriptor || self.profile.keeps_verbatim(tag, value.vr, &self.options)
-            }
-            NeedleKind::Identity => false,
+            NeedleKind::Text => kept,
+            _ => kept && elsewhere,
         }
     }
 }
@@ -103,11 +122,22 @@ pub struct Located {
     pub path: String,
 }
 
+impl Located {
+    /// A match in bytes (the file's, or its inflated data set), not in a
+    /// decoded value.
+    fn is_raw(&self) -> bool {
+        self.path.is_empty() || self.path == INFLATED
+    }
+}
+
+/// Where a match in the inflated data set of a deflated file is.
+const INFLATED: &str = "(inflated data set)";
+
 /// Scans one file: its raw bytes (and inflated data set) for long
 /// needles, and, when it parses as DICOM, every value at every depth for
 /// all needles.
 pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
-    scan_parsed(bytes, scanners).0
+    scan_parsed(bytes, scanners, "").0
 }
 
 const DEFLATE_TS: &str = "1.2.840.10008.1.2.1.99";
@@ -130,13 +160,19 @@ fn inflated_data_set(bytes: &[u8], obj: &DefaultDicomObject) -> Option<Vec<u8>> 
 
 /// [`scan_file`], also handing back the parsed file (when it parses) so a
 /// caller need not parse it again.
-fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<DefaultDicomObject>) {
+fn scan_parsed(
+    bytes: &[u8],
+    scanners: &Scanners,
+    owner: &str,
+) -> (Vec<Located>, Option<DefaultDicomObject>) {
     let raw = |b: &[u8], path: &str| -> Vec<Located> {
         scanners
             .long
             .scan(b)
             .into_iter()
-            .filter(|hit| !inside_generated_token(b, hit.offset))
+            .filter(|hit| {
+                !inside_generated_token(b, hit.offset) && !is_inserted_token(&hit.variant)
+            })
             .map(|hit| Located {
                 hit,
                 path: path.to_string(),
@@ -149,7 +185,7 @@ fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<Defau
     // scan above only (short values are looked for in decoded values).
     if let Some(obj) = &parsed {
         if let Some(inflated) = inflated_data_set(bytes, obj) {
-            found.extend(raw(&inflated, "(inflated data set)"));
+            found.extend(raw(&inflated, INFLATED));
         }
         let mut texts = Vec::new();
         collect_text(obj, "", &mut texts, 0);
@@ -164,13 +200,21 @@ fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<Defau
                 });
             }
         }
+        // How often each value turns up in decoded values, explained or
+        // not: a raw match of the same text is one of those (the decoded
+        // scan has judged it, with its place); only raw matches beyond that
+        // count (pixel data, bytes no value holds) stay raw findings.
+        let mut decoded: HashMap<(String, String), usize> = HashMap::new();
         for t in texts {
             if is_ours(&t) {
                 continue;
             }
             // Offset 0: the hit is inside a decoded value, not at a byte position.
             for mut hit in scanners.all.scan(t.text.as_bytes()) {
-                if scanners.explained(&hit, &t) {
+                *decoded
+                    .entry((hit.attribute.clone(), hit.variant.to_uppercase()))
+                    .or_default() += 1;
+                if scanners.explained(&hit, &t, owner) {
                     continue;
                 }
                 hit.offset = 0;
@@ -180,6 +224,16 @@ fn scan_parsed(bytes: &[u8], scanners: &Scanners) -> (Vec<Located>, Option<Defau
                 });
             }
         }
+        let mut raw_count: HashMap<(String, String), usize> = HashMap::new();
+        for l in found.iter().filter(|l| l.is_raw()) {
+            *raw_count
+                .entry((l.hit.attribute.clone(), l.hit.variant.to_uppercase()))
+                .or_default() += 1;
+        }
+        found.retain(|l| {
+            let key = (l.hit.attribute.clone(), l.hit.variant.to_uppercase());
+            !l.is_raw() || raw_count[&key] > decoded.get(&key).copied().unwrap_or(0)
+        });
     }
     found.sort_by(|a, b| {
         (a.hit.offset, &a.path, &a.hit.attribute).cmp(&(b.hit.offset, &b.path, &b.hit.attribute))
@@ -213,6 +267,50 @@ fn inside_generated_token(bytes: &[u8], offset: usize) -> bool {
     pseudonym || digest
 }
 
+/// Whether a matched text is one the de-identifier inserts itself (a CID
+/// 7050 code value or word of its meaning, YES, MODIFIED, the method): a
+/// raw match cannot tell where it is, and the decoded scan still checks
+/// every other value for it.
+fn is_inserted_token(variant: &str) -> bool {
+    use std::sync::OnceLock;
+    static TOKENS: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    let tokens = TOKENS.get_or_init(|| {
+        let all = Options {
+            retain_safe_private: true,
+            retain_uids: true,
+            retain_device_identity: true,
+            retain_institution_identity: true,
+            retain_patient_characteristics: true,
+            retain_long_full_dates: true,
+            retain_long_modified_dates: true,
+            clean_descriptors: true,
+            ..Default::default()
+        };
+        let mut t: std::collections::HashSet<String> = all
+            .method_codes()
+            .iter()
+            .flat_map(|(v, m)| {
+                std::iter::once(v.to_string()).chain(m.split(' ').map(str::to_string))
+            })
+            .chain(
+                [
+                    "YES",
+                    "MODIFIED",
+                    "UNMODIFIED",
+                    "REMOVED",
+                    "DCM",
+                    "pacs-cohort",
+                ]
+                .map(String::from),
+            )
+            .map(|w| w.to_uppercase())
+            .collect();
+        t.insert(env!("CARGO_PKG_VERSION").to_string());
+        t
+    });
+    tokens.contains(&variant.to_uppercase())
+}
+
 /// Values the de-identifier writes itself, whole: the method and its codes,
 /// and the patient's keyed pseudonym (`P` + 12 base32 characters, in the
 /// patient ID and name), which can hold a short original value by chance.
@@ -225,8 +323,10 @@ fn is_ours(t: &TextValue) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
     };
-    t.path.starts_with("(0012,0063)")
+    t.path.starts_with("(0012,0062)")
+        || t.path.starts_with("(0012,0063)")
         || t.path.starts_with("(0012,0064)")
+        || t.path.starts_with("(0028,0303)")
         || (matches!(t.tag, tags::PATIENT_ID | tags::PATIENT_NAME) && pseudonym(&t.text))
 }
 
@@ -293,8 +393,8 @@ fn finding(file: &str, l: Located) -> Finding {
 /// The findings of one written file: residual values, and missing required
 /// insertions (PatientIdentityRemoved = YES, DeidentificationMethod and its
 /// code sequence).
-pub fn check_written(file: &str, bytes: &[u8], scanners: &Scanners) -> Vec<Finding> {
-    let (located, parsed) = scan_parsed(bytes, scanners);
+pub fn check_written(file: &str, patient: &str, bytes: &[u8], scanners: &Scanners) -> Vec<Finding> {
+    let (located, parsed) = scan_parsed(bytes, scanners, patient);
     let mut findings: Vec<Finding> = located.into_iter().map(|l| finding(file, l)).collect();
     // The file as the scan parsed it; its header alone if the whole would
     // not parse.
@@ -363,8 +463,7 @@ pub fn source_needles(
                 deid.apply_traced(o.into_inner(), &patient, &mut all);
                 if all.needles.len() > 100_000 {
                     // Each value once (a cohort repeats them in every file).
-                    all.needles.sort();
-                    all.needles.dedup();
+                    all.compact();
                 }
             }
             Err(reason) => skipped.push((f.path.display().to_string(), reason)),
@@ -444,6 +543,7 @@ mod tests {
             attribute: attribute.into(),
             value: value.into(),
             kind,
+            patient: String::new(),
         }
     }
 
@@ -455,7 +555,7 @@ mod tests {
     const EXPLICIT: &str = "1.2.840.10008.1.2.1";
 
     #[test]
-    fn a_surname_that_is_a_vocabulary_word_is_explained_only_in_a_cleaned_descriptor() {
+    fn a_surname_that_is_a_vocabulary_word_is_explained_by_the_vocabulary() {
         let name = [needle("(0010,0010)", "Stone^John", NeedleKind::Identity)];
         let cleaned = file(
             vec![elem(
@@ -467,10 +567,15 @@ mod tests {
         );
         assert!(findings(&name, &cleaned).is_empty());
         let kept = file(vec![elem(tags::MANUFACTURER, VR::LO, "Stone")], EXPLICIT);
+        assert!(
+            findings(&name, &kept).is_empty(),
+            "a vocabulary word, wherever it is"
+        );
+        let john = file(vec![elem(tags::MANUFACTURER, VR::LO, "John")], EXPLICIT);
         assert_eq!(
-            findings(&name, &kept).len(),
+            findings(&name, &john).len(),
             1,
-            "in a kept attribute it is a leak"
+            "a given name in a kept attribute leaks"
         );
         let comment = file(
             vec![elem(tags::IMAGE_COMMENTS, VR::LT, "John Stone")],
@@ -641,6 +746,106 @@ mod tests {
         assert!(
             !values.iter().any(|(v, _)| *v == "CT" || *v == "ACME"),
             "kept"
+        );
+    }
+
+    #[test]
+    fn red_team_false_alarms_are_explained() {
+        let id = [needle("(0020,0010)", "750", NeedleKind::Identity)];
+        let model = file(
+            vec![elem(
+                tags::MANUFACTURER_MODEL_NAME,
+                VR::LO,
+                "DISCOVERY MR750",
+            )],
+            EXPLICIT,
+        );
+        assert!(
+            findings(&id, &model).is_empty(),
+            "a short number inside a model name"
+        );
+        let kv = [needle("(0020,0010)", "120", NeedleKind::Identity)];
+        let desc = file(
+            vec![elem(tags::STUDY_DESCRIPTION, VR::LO, "CHEST 120KV 1.25MM")],
+            EXPLICIT,
+        );
+        assert!(findings(&kv, &desc).is_empty(), "a number with its unit");
+        let word = [needle("(0008,103E)", "yes", NeedleKind::Text)];
+        let marker = file(
+            vec![elem(tags::PATIENT_IDENTITY_REMOVED, VR::CS, "YES")],
+            EXPLICIT,
+        );
+        assert!(findings(&word, &marker).is_empty(), "our own insertion");
+        let mrn = [needle("(0010,0020)", "113100", NeedleKind::Identity)];
+        let codes = file(
+            vec![elem(tags::DEIDENTIFICATION_METHOD, VR::LO, "113100 113107")],
+            EXPLICIT,
+        );
+        assert!(
+            findings(&mrn, &codes).is_empty(),
+            "a CID 7050 code we wrote"
+        );
+        let leaked = file(
+            vec![elem(tags::IMAGE_COMMENTS, VR::LT, "mrn 113100")],
+            EXPLICIT,
+        );
+        assert!(
+            !findings(&mrn, &leaked).is_empty(),
+            "elsewhere it is still a finding"
+        );
+    }
+
+    #[test]
+    fn another_patients_name_in_a_kept_attribute_is_a_coincidence_the_owners_is_not() {
+        let opts = crate::deid::profile::Choices::default().options();
+        let victor = Needle {
+            patient: "PAAAAAAAAAAAA".into(),
+            ..needle("(0010,0010)", "Victor^Hugo", NeedleKind::Identity)
+        };
+        let scanners = Scanners::new(&[victor], &Profile::standard(), &opts);
+        let bytes = file(
+            vec![elem(tags::MANUFACTURER_MODEL_NAME, VR::LO, "SIGNA Victor")],
+            EXPLICIT,
+        );
+        let residual = |f: Vec<Finding>| -> Vec<Finding> {
+            f.into_iter()
+                .filter(|f| f.kind == FindingKind::ResidualValue)
+                .collect()
+        };
+        let other = residual(check_written("f.dcm", "PBBBBBBBBBBBB", &bytes, &scanners));
+        assert!(other.is_empty(), "{other:?}");
+        let own = check_written("f.dcm", "PAAAAAAAAAAAA", &bytes, &scanners);
+        assert!(
+            own.iter().any(|f| f.kind == FindingKind::ResidualValue),
+            "{own:?}"
+        );
+    }
+
+    #[test]
+    fn with_full_dates_a_birth_date_in_any_date_element_is_a_finding() {
+        let birth = [needle(BIRTH_DATE, "19650412", NeedleKind::Date)];
+        let full = crate::deid::profile::Choices {
+            full_dates: true,
+            ..Default::default()
+        }
+        .options();
+        let bytes = file(
+            vec![elem(Tag(0x0018, 0x1012), VR::DA, "19650412")],
+            EXPLICIT,
+        );
+        let scanners = Scanners::new(&birth, &Profile::standard(), &full);
+        assert!(!scan_file(&bytes, &scanners).is_empty());
+        assert!(
+            findings(&birth, &bytes).is_empty(),
+            "shifted dates: a coincidence"
+        );
+        let number = file(
+            vec![elem(tags::ACQUISITION_NUMBER, VR::IS, "19650412")],
+            EXPLICIT,
+        );
+        assert!(
+            !findings(&birth, &number).is_empty(),
+            "8 digits inside a number"
         );
     }
 }

@@ -386,8 +386,7 @@ pub fn export(
             rows.push(row);
         }
         // Each value once (a cohort repeats them in every file).
-        trace.needles.sort();
-        trace.needles.dedup();
+        trace.compact();
         done += chunk.len() as u64;
     }
     throttle.tick(ExportPhase::Writing, total, total);
@@ -414,7 +413,7 @@ pub fn export(
                     let path = tmp.join(&r.file);
                     let bytes =
                         std::fs::read(&path).map_err(|e| ExportError::Io(e.to_string(), path))?;
-                    Ok(gate::check_written(&r.file, &bytes, &scanners))
+                    Ok(gate::check_written(&r.file, &r.patient, &bytes, &scanners))
                 })
                 .collect()
         });

@@ -277,7 +277,7 @@ fn ron_roundtrip(p: &super::state::Prefs) -> super::state::Prefs {
 }
 
 #[test]
-fn remove_and_reindex_are_one_click() {
+fn reindex_is_one_click_and_remove_asks_first() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("archive");
     let s = archive(&dir, 3, false);
@@ -298,6 +298,9 @@ fn remove_and_reindex_are_one_click() {
         h.state().jobs[1].outcome
     );
     h.get_by_label("Remove").click();
+    wait_until(&mut h, "the question", |a| a.confirm.is_some());
+    h.run_steps(2);
+    h.get_by_label("Remove archive").click();
     wait_until(&mut h, "the archive to go", |a| {
         idle(a) && a.status.as_ref().is_some_and(|s| s.roots.is_empty())
     });
@@ -444,7 +447,12 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
     let field = h.get_by_label("Re-identification table");
     field.click();
     field.type_text(table.to_str().unwrap());
-    h.run_steps(2);
+    // The worker checks the folders (the UI thread touches no files).
+    wait_until(&mut h, "the folder check", |a| {
+        a.export_dialog
+            .as_ref()
+            .is_some_and(|d| d.problem().is_none())
+    });
     h.get_by_label("Export").click();
     wait_until(&mut h, "the export to start", |a| a.export_running());
     wait_until(&mut h, "the export to end", |a| {
@@ -470,10 +478,11 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
         .unwrap();
     assert!(!job.running && job.outcome.contains("no residual PHI"));
     // The next export suggests a new folder: exports never overwrite.
-    assert_eq!(
-        h.state().export_dialog.as_ref().unwrap().folder_name,
-        "new_cohort-deid-2"
-    );
+    wait_until(&mut h, "a new folder name", |a| {
+        a.export_dialog
+            .as_ref()
+            .is_some_and(|d| d.folder_name == "new_cohort-deid-2")
+    });
 }
 
 #[test]
@@ -568,9 +577,7 @@ fn deleting_a_cohort_and_removing_an_archive_ask_first() {
     h.get_by_label("Delete").click();
     h.run_steps(3);
     h.get_by_label_contains("Every saved revision");
-    // The modal's own button (the toolbar's is behind the backdrop).
-    let buttons: Vec<_> = h.query_all_by_label("Delete").collect();
-    buttons.last().unwrap().click();
+    h.get_by_label("Delete cohort").click();
     wait_until(&mut h, "the deletion", |a| {
         a.confirm.is_none() && a.saved_cohorts.is_empty()
     });

@@ -264,5 +264,5 @@ fn a_workspace_from_an_older_build_is_upgraded_when_opened() {
     let version: i64 = sqlite(&db)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 10);
+    assert_eq!(version, 11, "migrated to the latest schema");
 }
