@@ -7,8 +7,8 @@ use crate::gui::commands::{Command, Confirmation};
 use eframe::egui;
 use pacs_cohort::model::{CohortCounts, CohortUnit, Criterion, DateRange, NumRange, Rule};
 
-/// Counts 1..=this are marked as not for release.
-const RELEASE_THRESHOLD: u64 = 10;
+/// The release threshold until the workspace's setting is loaded.
+const DEFAULT_RELEASE_THRESHOLD: u64 = 10;
 
 pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
     header(app, ui);
@@ -19,8 +19,14 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
         .show(ui, |ui| json_editor(app, ui));
     egui::Panel::right("cohort_counts")
         .resizable(true)
-        .default_size(420.0)
-        .show(ui, |ui| counts(app, ui));
+        .default_size(360.0)
+        .min_size(240.0)
+        .show(ui, |ui| {
+            // A narrow window scrolls the counts instead of cutting them.
+            egui::ScrollArea::both()
+                .id_salt("counts")
+                .show(ui, |ui| counts(app, ui));
+        });
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical()
             .id_salt("rules")
@@ -39,7 +45,8 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
         names.contains(from) && from != &app.draft().name && !app.draft().name.trim().is_empty()
     });
     let mut commands = Vec::new();
-    ui.horizontal(|ui| {
+    // Wraps onto a second line in a narrow window instead of cutting buttons off.
+    ui.horizontal_wrapped(|ui| {
         let modified = app.draft_modified();
         let draft = app.draft();
         let label = ui.label("Name");
@@ -401,8 +408,9 @@ fn criterion(ui: &mut egui::Ui, c: &mut Criterion) {
     }
 }
 
-fn cell(n: u64) -> String {
-    if (1..=RELEASE_THRESHOLD).contains(&n) {
+/// An exact count, marked when 1..=threshold (not for release).
+fn cell(n: u64, threshold: u64) -> String {
+    if (1..=threshold).contains(&n) {
         format!("{n}*")
     } else {
         n.to_string()
@@ -430,9 +438,13 @@ fn counts(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .as_ref()
                 .filter(|s| s.aggregate_only)
                 .map(|s| s.release_threshold);
+            let threshold = app
+                .status
+                .as_ref()
+                .map_or(DEFAULT_RELEASE_THRESHOLD, |s| s.release_threshold);
             match aggregate_only {
                 Some(threshold) => released_table(ui, c, threshold),
-                None => counts_table(ui, c),
+                None => counts_table(ui, c, threshold),
             }
         }
     }
@@ -520,7 +532,13 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
                         .table()
                         .map(|row| row.map(show))
                 }
-                None => c.table().map(|row| row.map(cell)),
+                None => {
+                    let t = app
+                        .status
+                        .as_ref()
+                        .map_or(DEFAULT_RELEASE_THRESHOLD, |s| s.release_threshold);
+                    c.table().map(|row| row.map(|n| cell(n, t)))
+                }
             };
             egui::Grid::new("comparison")
                 .num_columns(3)
@@ -567,7 +585,8 @@ fn rule_label(rule: &str, exclude: bool) -> String {
 }
 
 /// Exact counts, marked when below the release threshold.
-fn counts_table(ui: &mut egui::Ui, c: &CohortCounts) {
+fn counts_table(ui: &mut egui::Ui, c: &CohortCounts, threshold: u64) {
+    let cell = |n: u64| cell(n, threshold);
     let l = &c.levels;
     let cells = CountCells {
         levels: [l.patients, l.studies, l.series, l.instances].map(cell),
@@ -575,11 +594,16 @@ fn counts_table(ui: &mut egui::Ui, c: &CohortCounts) {
         steps: c
             .attrition
             .iter()
-            .map(|s| (rule_label(&s.rule, s.exclude), [s.remaining, s.removed, s.removed_alone].map(cell)))
+            .map(|s| {
+                (
+                    rule_label(&s.rule, s.exclude),
+                    [s.remaining, s.removed, s.removed_alone].map(cell),
+                )
+            })
             .collect(),
         footnote: format!(
-            "* 1..{RELEASE_THRESHOLD}: below the release threshold; exported tables show them as <{}",
-            RELEASE_THRESHOLD + 1
+            "* 1..{threshold}: below the release threshold; exported tables show them as <{}",
+            threshold + 1
         ),
     };
     table(ui, &cells);
@@ -647,7 +671,7 @@ fn table(ui: &mut egui::Ui, cells: &CountCells) {
             }
         });
     ui.add_space(4.0);
-    ui.label(egui::RichText::new(&cells.footnote).small().weak());
+    ui.label(egui::RichText::new(&cells.footnote).weak());
 }
 
 /// The funnel as bars, widths proportional to what remains (exact view only).

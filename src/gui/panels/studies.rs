@@ -60,7 +60,12 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
         .default_size(220.0)
         .min_size(80.0)
         .show(ui, |ui| series(app, ui));
-    egui::CentralPanel::default().show(ui, |ui| studies_table(app, ui));
+    egui::CentralPanel::default().show(ui, |ui| {
+        // Narrow windows scroll sideways instead of losing columns.
+        egui::ScrollArea::horizontal()
+            .id_salt("studies_h")
+            .show(ui, |ui| studies_table(app, ui));
+    });
 }
 
 fn header(app: &mut PacsApp, ui: &mut egui::Ui, title: &str, col: StudySort) {
@@ -127,7 +132,7 @@ fn studies_table(app: &mut PacsApp, ui: &mut egui::Ui) {
     for (_, _, w) in &columns[..columns.len() - 1] {
         table = table.column(Column::initial(*w).at_least(30.0).clip(true));
     }
-    table = table.column(Column::remainder());
+    table = table.column(Column::remainder().at_least(60.0));
     let n = app.studies.len();
     let mut clicked = None;
     table
@@ -212,6 +217,12 @@ fn series(app: &mut PacsApp, ui: &mut egui::Ui) {
         ("Model", 150.0),
         ("Station", 90.0),
     ];
+    egui::ScrollArea::horizontal()
+        .id_salt("series_h")
+        .show(ui, |ui| series_table(app, ui, columns));
+}
+
+fn series_table(app: &mut PacsApp, ui: &mut egui::Ui, columns: [(&str, f32); 9]) {
     let mut table = TableBuilder::new(ui)
         .id_salt("series")
         .striped(true)
