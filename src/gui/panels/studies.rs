@@ -60,12 +60,7 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
         .default_size(220.0)
         .min_size(80.0)
         .show(ui, |ui| series(app, ui));
-    egui::CentralPanel::default().show(ui, |ui| {
-        // Narrow windows scroll sideways instead of losing columns.
-        egui::ScrollArea::horizontal()
-            .id_salt("studies_h")
-            .show(ui, |ui| studies_table(app, ui));
-    });
+    egui::CentralPanel::default().show(ui, |ui| studies_table(app, ui));
 }
 
 fn header(app: &mut PacsApp, ui: &mut egui::Ui, title: &str, col: StudySort) {
@@ -123,16 +118,22 @@ fn studies_table(app: &mut PacsApp, ui: &mut egui::Ui) {
     // Plain labels, so that a click selects the row instead of starting a
     // text selection.
     ui.style_mut().interaction.selectable_labels = false;
+    // The width the columns share (less the spacing between them).
+    let available = ui.available_width() - ui.spacing().item_spacing.x * columns.len() as f32;
     let mut table = TableBuilder::new(ui)
         .id_salt("studies")
         .striped(true)
         .resizable(true)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    // Every column stays on screen in a narrow window: the starting widths
+    // shrink to the width there is (each column can still be widened).
+    let wanted: f32 = columns.iter().map(|c| c.2).sum();
+    let scale = (available / wanted).clamp(0.5, 1.0);
     for (_, _, w) in &columns[..columns.len() - 1] {
-        table = table.column(Column::initial(*w).at_least(30.0).clip(true));
+        table = table.column(Column::initial(*w * scale).at_least(30.0).clip(true));
     }
-    table = table.column(Column::remainder().at_least(60.0));
+    table = table.column(Column::remainder().at_least(40.0));
     let n = app.studies.len();
     let mut clicked = None;
     table
@@ -217,18 +218,16 @@ fn series(app: &mut PacsApp, ui: &mut egui::Ui) {
         ("Model", 150.0),
         ("Station", 90.0),
     ];
-    egui::ScrollArea::horizontal()
-        .id_salt("series_h")
-        .show(ui, |ui| series_table(app, ui, columns));
-}
-
-fn series_table(app: &mut PacsApp, ui: &mut egui::Ui, columns: [(&str, f32); 9]) {
+    let available = ui.available_width() - ui.spacing().item_spacing.x * columns.len() as f32;
+    let wanted: f32 = columns.iter().map(|c| c.1).sum();
+    let scale = (available / wanted).clamp(0.5, 1.0);
     let mut table = TableBuilder::new(ui)
         .id_salt("series")
         .striped(true)
-        .resizable(true);
+        .resizable(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
     for (_, w) in &columns[..columns.len() - 1] {
-        table = table.column(Column::initial(*w).at_least(24.0).clip(true));
+        table = table.column(Column::initial(*w * scale).at_least(24.0).clip(true));
     }
     table = table.column(Column::remainder());
     table
