@@ -11,7 +11,7 @@ use dicom_core::value::{DataSetSequence, Value};
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// What stays the same for every object of one patient.
 #[derive(Debug, Clone)]
@@ -54,7 +54,16 @@ pub struct Trace {
     /// removed elsewhere (an issuer named like the retained institution) is
     /// exempt from the gate, as the option says.
     pub retained: BTreeSet<String>,
+    /// Text values of keep-listed attributes, with (up to
+    /// [`SHARED_BY`]) the patients whose files hold them: a value many
+    /// patients share is a device constant ("NORM" in a Siemens Image
+    /// Type, "Philips"), not one patient's identity.
+    pub kept_text: HashMap<((u16, u16), String), BTreeSet<String>>,
 }
+
+/// How many patients must share a kept value for it to count as a device
+/// constant rather than anyone's identity.
+pub const SHARED_BY: usize = 5;
 
 impl Trace {
     /// Adds another file's trace.
@@ -62,6 +71,23 @@ impl Trace {
         self.needles.extend(other.needles);
         self.defaulted.extend(other.defaulted);
         self.retained.extend(other.retained);
+        for (k, patients) in other.kept_text {
+            let set = self.kept_text.entry(k).or_default();
+            for p in patients {
+                if set.len() < SHARED_BY {
+                    set.insert(p);
+                }
+            }
+        }
+    }
+
+    /// Kept values that at least [`SHARED_BY`] patients' files hold.
+    pub fn shared_kept_values(&self) -> HashSet<((u16, u16), String)> {
+        self.kept_text
+            .iter()
+            .filter(|(_, p)| p.len() >= SHARED_BY)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Each value once: a value several patients share (an institution, a
@@ -358,6 +384,18 @@ impl Deidentifier<'_> {
                     }
                 }
                 (Decision::Keep, value) => {
+                    if let (Value::Primitive(p), DecidedBy::KeepList) = (&value, by) {
+                        if matches!(
+                            vr,
+                            VR::LO | VR::SH | VR::CS | VR::LT | VR::ST | VR::UT | VR::UC
+                        ) {
+                            let key = ((tag.0, tag.1), p.to_str().trim().to_uppercase());
+                            let set = trace.kept_text.entry(key).or_default();
+                            if set.len() < SHARED_BY {
+                                set.insert(patient.pseudonym.clone());
+                            }
+                        }
+                    }
                     if let Value::Primitive(p) = &value {
                         if by == DecidedBy::Table
                             && self

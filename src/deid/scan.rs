@@ -386,7 +386,11 @@ impl Scanner {
             });
         }
         hits.sort_by(|a, b| (a.offset, &a.attribute).cmp(&(b.offset, &b.attribute)));
-        hits.dedup_by(|a, b| a.offset == b.offset && a.attribute == b.attribute);
+        // One hit per place, value and patient: when two patients share a
+        // surname, the owner's hit must not hide behind the other's.
+        hits.dedup_by(|a, b| {
+            a.offset == b.offset && a.attribute == b.attribute && a.patient == b.patient
+        });
         hits
     }
 }

@@ -16,7 +16,7 @@ use dicom_core::header::Header;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -36,6 +36,8 @@ pub struct Scanners {
 
     profile: Profile,
     options: Options,
+    /// Kept text values many patients share (device constants).
+    shared: HashSet<((u16, u16), String)>,
 }
 
 impl Scanners {
@@ -58,7 +60,14 @@ impl Scanners {
             all: Scanner::new(needles),
             profile: profile.clone(),
             options: *options,
+            shared: HashSet::new(),
         }
+    }
+
+    /// Kept values shared by many patients explain a match in them.
+    pub fn with_shared(mut self, shared: HashSet<((u16, u16), String)>) -> Scanners {
+        self.shared = shared;
+        self
     }
 
     /// Whether the profile explains a match inside a decoded value of a
@@ -87,12 +96,20 @@ impl Scanners {
             };
         }
         // Short values (numbers, 3-5 letter names) are IDs only in text:
-        // inside a number or UID they are coincidences.
-        if numeric
-            && (hit.variant.len() < RAW_SCAN_MIN_LEN
-                || !hit.variant.bytes().any(|b| b.is_ascii_digit()))
-        {
+        // inside a number or UID they are coincidences, and so is a longer
+        // one that is only part of a number (MRN 703125 in a pixel spacing
+        // of 0.703125); a whole value equal to it is not. Times are times.
+        if value.vr == VR::TM {
             return true;
+        }
+        if numeric {
+            let whole = value.text.split('\\').any(|v| {
+                v.trim_matches([' ', '\0'])
+                    .eq_ignore_ascii_case(&hit.variant)
+            });
+            if hit.variant.len() < RAW_SCAN_MIN_LEN || !whole {
+                return true;
+            }
         }
         // A value made only of safe vocabulary words (and numbers with a
         // unit), a cleaned description or a kept body part alike, holds no
@@ -102,14 +119,33 @@ impl Scanners {
             return true;
         }
         let kept = self.profile.keeps_verbatim(tag, value.vr, &self.options);
-        // Another patient's value inside an attribute kept on purpose (a
-        // model name, a coil name) is a coincidence of a pooled search.
-        let elsewhere = !owner.is_empty() && !hit.patient.is_empty() && hit.patient != owner;
-        match hit.kind {
-            NeedleKind::Text => kept,
-            _ => kept && elsewhere,
+        if !kept {
+            return false;
         }
+        // Inside an attribute kept on purpose: another patient's value is a
+        // coincidence of the pooled search; a value many patients' files
+        // share is a device constant ("NORM", "Philips"); a short number is
+        // a version or a code ("DV26.0_R02_1831.b"); removed free text is
+        // explained there (a station named like the manufacturer).
+        let elsewhere = !owner.is_empty() && !hit.patient.is_empty() && hit.patient != owner;
+        let shared = self
+            .shared
+            .contains(&(tag, value.text.trim().to_uppercase()));
+        let short_number =
+            hit.variant.len() < RAW_SCAN_MIN_LEN && hit.variant.bytes().all(|b| b.is_ascii_digit());
+        hit.kind == NeedleKind::Text || elsewhere || shared || short_number
     }
+}
+
+/// The identities and dates found in a free text the export writes itself
+/// (a waiver's reason): every length, no explanation.
+pub fn text_hits(text: &str, scanners: &Scanners) -> Vec<Hit> {
+    scanners
+        .all
+        .scan(text.as_bytes())
+        .into_iter()
+        .filter(|h| h.kind != NeedleKind::Text)
+        .collect()
 }
 
 /// A match in a file: where (byte offset in the file, or the tag path of
@@ -847,5 +883,89 @@ mod tests {
             !findings(&birth, &number).is_empty(),
             "8 digits inside a number"
         );
+    }
+
+    #[test]
+    fn numbers_times_versions_and_shared_device_values_explain_matches() {
+        let mrn = [needle("(0010,0020)", "703125", NeedleKind::Identity)];
+        let spacing = file(
+            vec![elem(tags::PIXEL_SPACING, VR::DS, "0.703125\\0.703125")],
+            EXPLICIT,
+        );
+        assert!(findings(&mrn, &spacing).is_empty(), "part of a number");
+        let whole = file(
+            vec![elem(tags::SLICE_THICKNESS, VR::DS, "703125")],
+            EXPLICIT,
+        );
+        assert!(!findings(&mrn, &whole).is_empty(), "the whole number");
+        let time = file(
+            vec![elem(tags::ACQUISITION_TIME, VR::TM, "703125")],
+            EXPLICIT,
+        );
+        assert!(findings(&mrn, &time).is_empty(), "a time");
+        let exam = [needle("(0020,0010)", "1831", NeedleKind::Identity)];
+        let version = file(
+            vec![elem(tags::SOFTWARE_VERSIONS, VR::LO, "DV26.0_R02_1831.b")],
+            EXPLICIT,
+        );
+        assert!(findings(&exam, &version).is_empty(), "a version number");
+
+        let opts = crate::deid::profile::Choices::default().options();
+        let norm = [Needle {
+            patient: "PAAAAAAAAAAAA".into(),
+            ..needle("(0010,0010)", "Norm^Smith", NeedleKind::Identity)
+        }];
+        let image_type = file(
+            vec![elem(
+                tags::IMAGE_TYPE,
+                VR::CS,
+                "ORIGINAL\\PRIMARY\\M\\ND\\NORM",
+            )],
+            EXPLICIT,
+        );
+        let plain = Scanners::new(&norm, &Profile::standard(), &opts);
+        let residual = |s: &Scanners| {
+            check_written("f.dcm", "PAAAAAAAAAAAA", &image_type, s)
+                .into_iter()
+                .filter(|f| f.kind == FindingKind::ResidualValue)
+                .count()
+        };
+        assert_eq!(residual(&plain), 1, "the owner's name in a kept value");
+        let shared: HashSet<_> = [(
+            (0x0008, 0x0008),
+            "ORIGINAL\\PRIMARY\\M\\ND\\NORM".to_string(),
+        )]
+        .into();
+        let with_shared = Scanners::new(&norm, &Profile::standard(), &opts).with_shared(shared);
+        assert_eq!(
+            residual(&with_shared),
+            0,
+            "a value many patients' files hold"
+        );
+    }
+
+    #[test]
+    fn two_patients_sharing_a_surname_do_not_hide_the_owners_match() {
+        let opts = crate::deid::profile::Choices::default().options();
+        let mary = Needle {
+            patient: "PAAAAAAAAAAAA".into(),
+            ..needle("(0010,0010)", "Smith^Mary", NeedleKind::Identity)
+        };
+        let john = Needle {
+            patient: "PBBBBBBBBBBBB".into(),
+            ..needle("(0010,0010)", "Smith^John", NeedleKind::Identity)
+        };
+        let bytes = file(
+            vec![elem(tags::WINDOW_CENTER_WIDTH_EXPLANATION, VR::LO, "SMITH")],
+            EXPLICIT,
+        );
+        for order in [[mary.clone(), john.clone()], [john, mary]] {
+            let s = Scanners::new(&order, &Profile::standard(), &opts);
+            let found = check_written("f.dcm", "PAAAAAAAAAAAA", &bytes, &s);
+            assert!(
+                found.iter().any(|f| f.kind == FindingKind::ResidualValue),
+                "{found:?}"
+            );
+        }
     }
 }

@@ -39,12 +39,12 @@ pub struct ExportFacts {
 
 /// A waived finding as the manifest records it (no matched value).
 #[derive(Debug, Clone, Serialize)]
+/// Only the id, the file and the reason leave the workstation: which
+/// source attribute matched where would let a recipient read the value
+/// off the file (the full record stays in the workspace's audit trail).
 pub struct WaiverRecord {
     pub id: String,
     pub file: String,
-    pub path: String,
-    pub offset: usize,
-    pub attribute: String,
     pub reason: String,
 }
 
@@ -53,9 +53,6 @@ impl WaiverRecord {
         WaiverRecord {
             id: w.finding.id.clone(),
             file: w.finding.file.clone(),
-            path: w.finding.path.clone(),
-            offset: w.finding.offset,
-            attribute: w.finding.attribute.clone(),
             reason: w.reason.clone(),
         }
     }
@@ -171,10 +168,7 @@ pub fn write_scan_report(
         "clean": findings.is_empty(),
         // Matched values are PHI: the report on disk says where, not what.
         "findings": findings.iter().map(Finding::redacted).collect::<Vec<_>>(),
-        "waived": waived.iter().map(|w| serde_json::json!({
-            "finding": w.finding.redacted(),
-            "reason": w.reason,
-        })).collect::<Vec<_>>(),
+        "waived": waived.iter().map(WaiverRecord::of).collect::<Vec<_>>(),
     });
     write(
         &dir.join("scan-report.json"),

@@ -209,6 +209,8 @@ pub enum ExportError {
         "the re-identification table's folder does not exist; create it or choose another: {0}"
     )]
     ReidFolderMissing(PathBuf),
+    #[error("the reason given to waive finding {0} contains an identifying value of the cohort (it would be written into the manifest); reword it without names, IDs or dates")]
+    WaiverReasonIdentifies(String),
     #[error("the re-identification table must be outside the export folder: {0}")]
     ReidInside(PathBuf),
     #[error("the re-identification table file already exists (it is never overwritten); choose a new file: {0}")]
@@ -394,7 +396,8 @@ pub fn export(
 
     // The gate: every written byte against every original value.
     let needles: Vec<Needle> = trace.gate_needles();
-    let scanners = Scanners::new(&needles, &profile, &opts.profile);
+    let scanners =
+        Scanners::new(&needles, &profile, &opts.profile).with_shared(trace.shared_kept_values());
     report.default_handled = std::mem::take(&mut trace.defaulted)
         .into_iter()
         .map(|((g, e), what)| (format!("({g:04X},{e:04X})"), what.to_string()))
@@ -421,6 +424,13 @@ pub fn export(
             report
                 .findings
                 .extend(f?.into_iter().map(|f| f.with_id(req.key)));
+        }
+    }
+    // A waiver's reason goes into the manifest: it must not itself carry
+    // an identifying value (a reason naming the patient).
+    for w in &opts.waivers {
+        if !gate::text_hits(&w.reason, &scanners).is_empty() {
+            return Err(ExportError::WaiverReasonIdentifies(w.id.clone()));
         }
     }
     apply_waivers(&mut report, &opts.waivers);
