@@ -9,6 +9,9 @@ use std::path::Path;
 /// Creates `dir` and any missing parents; each folder created here is
 /// owner-only (existing ones are left as they are).
 pub fn create_dir_all(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(()); // one stat for the common case (every file of a series)
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -247,10 +247,15 @@ pub fn variant_texts(value: &str) -> Vec<String> {
 pub fn variants(value: &str) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
     for t in variant_texts(value) {
+        if t.is_ascii() {
+            // The scanner ignores ASCII case: one pattern for all cases.
+            out.push(t.to_ascii_lowercase().into_bytes());
+            continue;
+        }
         for case in [t.clone(), t.to_uppercase(), t.to_lowercase()] {
             out.push(case.as_bytes().to_vec());
             // Latin-1 (ISO_IR 100) encoding when it differs from UTF-8.
-            if !case.is_ascii() && case.chars().all(|c| (c as u32) < 256) {
+            if case.chars().all(|c| (c as u32) < 256) {
                 out.push(case.chars().map(|c| c as u8).collect());
             }
         }

@@ -348,6 +348,7 @@ pub fn export(
     // Values are collected once each (a cohort repeats them in every file).
     // What the gate looks for, from every source (each value once).
     let mut trace = Trace::default();
+    let mut compacted = 0;
     let mut rows = Vec::new();
     let mut reid = Vec::new();
     let pool = worker_pool()?;
@@ -387,8 +388,12 @@ pub fn export(
             }
             rows.push(row);
         }
-        // Each value once (a cohort repeats them in every file).
-        trace.compact();
+        // Each value once (a cohort repeats them in every file); compacted
+        // when the list has doubled, so the sorting stays linear overall.
+        if trace.needles.len() > 2 * compacted + 4096 {
+            trace.compact();
+            compacted = trace.needles.len();
+        }
         done += chunk.len() as u64;
     }
     throttle.tick(ExportPhase::Writing, total, total);
