@@ -118,49 +118,31 @@ fn transliterations(v: &str) -> Vec<String> {
     if v.is_ascii() {
         return Vec::new();
     }
-    let two_letter = |c: char| -> Option<&'static str> {
+    // Letters NFD does not decompose, spelled in ASCII; the German and
+    // Nordic vowels have a two-letter spelling (ü -> ue) besides the one
+    // NFD gives by dropping the accent (ü -> u).
+    let spelled = |c: char, two_letter: bool| -> Option<&'static str> {
         Some(match c {
+            'ä' | 'ö' | 'ü' | 'å' | 'Ä' | 'Ö' | 'Ü' | 'Å' if !two_letter => return None,
             'ä' => "ae",
-            'ö' => "oe",
+            'ö' | 'ø' | 'œ' if two_letter => "oe",
             'ü' => "ue",
             'Ä' => "AE",
-            'Ö' => "OE",
+            'Ö' | 'Ø' | 'Œ' if two_letter => "OE",
             'Ü' => "UE",
-            'ß' => "ss",
-            'ø' => "oe",
-            'Ø' => "OE",
-            'æ' => "ae",
-            'Æ' => "AE",
             'å' => "aa",
             'Å' => "AA",
-            'œ' => "oe",
-            'Œ' => "OE",
-            'ł' => "l",
-            'Ł' => "L",
-            'đ' => "d",
-            'Đ' => "D",
-            'ð' => "d",
-            'Ð' => "D",
-            'þ' => "th",
-            'Þ' => "TH",
-            _ => return None,
-        })
-    };
-    let one_letter = |c: char| -> Option<&'static str> {
-        Some(match c {
-            'ß' => "ss",
             'ø' => "o",
             'Ø' => "O",
-            'æ' => "ae",
-            'Æ' => "AE",
             'œ' => "oe",
             'Œ' => "OE",
+            'ß' => "ss",
+            'æ' => "ae",
+            'Æ' => "AE",
             'ł' => "l",
             'Ł' => "L",
-            'đ' => "d",
-            'Đ' => "D",
-            'ð' => "d",
-            'Ð' => "D",
+            'đ' | 'ð' => "d",
+            'Đ' | 'Ð' => "D",
             'þ' => "th",
             'Þ' => "TH",
             _ => return None,
@@ -170,13 +152,11 @@ fn transliterations(v: &str) -> Vec<String> {
     let mut two = String::new();
     let mut one = String::new();
     for c in v.nfc() {
-        match two_letter(c) {
-            Some(t) => two.push_str(t),
-            None => two.push(c),
-        }
-        match one_letter(c) {
-            Some(t) => one.push_str(t),
-            None => one.push(c),
+        for (out, two_letter) in [(&mut two, true), (&mut one, false)] {
+            match spelled(c, two_letter) {
+                Some(t) => out.push_str(t),
+                None => out.push(c),
+            }
         }
     }
     vec![strip(&two), strip(&one)]
