@@ -129,9 +129,15 @@ impl PacsApp {
         picker: Arc<dyn FolderPicker>,
         sample: Option<PathBuf>,
     ) -> PacsApp {
-        let prefs: Prefs = storage
+        let mut prefs: Prefs = storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
+        // Preferences are per user; a draft belongs to its workspace.
+        let workspace = engine.db_path().display().to_string();
+        if prefs.draft_workspace.as_deref() != Some(workspace.as_str()) {
+            prefs.cohort_draft = None;
+            prefs.draft_workspace = Some(workspace);
+        }
         theme::apply(ctx, prefs.dark);
         let repaint_ctx = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_ctx.request_repaint());
@@ -406,6 +412,7 @@ impl PacsApp {
         match a {
             Answer::Status(s) => {
                 let empty = s.roots.is_empty();
+                let never_indexed = s.last_run.is_none();
                 // An index job's first studies are listed with the first
                 // counts that include them, not at the next live refresh.
                 let had_studies = self.status.as_ref().is_some_and(|o| o.levels.studies > 0);
@@ -413,9 +420,11 @@ impl PacsApp {
                     self.queries.ask(Query::Studies(self.study_query()));
                 }
                 self.status = Some(s);
+                // The sample is indexed into a workspace that has never
+                // indexed anything (per workspace: a workspace whose
+                // archives were removed is not refilled unasked).
                 if let Some(sample) = self.pending_sample.take() {
-                    if empty && !self.prefs.sample_offered {
-                        self.prefs.sample_offered = true;
+                    if empty && never_indexed {
                         self.push(Command::OpenArchive(sample));
                     }
                 }

@@ -26,10 +26,12 @@ pub struct Prefs {
     pub descending: bool,
     pub files_status: Option<FileStatus>,
     pub show_jobs: bool,
-    /// The sample archive was offered once; do not index it again unasked.
-    pub sample_offered: bool,
     /// The cohort being edited (kept across restarts: nothing typed is lost).
     pub cohort_draft: Option<CohortSpec>,
+    /// The workspace (database path) the draft belongs to: a draft is never
+    /// carried into another workspace.
+    #[serde(default)]
+    pub draft_workspace: Option<String>,
 }
 
 impl Default for Prefs {
@@ -42,8 +44,8 @@ impl Default for Prefs {
             descending: true,
             files_status: None,
             show_jobs: false,
-            sample_offered: false,
             cohort_draft: None,
+            draft_workspace: None,
         }
     }
 }

@@ -735,3 +735,66 @@ fn the_study_list_shows_the_first_studies_counted_while_indexing() {
         h.state().jobs.last().map(|j| &j.outcome)
     );
 }
+
+/// eframe's preferences storage, in memory (per user, shared by workspaces).
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn the_sample_and_the_draft_belong_to_a_workspace_not_to_the_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = tmp.path().join("sample");
+    let s = archive(&sample, 3, false);
+    // The user's preferences, saved by a first workspace that was offered
+    // the sample and left a draft.
+    let mut storage = MemoryStorage::default();
+    {
+        let first = tmp.path().join("first.db");
+        let engine = Engine::open(&first).unwrap();
+        let picker = Arc::new(FakePicker(sample.clone(), None));
+        let sample = sample.clone();
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_eframe(move |cc| PacsApp::new(&cc.egui_ctx, None, engine, picker, Some(sample)));
+        wait_until(&mut h, "the sample indexed", |a| {
+            idle(a) && a.status.as_ref().is_some_and(|s| s.levels.instances > 0)
+        });
+        h.state_mut().prefs.cohort_draft = Some(
+            pacs_cohort::cohort::parse_spec(
+                r#"{"schema_version":1,"name":"first's draft","rules":[]}"#,
+            )
+            .unwrap(),
+        );
+        eframe::App::save(h.state_mut(), &mut storage);
+    }
+    // A second, empty workspace opened with --sample gets the sample too,
+    // and not the first workspace's draft.
+    let second = tmp.path().join("second.db");
+    let engine = Engine::open(&second).unwrap();
+    let picker = Arc::new(FakePicker(sample.clone(), None));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            PacsApp::new(&cc.egui_ctx, Some(&storage), engine, picker, Some(sample))
+        });
+    wait_until(&mut h, "the sample indexed in the second workspace", |a| {
+        idle(a)
+            && a.status
+                .as_ref()
+                .is_some_and(|st| st.levels.instances == s.instances)
+    });
+    assert_ne!(h.state_mut().draft().name, "first's draft");
+}
