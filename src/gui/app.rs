@@ -74,7 +74,7 @@ pub struct PacsApp {
     picker: Arc<dyn FolderPicker>,
     wake: Arc<dyn Fn() + Send + Sync>,
     queries: QueryWorker,
-    picking: Option<Receiver<Option<PathBuf>>>,
+    picking: Option<Picking>,
     removing: Vec<(PathBuf, Receiver<Result<u64, String>>)>,
     pub(crate) index: Option<IndexRun>,
     queue: Vec<PathBuf>,
@@ -104,7 +104,10 @@ pub struct PacsApp {
     stats: FrameStats,
     /// The sample archive to index on first start, if the workspace is empty.
     pending_sample: Option<PathBuf>,
-    picking_csv: Option<Receiver<Option<PathBuf>>>,
+    picking_csv: Option<Picking>,
+    /// The folder path typed in the archives panel (when no dialog opens,
+    /// or by preference).
+    pub(crate) typed_archive_path: String,
     /// The open clinical-data import dialog, if any.
     pub(crate) ehr_dialog: Option<EhrDialog>,
     /// The export dialog and its job, if open.
@@ -117,6 +120,19 @@ pub struct PacsApp {
     pub(crate) exit_when_indexed: bool,
     /// The question open before a destructive command, if any.
     pub(crate) confirm: Option<Confirmation>,
+}
+
+/// A dialog running on its thread, and when it was opened.
+struct Picking {
+    rx: Receiver<Option<PathBuf>>,
+    started: Instant,
+}
+
+impl Picking {
+    /// The dialog's answer, once it has one.
+    fn answer(&self) -> Option<Option<PathBuf>> {
+        self.rx.try_recv().ok()
+    }
 }
 
 impl PacsApp {
@@ -173,6 +189,7 @@ impl PacsApp {
             stats: FrameStats::from_env(),
             pending_sample: None,
             picking_csv: None,
+            typed_archive_path: String::new(),
             ehr_dialog: None,
             export_dialog: None,
             comparison: None,
@@ -359,20 +376,22 @@ impl PacsApp {
         for a in self.queries.answers() {
             self.on_answer(a);
         }
-        if let Some(rx) = &self.picking_csv {
-            if let Ok(choice) = rx.try_recv() {
-                self.picking_csv = None;
-                if let Some(p) = choice {
-                    self.queries.ask(Query::EhrColumns(p));
-                }
+        if let Some(choice) = self.picking_csv.as_ref().and_then(Picking::answer) {
+            let picking = self.picking_csv.take();
+            match choice {
+                Some(p) => self.queries.ask(Query::EhrColumns(p)),
+                None => self.explain_no_dialog(picking, "file", "no file was chosen"),
             }
         }
-        if let Some(rx) = &self.picking {
-            if let Ok(choice) = rx.try_recv() {
-                self.picking = None;
-                if let Some(p) = choice {
-                    self.push(Command::OpenArchive(p));
-                }
+        if let Some(choice) = self.picking.as_ref().and_then(Picking::answer) {
+            let picking = self.picking.take();
+            match choice {
+                Some(p) => self.push(Command::OpenArchive(p)),
+                None => self.explain_no_dialog(
+                    picking,
+                    "folder",
+                    "type the folder's path in the 'or path' field under Open archive… instead",
+                ),
             }
         }
         let mut results = Vec::new();
@@ -667,11 +686,22 @@ impl PacsApp {
 
     /// Runs a (blocking) dialog of the picker on its own thread; the answer
     /// arrives on the returned channel and wakes the UI.
+    /// A dialog that answered "nothing chosen" faster than a person can
+    /// cancel one did not open at all (no XDG desktop portal, no zenity):
+    /// say so, and what to do instead.
+    fn explain_no_dialog(&mut self, picking: Option<Picking>, what: &str, instead: &str) {
+        if picking.is_some_and(|p| p.started.elapsed() < Duration::from_millis(400)) {
+            self.report_error(format!(
+                "the {what} dialog did not open (this system has no XDG desktop portal or zenity); {instead}"
+            ));
+        }
+    }
+
     fn ask_picker(
         &mut self,
         ask: fn(&dyn FolderPicker) -> Option<PathBuf>,
         what: &str,
-    ) -> Option<Receiver<Option<PathBuf>>> {
+    ) -> Option<Picking> {
         let (tx, rx) = std::sync::mpsc::channel();
         let picker = self.picker.clone();
         let wake = self.wake.clone();
@@ -682,7 +712,10 @@ impl PacsApp {
                 wake();
             });
         match spawned {
-            Ok(_) => Some(rx),
+            Ok(_) => Some(Picking {
+                rx,
+                started: Instant::now(),
+            }),
             Err(e) => {
                 self.report_error(format!("cannot open the {what} dialog: {e}"));
                 None
@@ -893,7 +926,7 @@ impl PacsApp {
                 {
                     let rx = self.ask_picker(|p| p.pick_export_parent(), "folder");
                     if let Some(d) = &mut self.export_dialog {
-                        d.picking = rx;
+                        d.picking = rx.map(|p| p.rx);
                     }
                 }
             }

@@ -798,3 +798,45 @@ fn the_sample_and_the_draft_belong_to_a_workspace_not_to_the_user() {
     });
     assert_ne!(h.state_mut().draft().name, "first's draft");
 }
+
+/// A system without any dialog program: every dialog answers at once.
+struct NoDialog;
+
+impl FolderPicker for NoDialog {
+    fn pick_folder(&self) -> Option<PathBuf> {
+        None
+    }
+    fn pick_csv(&self) -> Option<PathBuf> {
+        None
+    }
+    fn pick_export_parent(&self) -> Option<PathBuf> {
+        None
+    }
+}
+
+#[test]
+fn without_a_dialog_program_the_app_says_so_and_a_typed_path_opens_the_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    let s = archive(&dir, 3, false);
+    let engine = Engine::open(&tmp.path().join("ws.db")).unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| PacsApp::new(&cc.egui_ctx, None, engine, Arc::new(NoDialog), None));
+    wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
+    h.get_by_label("Open archive…").click();
+    wait_until(&mut h, "the explanation", |a| {
+        a.errors.iter().any(|e| e.contains("dialog did not open"))
+    });
+    let field = h.get_by_label("or path");
+    field.click();
+    field.type_text(dir.to_str().unwrap());
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the typed archive indexed", |a| {
+        idle(a)
+            && a.status
+                .as_ref()
+                .is_some_and(|st| st.levels.instances == s.instances)
+    });
+}

@@ -17,6 +17,27 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
     {
         app.push(Command::PickFolder);
     }
+    // Typing a path works where no folder dialog can open (no desktop
+    // portal) and is quicker for a path already on the clipboard.
+    let typed = ui
+        .horizontal(|ui| {
+            let label = ui.label("or path");
+            ui.add(
+                egui::TextEdit::singleline(&mut app.typed_archive_path)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("type a folder, then Enter"),
+            )
+            .labelled_by(label.id)
+        })
+        .inner;
+    if typed.lost_focus()
+        && ui.input(|i| i.key_pressed(egui::Key::Enter))
+        && !app.typed_archive_path.trim().is_empty()
+    {
+        let path = PathBuf::from(app.typed_archive_path.trim());
+        app.typed_archive_path.clear();
+        app.push(Command::OpenArchive(path));
+    }
     ui.add_space(6.0);
     progress(app, ui);
     ui.heading("Archives");
