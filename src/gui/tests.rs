@@ -819,7 +819,7 @@ fn without_a_dialog_program_the_app_says_so_and_a_typed_path_opens_the_archive()
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("archive");
     let s = archive(&dir, 3, false);
-    let engine = Engine::open(&tmp.path().join("ws.db")).unwrap();
+    let engine = Engine::open(tmp.path().join("ws.db")).unwrap();
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| PacsApp::new(&cc.egui_ctx, None, engine, Arc::new(NoDialog), None));
