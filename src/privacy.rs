@@ -122,14 +122,14 @@ pub fn hidden_label(threshold: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AttritionStep, CohortLevels, CohortUnit};
+    use crate::model::{AttritionStep, CohortUnit, LevelCounts};
 
     #[test]
     fn no_hidden_cell_can_be_derived_from_its_neighbours() {
         let c = CohortCounts {
             unit: CohortUnit::Study,
             population: 100,
-            levels: CohortLevels {
+            levels: LevelCounts {
                 patients: 5,
                 studies: 6,
                 series: 40,

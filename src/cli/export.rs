@@ -4,8 +4,8 @@
 use super::exit;
 use super::output::{cancel_on_ctrl_c, print_json};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pacs_cohort::deid::profile::{Choices, Options};
-use pacs_cohort::export::{ExportOptions, ExportReport, Waiver};
+use pacs_cohort::engine::{ExportOptions, ExportReport, Waiver};
+use pacs_cohort::engine::{ProfileChoices as Choices, ProfileOptions as Options};
 use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
 

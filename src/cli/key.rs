@@ -1,7 +1,7 @@
 //! `pacs-cohort key`: share the workspace key (pseudonym linkage) with a team.
 
 use super::exit;
-use pacs_cohort::deid::keyfile;
+use pacs_cohort::engine::keyfile;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand, Debug)]

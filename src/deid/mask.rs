@@ -10,53 +10,13 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::{FileDicomObject, InMemDicomObject};
 use dicom_pixeldata::PixelDecoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The transfer syntax of every masked file: explicit VR little endian.
 pub const MASKED_TRANSFER_SYNTAX: &str =
     dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.uid();
 
-/// A rectangle in image coordinates (columns x, rows y), applied to every frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rect {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
-impl Rect {
-    /// Parses `x,y,width,height` (pixels).
-    pub fn parse(s: &str) -> Result<Rect, String> {
-        let n: Vec<u32> = s
-            .split(',')
-            .map(|p| p.trim().parse::<u32>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| {
-                format!("a mask rectangle is x,y,width,height in whole pixels, not '{s}'")
-            })?;
-        match n[..] {
-            [x, y, width, height] if width > 0 && height > 0 => Ok(Rect {
-                x,
-                y,
-                width,
-                height,
-            }),
-            [_, _, _, _] => Err(format!(
-                "a mask rectangle needs a width and height above 0: '{s}'"
-            )),
-            _ => Err(format!(
-                "a mask rectangle is x,y,width,height (4 numbers), not '{s}'"
-            )),
-        }
-    }
-
-    /// Whether the rectangle lies inside an image of `rows` x `columns`.
-    pub fn fits(&self, rows: u32, columns: u32) -> bool {
-        self.x as u64 + self.width as u64 <= columns as u64
-            && self.y as u64 + self.height as u64 <= rows as u64
-    }
-}
+pub use crate::model::Rect;
 
 /// What masking did to one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,6 +1,9 @@
-//! The only module that calls dicom-rs: header extraction (stopping before
-//! Pixel Data, guarded by a bounded pre-scan) and writing objects (for the
-//! synthetic archive generator). It must not touch SQLite or the network.
+//! Reading and writing DICOM files: header extraction (stopping before
+//! Pixel Data, guarded by a bounded pre-scan), whole-file reads for the
+//! export (files without a usable file meta included), and writing objects
+//! (for the synthetic archive generator). De-identification (`deid`) and the
+//! export's gate work on the dicom-object data sets read here. It must not
+//! touch SQLite or the network.
 
 mod extract;
 pub mod prescan;

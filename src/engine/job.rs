@@ -1,27 +1,9 @@
 //! Background jobs: a named worker thread, an event channel, a cancel token.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-/// Cooperative cancellation shared between a job and whoever started it.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
-
-impl CancelToken {
-    /// A fresh, not cancelled token.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Asks the job to stop at its next check.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-    /// Whether cancellation was asked for.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+pub use crate::cancel::CancelToken;
 
 /// What a job reports.
 #[derive(Debug, Clone)]

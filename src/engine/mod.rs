@@ -7,6 +7,11 @@ mod job;
 mod masks;
 
 pub use job::{write_in_background, CancelToken, JobEvent, JobHandle};
+// What the binary needs of de-identification and export, through the
+// façade rather than the modules' internals.
+pub use crate::deid::keyfile;
+pub use crate::deid::profile::{Choices as ProfileChoices, Options as ProfileOptions};
+pub use crate::export::{ExportOptions, ExportPhase, ExportProgress, ExportReport, Finding, Waiver};
 pub use masks::MaskError;
 
 use crate::cohort::{self, CohortError};
@@ -271,7 +276,7 @@ impl Engine {
     pub fn cohort_levels(
         &self,
         spec: &CohortSpec,
-    ) -> Result<crate::model::CohortLevels, EngineError> {
+    ) -> Result<crate::model::LevelCounts, EngineError> {
         cohort::validate(spec)?;
         let conn = store::open_ro(&self.db)?;
         let rules: Vec<&Rule> = spec.rules.iter().collect();

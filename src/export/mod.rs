@@ -15,11 +15,11 @@ mod masks;
 pub use manifest::ManifestRow;
 pub use masks::MaskBook;
 
+use crate::cancel::CancelToken;
 use crate::deid::apply::{Deidentifier, Trace};
 use crate::deid::profile::{Action, Options, Profile};
 use crate::deid::pseudonym::{self, Key, RECIPE_VERSION};
 use crate::deid::scan::Needle;
-use crate::engine::CancelToken;
 use file::{process, safe_component, sha256_hex, Outcome, Processed};
 use gate::Scanners;
 use journal::{Journal, State};

@@ -2,8 +2,8 @@
 //! exported as de-identified DICOM with progress and cancel, the gate's
 //! result shown when it ends. Layout is in `panels::export_dialog`.
 
-use pacs_cohort::deid::profile::Choices;
-use pacs_cohort::export::{ExportOptions, ExportProgress, ExportReport, Waiver};
+use pacs_cohort::engine::ProfileChoices as Choices;
+use pacs_cohort::engine::{ExportOptions, ExportProgress, ExportReport, Waiver};
 use pacs_cohort::{JobEvent, JobHandle};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, TryRecvError};

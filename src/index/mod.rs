@@ -10,8 +10,8 @@ mod walk;
 
 pub use synthetic::build_synthetic_index;
 
+use crate::cancel::CancelToken;
 use crate::dicom::{read_header, ReadOutcome};
-use crate::engine::CancelToken;
 use crate::model::FileStatus;
 use crate::model::{IndexProgress, IndexSummary, StatusCounts};
 use crate::store::{self, path_bytes, StoreError, WriteItem, Writer};

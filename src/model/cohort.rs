@@ -1,5 +1,6 @@
 //! Cohort definitions: versioned JSON, documented in README.md.
 
+use super::summary::LevelCounts;
 use serde::{Deserialize, Serialize};
 
 /// The current cohort JSON schema version.
@@ -128,15 +129,6 @@ fn yes() -> bool {
     true
 }
 
-/// Counts per level of a cohort's content.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CohortLevels {
-    pub patients: u64,
-    pub studies: u64,
-    pub series: u64,
-    pub instances: u64,
-}
-
 /// One step of the attrition funnel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttritionStep {
@@ -156,7 +148,8 @@ pub struct CohortCounts {
     pub unit: CohortUnit,
     /// Entries (in the unit) before any rule.
     pub population: u64,
-    pub levels: CohortLevels,
+    /// Counts per level of the cohort's content.
+    pub levels: LevelCounts,
     pub attrition: Vec<AttritionStep>,
 }
 

@@ -11,9 +11,8 @@ mod summary;
 
 pub use browse::{SeriesRow, StudyQuery, StudyRow, StudySort};
 pub use cohort::{
-    AttritionStep, CohortComparison, CohortCounts, CohortLevels, CohortSpec, CohortUnit, Criterion,
-    DateRange, FindingCondition, FindingSummary, FollowUp, NumRange, Rule, SavedCohort,
-    COHORT_SCHEMA_VERSION,
+    AttritionStep, CohortComparison, CohortCounts, CohortSpec, CohortUnit, Criterion, DateRange,
+    FindingCondition, FindingSummary, FollowUp, NumRange, Rule, SavedCohort, COHORT_SCHEMA_VERSION,
 };
 pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind, EhrLink};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};

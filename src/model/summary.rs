@@ -33,8 +33,9 @@ impl StatusCounts {
     }
 }
 
-/// Rows per level of the hierarchy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Rows per level of the hierarchy (of the whole index, or of a cohort's
+/// content).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LevelCounts {
     pub patients: u64,
     pub studies: u64,

@@ -2,7 +2,7 @@
 
 use super::{Ctx, Result, StoreError};
 use crate::cohort::{CompiledCohort, Param};
-use crate::model::{CohortLevels, CohortSpec, CohortUnit, SavedCohort};
+use crate::model::{CohortSpec, CohortUnit, LevelCounts, SavedCohort};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use std::collections::HashSet;
@@ -16,7 +16,7 @@ fn bound(c: &CompiledCohort) -> impl Iterator<Item = Value> + '_ {
 }
 
 /// Counts per level of the cohort's content.
-pub(crate) fn levels(conn: &Connection, path: &Path, c: &CompiledCohort) -> Result<CohortLevels> {
+pub(crate) fn levels(conn: &Connection, path: &Path, c: &CompiledCohort) -> Result<LevelCounts> {
     let sql = match (&c.content_studies_sql, c.unit) {
         (Some(content), unit) => format!(
             "WITH m AS MATERIALIZED ({content}) SELECT {}, (SELECT count(*) FROM m),
@@ -43,7 +43,7 @@ pub(crate) fn levels(conn: &Connection, path: &Path, c: &CompiledCohort) -> Resu
     conn.prepare_cached(&sql)
         .at(path)?
         .query_row(params_from_iter(bound(c)), |r| {
-            Ok(CohortLevels {
+            Ok(LevelCounts {
                 patients: r.get::<_, i64>(0)? as u64,
                 studies: r.get::<_, i64>(1)? as u64,
                 series: r.get::<_, i64>(2)? as u64,

@@ -5,7 +5,7 @@ use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use crate::gui::export_job::{summary, ExportOutcome};
 use eframe::egui;
-use pacs_cohort::export::{ExportPhase, Waiver};
+use pacs_cohort::engine::{ExportPhase, Waiver};
 
 pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
     let cohorts: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
