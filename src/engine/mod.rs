@@ -11,7 +11,9 @@ pub use job::{write_in_background, CancelToken, JobEvent, JobHandle};
 // façade rather than the modules' internals.
 pub use crate::deid::keyfile;
 pub use crate::deid::profile::{Choices as ProfileChoices, Options as ProfileOptions};
-pub use crate::export::{ExportOptions, ExportPhase, ExportProgress, ExportReport, Finding, Waiver};
+pub use crate::export::{
+    ExportOptions, ExportPhase, ExportProgress, ExportReport, Finding, Waiver,
+};
 pub use masks::MaskError;
 
 use crate::cohort::{self, CohortError};
