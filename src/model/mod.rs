@@ -6,6 +6,7 @@ mod cohort;
 mod ehr;
 mod header;
 mod masks;
+mod names;
 mod status;
 mod summary;
 
@@ -17,6 +18,7 @@ pub use cohort::{
 pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind, EhrLink};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
 pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
+pub use names::display_person_name;
 pub use status::FileStatus;
 pub use summary::{
     FileRow, IndexProgress, IndexSummary, LevelCounts, RootInfo, RunInfo, StatusCounts,

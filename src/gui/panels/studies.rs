@@ -18,19 +18,11 @@ const SEARCH_HELP: &str = "Every word must occur in the patient ID or name, acce
     description, modality or site, in any order. Case does not matter for A-Z; accented \
     letters match as typed. % and _ are ordinary characters.";
 
-/// A DICOM person name (`Family^Given^Middle^Prefix^Suffix`, with optional
-/// ideographic and phonetic groups after `=`) as "Family, Given Middle".
+/// A person name for the table (the formatting rule is the library's).
 fn person_name(pn: &Option<String>) -> String {
-    let Some(pn) = pn else { return String::new() };
-    let alphabetic = pn.split('=').next().unwrap_or("");
-    let mut parts = alphabetic.split('^').map(str::trim);
-    let family = parts.next().unwrap_or("");
-    let rest: Vec<&str> = parts.take(2).filter(|p| !p.is_empty()).collect();
-    if rest.is_empty() {
-        family.to_string()
-    } else {
-        format!("{family}, {}", rest.join(" "))
-    }
+    pn.as_deref()
+        .map(pacs_cohort::model::display_person_name)
+        .unwrap_or_default()
 }
 
 pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
