@@ -157,19 +157,36 @@ fn range_ok(r: &NumRange) -> Result<(), String> {
     }
 }
 
-fn dates_ok(r: &DateRange) -> Result<(), String> {
-    let valid = |d: &String| {
-        let b = d.as_bytes();
-        b.len() == 10
-            && b[4] == b'-'
-            && b[7] == b'-'
-            && b.iter()
-                .enumerate()
-                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+/// A calendar date written YYYY-MM-DD ("2020-02-29" yes, "2021-02-29" and
+/// "2020-13-45" no).
+pub fn valid_date(d: &str) -> bool {
+    let b = d.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| d[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
     };
+    year >= 1 && (1..=days).contains(&day)
+}
+
+fn dates_ok(r: &DateRange) -> Result<(), String> {
     for d in [&r.from, &r.to].into_iter().flatten() {
-        if !valid(d) {
-            return Err(format!("date '{d}' is not YYYY-MM-DD"));
+        if !valid_date(d) {
+            return Err(format!("date '{d}' is not a calendar date YYYY-MM-DD"));
         }
     }
     match (&r.from, &r.to) {
@@ -183,6 +200,25 @@ fn dates_ok(r: &DateRange) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::model::{CohortUnit, Rule};
+
+    #[test]
+    fn dates_are_calendar_dates() {
+        for ok in ["2020-02-29", "2000-02-29", "1999-12-31", "2024-01-01"] {
+            assert!(valid_date(ok), "{ok}");
+        }
+        for bad in [
+            "2020-13-45",
+            "2021-02-29",
+            "1900-02-29",
+            "2020-04-31",
+            "2020-00-10",
+            "2020-1-01",
+            "20200101",
+            "0000-01-01",
+        ] {
+            assert!(!valid_date(bad), "{bad}");
+        }
+    }
 
     fn spec(c: Criterion) -> CohortSpec {
         CohortSpec {

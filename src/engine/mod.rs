@@ -532,6 +532,18 @@ impl Engine {
         Ok(store::ehr::datasets(&conn, &self.db)?)
     }
 
+    /// The values present in the index for a list criterion (modality,
+    /// site, an EHR column's text values...), most frequent first, with how
+    /// many studies have each (EHR: linked keys). Read-only; run it off the
+    /// UI thread.
+    pub fn distinct_values(
+        &self,
+        field: &crate::model::ValueField,
+    ) -> Result<Vec<crate::model::ValueCount>, EngineError> {
+        let conn = store::open_ro(&self.db)?;
+        Ok(store::values::distinct_values(&conn, &self.db, field)?)
+    }
+
     /// Files with their status and reason, optionally of one status.
     pub fn files(
         &self,

@@ -9,6 +9,7 @@ mod masks;
 mod names;
 mod status;
 mod summary;
+mod values;
 
 pub use browse::{SeriesRow, StudyQuery, StudyRow, StudySort};
 pub use cohort::{
@@ -24,3 +25,4 @@ pub use summary::{
     FileRow, IndexProgress, IndexSummary, LevelCounts, RootInfo, RunInfo, StatusCounts,
     WorkspaceStatus,
 };
+pub use values::{ValueCount, ValueField};

@@ -11,6 +11,7 @@ pub(crate) mod ehr;
 pub(crate) mod findings;
 pub(crate) mod masks;
 mod schema;
+pub(crate) mod values;
 mod writer;
 
 pub(crate) use browse::{series, studies};

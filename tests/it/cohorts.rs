@@ -794,3 +794,93 @@ fn an_exclusion_does_not_remove_unknown_values() {
     assert_eq!(counts.levels.studies, want);
     assert_eq!(counts.attrition[0].remaining, want);
 }
+
+/// The builder's pickers list the values present in the index: one entry
+/// per value as list criteria match it (case and surrounding spaces
+/// ignored), counted in studies exactly as a one-rule cohort counts them.
+#[test]
+fn distinct_values_are_the_values_list_criteria_match_with_their_study_counts() {
+    use pacs_cohort::model::{CohortUnit, Criterion, Rule, ValueField};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 40);
+    // One series' modality spelled in lower case with a trailing space: the
+    // same value as "CT" for a criterion, so the same entry in the list.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE series SET modality = 'ct ' WHERE id = (SELECT min(id) FROM series WHERE modality = 'CT')",
+            [],
+        )
+        .unwrap();
+    let engine = Engine::open(&db).unwrap();
+    let one_rule = |c: Criterion| CohortSpec {
+        schema_version: 1,
+        name: "v".into(),
+        description: String::new(),
+        unit: CohortUnit::Study,
+        rules: vec![Rule {
+            name: "r".into(),
+            exclude: false,
+            criterion: c,
+        }],
+    };
+    type Make = fn(Vec<String>) -> Criterion;
+    let fields: [(ValueField, Make, &str); 7] = [
+        (ValueField::Modality, Criterion::Modality, "modality"),
+        (ValueField::BodyPart, Criterion::BodyPart, "body_part"),
+        (
+            ValueField::Institution,
+            Criterion::Institution,
+            "institution_name",
+        ),
+        (
+            ValueField::Manufacturer,
+            Criterion::Manufacturer,
+            "manufacturer",
+        ),
+        (ValueField::Model, Criterion::Model, "model_name"),
+        (ValueField::Station, Criterion::Station, "station_name"),
+        (ValueField::Sex, Criterion::Sex, ""),
+    ];
+    for (field, make, column) in fields {
+        let values = engine.distinct_values(&field).unwrap();
+        assert!(!values.is_empty(), "{field:?}: no values");
+        // Most frequent first; no two entries a criterion would not tell apart.
+        assert!(values.windows(2).all(|w| w[0].count >= w[1].count));
+        let keys: BTreeSet<String> = values
+            .iter()
+            .map(|v| v.value.trim().to_uppercase())
+            .collect();
+        assert_eq!(keys.len(), values.len(), "{field:?}: {values:?}");
+        for v in &values {
+            let counted = engine
+                .cohort_count(&one_rule(make(vec![v.value.clone()])))
+                .unwrap();
+            assert_eq!(counted.levels.studies, v.count, "{field:?} {}", v.value);
+        }
+        if !column.is_empty() {
+            let distinct = q(
+                &db,
+                &format!("SELECT count(DISTINCT upper(trim({column}))) FROM series WHERE trim({column}) <> ''"),
+            );
+            assert_eq!(values.len() as u64, distinct, "{field:?}");
+        }
+    }
+    let ct = engine.distinct_values(&ValueField::Modality).unwrap();
+    assert_eq!(
+        ct.iter()
+            .filter(|v| v.value.eq_ignore_ascii_case("ct"))
+            .count(),
+        1
+    );
+    let sop = engine.distinct_values(&ValueField::SopClass).unwrap();
+    assert!(!sop.is_empty() && sop.iter().all(|v| v.value.starts_with("1.2.840.")));
+    // An EHR dataset that does not exist has no values (not an error).
+    let none = engine
+        .distinct_values(&ValueField::Ehr {
+            dataset: "nope".into(),
+            column: "x".into(),
+        })
+        .unwrap();
+    assert!(none.is_empty());
+}
