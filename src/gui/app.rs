@@ -12,7 +12,8 @@ use super::theme;
 use eframe::egui;
 use pacs_cohort::model::{
     CohortComparison, CohortCounts, CohortSpec, CohortUnit, FileRow, IndexProgress, IndexSummary,
-    SavedCohort, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus, COHORT_SCHEMA_VERSION,
+    SavedCohort, SeriesRow, StudyQuery, StudyRow, ValueCount, ValueField, WorkspaceStatus,
+    COHORT_SCHEMA_VERSION,
 };
 use pacs_cohort::{Engine, IndexOptions, JobEvent, JobHandle};
 use std::path::PathBuf;
@@ -120,6 +121,10 @@ pub struct PacsApp {
     pub(crate) exit_when_indexed: bool,
     /// The question open before a destructive command, if any.
     pub(crate) confirm: Option<Confirmation>,
+    /// The values present in the index per list field (the builder's
+    /// pickers), and the fields asked for and not answered yet.
+    pub(crate) value_lists: std::collections::HashMap<ValueField, Result<Vec<ValueCount>, String>>,
+    values_asked: std::collections::HashSet<ValueField>,
 }
 
 /// A dialog running on its thread, and when it was opened.
@@ -184,6 +189,8 @@ impl PacsApp {
             cohort_json_generated: String::new(),
             cohort_json_error: None,
             loaded_cohort: None,
+            value_lists: Default::default(),
+            values_asked: Default::default(),
             commands: Vec::new(),
             last_refresh: Instant::now(),
             stats: FrameStats::from_env(),
@@ -260,6 +267,9 @@ impl PacsApp {
 
     fn refresh_all(&mut self) {
         self.queries.ask(Query::Cohorts);
+        // The index changed: pickers list its values again when opened.
+        self.value_lists.clear();
+        self.values_asked.clear();
         self.cohort_sent = None;
         self.queries.ask(Query::Status);
         self.queries.ask(Query::Studies(self.study_query()));
@@ -499,6 +509,8 @@ impl PacsApp {
                 });
                 self.ehr_dialog = None;
                 self.cohort_sent = None;
+                self.value_lists
+                    .retain(|f, _| !matches!(f, ValueField::Ehr { .. }));
             }
             Answer::EhrImported(Err(e)) => {
                 if let Some(d) = &mut self.ehr_dialog {
@@ -535,6 +547,10 @@ impl PacsApp {
                 self.start_index(p);
             }
             Answer::ArchiveResolved(Err(e)) => self.report_error(e),
+            Answer::Values(field, values) => {
+                self.values_asked.remove(&field);
+                self.value_lists.insert(field, values);
+            }
             Answer::Failed(e) => self.report_error(e),
         }
     }
@@ -863,6 +879,12 @@ impl PacsApp {
             }
             Command::DeleteCohort(name) => self.queries.ask(Query::DeleteCohort(name)),
             Command::Confirm(c) => self.confirm = Some(c),
+            Command::AskValues(field) => {
+                if !self.value_lists.contains_key(&field) && self.values_asked.insert(field.clone())
+                {
+                    self.queries.ask(Query::Values(field));
+                }
+            }
             Command::Answered(yes) => {
                 if let Some(c) = self.confirm.take() {
                     if yes {
@@ -984,7 +1006,8 @@ fn counting_copy(spec: &CohortSpec) -> CohortSpec {
     fn clean(c: &mut C) {
         match c {
             C::All(v) | C::Any(v) => v.iter_mut().for_each(clean),
-            C::Not(c) => clean(c),
+            C::Not(c) | C::FirstOf(c) | C::LastOf(c) => clean(c),
+            C::FollowUp(f) => clean(&mut f.criterion),
             C::Modality(v)
             | C::BodyPart(v)
             | C::Sex(v)

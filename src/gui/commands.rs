@@ -57,6 +57,8 @@ pub enum Command {
     Confirm(Confirmation),
     /// The user answered the open confirmation.
     Answered(bool),
+    /// A picker needs a field's values (asked once until the index changes).
+    AskValues(pacs_cohort::model::ValueField),
 }
 
 /// A question before something that cannot be undone.

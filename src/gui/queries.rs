@@ -5,7 +5,8 @@
 
 use pacs_cohort::model::{
     CohortComparison, CohortCounts, CohortSpec, EhrColumn, EhrImport, EhrKey, EhrKind, FileRow,
-    FileStatus, SavedCohort, SeriesRow, StudyQuery, StudyRow, WorkspaceStatus,
+    FileStatus, SavedCohort, SeriesRow, StudyQuery, StudyRow, ValueCount, ValueField,
+    WorkspaceStatus,
 };
 use pacs_cohort::Engine;
 use std::collections::HashMap;
@@ -41,6 +42,9 @@ pub enum Query {
     ExportFolderName(PathBuf, String),
     /// A folder to add as an archive: does it exist, and its canonical path.
     ResolveArchive(PathBuf),
+    /// The values present in the index for a list criterion, with counts
+    /// (the builder's pickers).
+    Values(ValueField),
 }
 
 /// What the import dialog asks for.
@@ -68,6 +72,8 @@ pub enum Kind {
     ExportCheck,
     ExportFolderName,
     Archive,
+    /// One kind per field: pickers of different fields do not coalesce.
+    Values(u64),
 }
 
 impl Query {
@@ -101,6 +107,12 @@ impl Query {
             Query::ExportCheck(..) => Kind::ExportCheck,
             Query::ExportFolderName(..) => Kind::ExportFolderName,
             Query::ResolveArchive(_) => Kind::Archive,
+            Query::Values(f) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                f.hash(&mut h);
+                Kind::Values(h.finish())
+            }
         }
     }
 }
@@ -127,6 +139,8 @@ pub enum Answer {
     ArchiveResolved(Result<PathBuf, String>),
     /// (a, b, the overlap or why it cannot be computed).
     Comparison(String, String, Result<CohortComparison, String>),
+    /// A field's values in the index, or why they cannot be listed.
+    Values(ValueField, Result<Vec<ValueCount>, String>),
     Failed(String),
 }
 
@@ -292,6 +306,10 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
             Answer::ExportFolderName(parent, base, name)
         }
         Query::ResolveArchive(p) => Answer::ArchiveResolved(engine.resolve_archive(&p)),
+        Query::Values(f) => {
+            let values = engine.distinct_values(&f).map_err(|e| e.to_string());
+            Answer::Values(f, values)
+        }
         Query::EhrImport(r) => {
             let how = pacs_cohort::model::EhrLink {
                 key: r.key,

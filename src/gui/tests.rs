@@ -840,3 +840,216 @@ fn without_a_dialog_program_the_app_says_so_and_a_typed_path_opens_the_archive()
                 .is_some_and(|st| st.levels.instances == s.instances)
     });
 }
+
+/// Clicks "Add rule" and the menu entry `label`.
+fn add_rule(h: &mut Harness<'static, PacsApp>, label: &str) {
+    h.get_by_label("Add rule").click();
+    h.run_steps(2);
+    h.get_by_label(label).click();
+    h.run_steps(2);
+}
+
+/// Waits until the shown counts are those of the draft as it is now, and
+/// checks them against the library's own count of it.
+fn counts_of_the_draft(
+    h: &mut Harness<'static, PacsApp>,
+    db: &Path,
+) -> pacs_cohort::model::CohortCounts {
+    wait_until(h, "the counts of the draft", |a| {
+        !a.queries_busy()
+            && matches!(&a.cohort_counts, Some(Ok(c))
+                if c.attrition.len() == a.prefs.cohort_draft.as_ref().map_or(0, |d| d.rules.len()))
+    });
+    let draft = h.state().prefs.cohort_draft.clone().unwrap();
+    let expected = Engine::open(db).unwrap().cohort_count(&draft).unwrap();
+    let Some(Ok(shown)) = &h.state().cohort_counts else {
+        panic!("no counts")
+    };
+    assert_eq!(shown, &expected);
+    expected
+}
+
+/// A picker's entry: the value and its study count, marked like the table.
+fn value_label(v: &pacs_cohort::model::ValueCount) -> String {
+    if (1..=10).contains(&v.count) {
+        format!("{} ({}*)", v.value, v.count)
+    } else {
+        format!("{} ({})", v.value, v.count)
+    }
+}
+
+#[test]
+fn a_modality_is_picked_from_the_values_in_the_index_and_invalid_dates_are_refused() {
+    use egui::accesskit::Role;
+    use pacs_cohort::model::{Criterion, DateRange, ValueField};
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, mut h) = with_saved_new_cohort(tmp.path(), 30);
+    let engine = Engine::open(&db).unwrap();
+    add_rule(&mut h, "Modality");
+    let with_ct = counts_of_the_draft(&mut h, &db);
+
+    // The picker lists the index's modalities with their study counts.
+    let values = engine.distinct_values(&ValueField::Modality).unwrap();
+    let ct = values.iter().find(|v| v.value == "CT").unwrap();
+    let mr = values.iter().find(|v| v.value == "MR").unwrap();
+    h.get_by_role_and_label(Role::ComboBox, "Modality is one of")
+        .click();
+    wait_until(&mut h, "the modality values", |a| {
+        a.value_lists.contains_key(&ValueField::Modality)
+    });
+    for v in &values {
+        h.get_by_label(&value_label(v));
+    }
+    // Tick MR, untick CT.
+    h.get_by_label(&value_label(mr)).click();
+    h.run_steps(2);
+    h.get_by_label(&value_label(ct)).click();
+    h.run_steps(2);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    let rule = &h.state().prefs.cohort_draft.as_ref().unwrap().rules[0];
+    assert_eq!(rule.criterion, Criterion::Modality(vec!["MR".into()]));
+    let with_mr = counts_of_the_draft(&mut h, &db);
+    assert_ne!(with_mr, with_ct);
+    // The count beside the value is the count of the cohort it picks.
+    assert_eq!(with_mr.levels.studies, mr.count);
+    assert_eq!(with_ct.levels.studies, ct.count);
+
+    // A date that is not one is refused at once and not counted.
+    add_rule(&mut h, "Study date");
+    counts_of_the_draft(&mut h, &db);
+    let dates = |a: &PacsApp| match &a.prefs.cohort_draft.as_ref().unwrap().rules[1].criterion {
+        Criterion::StudyDate(d) => d.clone(),
+        other => panic!("{other:?}"),
+    };
+    let from = h.get_by_role_and_label(Role::TextInput, "from");
+    from.click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "from")
+        .type_text("2020-13-45");
+    h.run_steps(3);
+    h.get_by_label_contains("'2020-13-45' is not a date");
+    assert_eq!(
+        dates(h.state()),
+        DateRange {
+            from: Some("2020-01-01".into()),
+            to: Some("2024-12-31".into())
+        }
+    );
+    counts_of_the_draft(&mut h, &db);
+    // A valid date is taken; a start after the end is refused.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "from")
+        .type_text("2021-06-30");
+    h.run_steps(3);
+    assert_eq!(dates(h.state()).from.as_deref(), Some("2021-06-30"));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "from")
+        .type_text("2025-01-01");
+    h.run_steps(3);
+    h.get_by_label_contains("2025-01-01 is after 2024-12-31");
+    assert_eq!(dates(h.state()).from.as_deref(), Some("2021-06-30"));
+    counts_of_the_draft(&mut h, &db);
+}
+
+#[test]
+fn groups_an_index_event_and_a_follow_up_window_are_built_by_clicking() {
+    use egui::accesskit::Role;
+    use pacs_cohort::model::{Criterion, FollowUp};
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, mut h) = with_saved_new_cohort(tmp.path(), 30);
+    let ct = || Criterion::Modality(vec!["CT".into()]);
+
+    // Any of: CT, or (all of: female).
+    add_rule(&mut h, "Group: any of");
+    h.get_by_label("Add condition").click();
+    h.run_steps(2);
+    h.get_by_label("Modality").click();
+    h.run_steps(2);
+    h.get_by_label("Add condition").click();
+    h.run_steps(2);
+    h.get_by_label("Group: all of").click();
+    h.run_steps(2);
+    // The inner group's button comes first.
+    h.get_all_by_label("Add condition").next().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label("Sex").click();
+    h.run_steps(2);
+    counts_of_the_draft(&mut h, &db);
+
+    // The index event and a follow-up CT 180 to 365 days later.
+    add_rule(&mut h, "Index event: first matching study");
+    add_rule(&mut h, "Follow-up window");
+    let to = h.get_by_role_and_label(Role::TextInput, "to");
+    to.click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "to")
+        .type_text("365");
+    h.run_steps(3);
+    // The event is the last, not the first, matching study.
+    h.get_by_role_and_label(Role::ComboBox, "Index event: the patient's")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("last").click();
+    h.run_steps(2);
+
+    let rules: Vec<(String, Criterion)> = h
+        .state()
+        .prefs
+        .cohort_draft
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| (r.name.clone(), r.criterion.clone()))
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            (
+                "any of".to_string(),
+                Criterion::Any(vec![
+                    ct(),
+                    Criterion::All(vec![Criterion::Sex(vec!["F".into()])])
+                ])
+            ),
+            ("index event".to_string(), Criterion::LastOf(Box::new(ct()))),
+            (
+                "follow-up".to_string(),
+                Criterion::FollowUp(FollowUp {
+                    min_days: Some(180.0),
+                    max_days: Some(365.0),
+                    criterion: Box::new(ct()),
+                })
+            ),
+        ]
+    );
+    let counts = counts_of_the_draft(&mut h, &db);
+    assert!(counts.population > 0 && counts.attrition.len() == 3);
+    // The funnel is labelled: each rule with what remains and what it removed.
+    for (i, step) in counts.attrition.iter().enumerate() {
+        h.get_by_label(&format!("{}. {}", i + 1, step.rule));
+    }
+    let last = counts.attrition.last().unwrap();
+    let mark = |n: u64| {
+        if (1..=10).contains(&n) {
+            format!("{n}*")
+        } else {
+            n.to_string()
+        }
+    };
+    h.get_by_label(&format!(
+        "{} remain, {} removed",
+        mark(last.remaining),
+        mark(last.removed)
+    ));
+    // The JSON view follows the rules built by clicking.
+    let json = h.state().cohort_json.clone();
+    let shown: pacs_cohort::model::CohortSpec = serde_json::from_str(&json).unwrap();
+    assert_eq!(&shown, h.state().prefs.cohort_draft.as_ref().unwrap());
+    assert!(
+        json.contains("\"last_of\"") && json.contains("\"follow_up\"") && json.contains("\"any\"")
+    );
+}
