@@ -897,6 +897,7 @@ fn a_modality_is_picked_from_the_values_in_the_index_and_invalid_dates_are_refus
     wait_until(&mut h, "the modality values", |a| {
         a.value_lists.contains_key(&ValueField::Modality)
     });
+    h.run_steps(3);
     for v in &values {
         h.get_by_label(&value_label(v));
     }

@@ -60,6 +60,11 @@ pub(super) fn list(
                 all
             }
         };
+        // Asked as soon as the rule shows, so the list is there when the
+        // popup opens (a popup keeps the size of its first frame).
+        if let Some(f) = field.as_ref().filter(|f| !px.lists.contains_key(*f)) {
+            px.ask.push(f.clone());
+        }
         let filter_id = ui.make_persistent_id("filter");
         let combo = egui::ComboBox::from_id_salt("values")
             .selected_text(shown)
@@ -98,8 +103,8 @@ fn popup(
     let matches = |v: &str| wanted.is_empty() || v.to_lowercase().contains(&wanted);
     let listed: &[ValueCount] = match field.map(|f| (f, px.lists.get(f))) {
         None => &[],
-        Some((f, None)) => {
-            px.ask.push(f.clone());
+        Some((_, None)) => {
+            ui.set_min_height(200.0);
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("listing the values in the index…");
@@ -115,38 +120,38 @@ fn popup(
     if field.is_some() && !listed.is_empty() {
         ui.label(egui::RichText::new("studies with each value in the index").weak());
     }
-    egui::ScrollArea::vertical()
-        .max_height(240.0)
-        .show(ui, |ui| {
-            for v in listed.iter().filter(|v| matches(&v.value)) {
-                let mut on = values.iter().any(|x| same(x, &v.value));
-                let text = format!("{} ({})", v.value, px.count(v.count));
-                if ui.checkbox(&mut on, text).changed() {
-                    if on {
-                        values.retain(|x| !x.trim().is_empty());
-                        values.push(v.value.clone());
-                    } else {
-                        values.retain(|x| !same(x, &v.value));
-                    }
+    // The combo's own popup scrolls (a scroll area nested in it would
+    // keep the height of the first frame, before the values arrived).
+    ui.scope(|ui| {
+        for v in listed.iter().filter(|v| matches(&v.value)) {
+            let mut on = values.iter().any(|x| same(x, &v.value));
+            let text = format!("{} ({})", v.value, px.count(v.count));
+            if ui.checkbox(&mut on, text).changed() {
+                if on {
+                    values.retain(|x| !x.trim().is_empty());
+                    values.push(v.value.clone());
+                } else {
+                    values.retain(|x| !same(x, &v.value));
                 }
             }
-            // Chosen values the index does not have (typed, or from JSON).
-            let absent: Vec<String> = values
-                .iter()
-                .filter(|x| !x.trim().is_empty() && !listed.iter().any(|v| same(x, &v.value)))
-                .cloned()
-                .collect();
-            for x in absent.iter().filter(|x| matches(x)) {
-                let mut on = true;
-                if ui
-                    .checkbox(&mut on, format!("{x} (not in the index)"))
-                    .changed()
-                    && !on
-                {
-                    values.retain(|y| !same(y, x));
-                }
+        }
+        // Chosen values the index does not have (typed, or from JSON).
+        let absent: Vec<String> = values
+            .iter()
+            .filter(|x| !x.trim().is_empty() && !listed.iter().any(|v| same(x, &v.value)))
+            .cloned()
+            .collect();
+        for x in absent.iter().filter(|x| matches(x)) {
+            let mut on = true;
+            if ui
+                .checkbox(&mut on, format!("{x} (not in the index)"))
+                .changed()
+                && !on
+            {
+                values.retain(|y| !same(y, x));
             }
-        });
+        }
+    });
     let typed = filter.trim();
     if !typed.is_empty()
         && !values.iter().any(|x| same(x, typed))
