@@ -22,6 +22,29 @@ pub struct JobHandle<P, T> {
 }
 
 impl<P, T> JobHandle<P, T> {
+    /// Takes the events that are there, until `deadline`: progress goes to
+    /// `on_progress`, the final event (done, failed, or the job's thread
+    /// gone without one) is returned. Never blocks: for a UI frame.
+    pub fn poll(
+        &self,
+        deadline: std::time::Instant,
+        mut on_progress: impl FnMut(P),
+    ) -> Option<JobEvent<P, T>> {
+        while std::time::Instant::now() < deadline {
+            match self.events.try_recv() {
+                Ok(JobEvent::Progress(p)) => on_progress(p),
+                Ok(other) => return Some(other),
+                Err(mpsc::TryRecvError::Empty) => return None,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    return Some(JobEvent::Failed(
+                        "the job stopped unexpectedly (its thread ended without a result)".into(),
+                    ))
+                }
+            }
+        }
+        None
+    }
+
     /// Blocks until the job ends; returns its final event.
     pub fn wait(mut self) -> JobEvent<P, T> {
         let mut last = JobEvent::Failed("the job ended without a result".into());

@@ -6,7 +6,7 @@ use pacs_cohort::engine::ProfileChoices as Choices;
 use pacs_cohort::engine::{ExportOptions, ExportProgress, ExportReport, Waiver};
 use pacs_cohort::{JobEvent, JobHandle};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// A running export.
@@ -189,24 +189,14 @@ impl ExportDialog {
     }
 
     /// Drains the job's events; returns the final one when it ended.
-    pub fn drain(&mut self) -> Option<JobEvent<ExportProgress, ExportReport>> {
+    pub fn drain(&mut self, deadline: Instant) -> Option<JobEvent<ExportProgress, ExportReport>> {
         let run = self.run.as_mut()?;
-        loop {
-            match run.handle.events.try_recv() {
-                Ok(JobEvent::Progress(p)) => run.progress = Some(p),
-                Ok(other) => {
-                    self.run = None;
-                    return Some(other);
-                }
-                Err(TryRecvError::Empty) => return None,
-                Err(TryRecvError::Disconnected) => {
-                    self.run = None;
-                    return Some(JobEvent::Failed(
-                        "the export job stopped unexpectedly".into(),
-                    ));
-                }
-            }
+        let progress = &mut run.progress;
+        let end = run.handle.poll(deadline, |p| *progress = Some(p));
+        if end.is_some() {
+            self.run = None;
         }
+        end
     }
 }
 
