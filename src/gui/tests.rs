@@ -1054,3 +1054,29 @@ fn groups_an_index_event_and_a_follow_up_window_are_built_by_clicking() {
         json.contains("\"last_of\"") && json.contains("\"follow_up\"") && json.contains("\"any\"")
     );
 }
+
+#[test]
+fn the_export_dialog_notices_a_folder_created_after_it_said_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, mut h) = with_saved_new_cohort(tmp.path(), 3);
+    h.run_steps(2);
+    h.get_by_label("Export…").click();
+    wait_until(&mut h, "the export dialog", |a| a.export_dialog.is_some());
+    let later = tmp.path().join("made-later");
+    h.state_mut().export_dialog.as_mut().unwrap().parent = later.display().to_string();
+    wait_until(&mut h, "the worker's verdict", |a| {
+        a.export_dialog
+            .as_ref()
+            .and_then(|d| d.problem())
+            .is_some_and(|p| p.contains("does not exist"))
+    });
+    h.get_by_label_contains("does not exist");
+    std::fs::create_dir(&later).unwrap();
+    // Nothing typed: the dialog asks again by itself.
+    wait_until(&mut h, "the problem to clear", |a| {
+        a.export_dialog
+            .as_ref()
+            .is_some_and(|d| d.problem().is_none())
+    });
+    assert!(h.query_by_label_contains("does not exist").is_none());
+}
