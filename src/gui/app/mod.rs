@@ -314,38 +314,9 @@ fn new_cohort() -> CohortSpec {
     }
 }
 
-/// The draft as it is counted and saved: list values trimmed, empty ones
-/// (left while typing "CT, ") dropped.
+/// The draft as it is counted (the library's normalisation).
 fn counting_copy(spec: &CohortSpec) -> CohortSpec {
-    use pacs_cohort::model::Criterion as C;
-    fn clean(c: &mut C) {
-        match c {
-            C::All(v) | C::Any(v) => v.iter_mut().for_each(clean),
-            C::Not(c) | C::FirstOf(c) | C::LastOf(c) => clean(c),
-            C::FollowUp(f) => clean(&mut f.criterion),
-            C::Modality(v)
-            | C::BodyPart(v)
-            | C::Sex(v)
-            | C::Institution(v)
-            | C::Station(v)
-            | C::Manufacturer(v)
-            | C::Model(v)
-            | C::SopClass(v) => {
-                v.iter_mut().for_each(|s| *s = s.trim().to_string());
-                v.retain(|s| !s.is_empty());
-            }
-            C::Ehr(e) => {
-                if let Some(v) = &mut e.any_of {
-                    v.iter_mut().for_each(|s| *s = s.trim().to_string());
-                    v.retain(|s| !s.is_empty());
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut s = spec.clone();
-    s.rules.iter_mut().for_each(|r| clean(&mut r.criterion));
-    s
+    spec.normalized()
 }
 
 impl PacsApp {

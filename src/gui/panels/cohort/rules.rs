@@ -240,21 +240,22 @@ fn inner(ui: &mut egui::Ui, c: &mut Criterion, px: &mut Pickers) {
 
 pub(super) fn criterion(ui: &mut egui::Ui, c: &mut Criterion, px: &mut Pickers) {
     let color = px.error_color;
+    // List criteria: one table, in the library.
+    if let Some((field, v)) = c.list_mut() {
+        let label = field.label();
+        pickers::list(ui, label, Some(field), v, px);
+        return;
+    }
     match c {
-        Criterion::Modality(v) => pickers::list(ui, "Modality", Some(ValueField::Modality), v, px),
-        Criterion::BodyPart(v) => pickers::list(ui, "Body part", Some(ValueField::BodyPart), v, px),
-        Criterion::Sex(v) => pickers::list(ui, "Sex", Some(ValueField::Sex), v, px),
-        Criterion::Institution(v) => {
-            pickers::list(ui, "Site", Some(ValueField::Institution), v, px)
-        }
-        Criterion::Station(v) => pickers::list(ui, "Station", Some(ValueField::Station), v, px),
-        Criterion::Manufacturer(v) => {
-            pickers::list(ui, "Manufacturer", Some(ValueField::Manufacturer), v, px)
-        }
-        Criterion::Model(v) => pickers::list(ui, "Scanner model", Some(ValueField::Model), v, px),
-        Criterion::SopClass(v) => {
-            pickers::list(ui, "SOP class UID", Some(ValueField::SopClass), v, px)
-        }
+        // Drawn above, through the library's table of list criteria.
+        Criterion::Modality(_)
+        | Criterion::BodyPart(_)
+        | Criterion::Sex(_)
+        | Criterion::Institution(_)
+        | Criterion::Station(_)
+        | Criterion::Manufacturer(_)
+        | Criterion::Model(_)
+        | Criterion::SopClass(_) => {}
         Criterion::Age(r) => pickers::range(ui, "Age at study (years)", ["from", "to"], r, color),
         Criterion::SliceThicknessMm(r) => {
             pickers::range(ui, "Slice thickness (mm)", ["from", "to"], r, color)
