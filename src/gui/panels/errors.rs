@@ -1,14 +1,13 @@
 //! Dismissable error messages.
 
-use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use crate::gui::theme;
 use eframe::egui;
 
-pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
-    let color = theme::error_color(app.prefs.dark);
+pub fn show(ui: &mut egui::Ui, errors: &[String], dark: bool, out: &mut Vec<Command>) {
+    let color = theme::error_color(dark);
     let mut dismiss = None;
-    for (i, e) in app.errors.iter().enumerate() {
+    for (i, e) in errors.iter().enumerate() {
         ui.horizontal(|ui| {
             if ui
                 .small_button("Dismiss")
@@ -21,6 +20,6 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
         });
     }
     if let Some(i) = dismiss {
-        app.push(Command::DismissError(i));
+        out.push(Command::DismissError(i));
     }
 }

@@ -1,26 +1,34 @@
 //! The file list with statuses and reasons, filterable by status.
 
-use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use crate::gui::theme;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
-use pacs_cohort::model::FileStatus;
+use pacs_cohort::model::{FileRow, FileStatus, WorkspaceStatus};
 
-pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
-    if super::aggregate_only(app, ui) {
+/// What the file list shows.
+pub struct View<'a> {
+    pub files: &'a [FileRow],
+    pub status: Option<&'a WorkspaceStatus>,
+    /// The status filter chosen.
+    pub showing: Option<FileStatus>,
+    pub dark: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
+    if super::aggregate_only(v.status, ui) {
         return;
     }
-    let counts = app.status.as_ref().map(|s| s.status.clone());
+    let counts = v.status.map(|s| s.status.clone());
     ui.horizontal_wrapped(|ui| {
         ui.label("Show");
-        let current = app.prefs.files_status;
+        let current = v.showing;
         let total = counts.as_ref().map(|c| c.total()).unwrap_or(0);
         if ui
             .selectable_label(current.is_none(), format!("all ({total})"))
             .clicked()
         {
-            app.push(Command::FilesStatus(None));
+            out.push(Command::FilesStatus(None));
         }
         for st in FileStatus::ALL {
             let n = counts.as_ref().map(|c| c.get(st)).unwrap_or(0);
@@ -31,11 +39,11 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .selectable_label(current == Some(st), format!("{st} ({n})"))
                 .clicked()
             {
-                app.push(Command::FilesStatus(Some(st)));
+                out.push(Command::FilesStatus(Some(st)));
             }
         }
     });
-    let dark = app.prefs.dark;
+    let dark = v.dark;
     TableBuilder::new(ui)
         .id_salt("files")
         .striped(true)
@@ -52,8 +60,8 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
             }
         })
         .body(|body| {
-            body.rows(20.0, app.files.len(), |mut row| {
-                let f = &app.files[row.index()];
+            body.rows(20.0, v.files.len(), |mut row| {
+                let f = &v.files[row.index()];
                 row.col(|ui| {
                     ui.colored_label(theme::status_color(f.status, dark), f.status.as_str());
                 });

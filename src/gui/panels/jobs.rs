@@ -1,19 +1,19 @@
 //! The jobs window: running and finished background jobs.
 
-use crate::gui::app::PacsApp;
+use crate::gui::app::JobLog;
 use crate::gui::commands::Command;
 use eframe::egui;
 
-pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
+pub fn window(ctx: &egui::Context, jobs: &[JobLog], out: &mut Vec<Command>) {
     let mut open = true;
     egui::Window::new("Jobs")
         .open(&mut open)
         .default_width(460.0)
         .show(ctx, |ui| {
-            if app.jobs.is_empty() {
+            if jobs.is_empty() {
                 ui.label("No jobs yet.");
             }
-            for j in app.jobs.iter().rev() {
+            for j in jobs.iter().rev() {
                 ui.horizontal(|ui| {
                     if j.running {
                         ui.spinner();
@@ -25,6 +25,6 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
             }
         });
     if !open {
-        app.push(Command::ToggleJobs);
+        out.push(Command::ToggleJobs);
     }
 }

@@ -1,35 +1,35 @@
 //! The menu bar.
 
-use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use eframe::egui;
 
-pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+/// The menu bar; `dark` names the theme to switch to.
+pub fn show(ui: &mut egui::Ui, dark: bool, out: &mut Vec<Command>) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
             if ui
                 .add(egui::Button::new("Open archive…").shortcut_text("Ctrl+O"))
                 .clicked()
             {
-                app.push(Command::PickFolder);
+                out.push(Command::PickFolder);
                 ui.close();
             }
             if ui
                 .add(egui::Button::new("Re-index all archives").shortcut_text("Ctrl+R"))
                 .clicked()
             {
-                app.push(Command::ReindexAll);
+                out.push(Command::ReindexAll);
                 ui.close();
             }
             if ui.button("Import clinical data (CSV)…").clicked() {
-                app.push(Command::PickEhrCsv);
+                out.push(Command::PickEhrCsv);
                 ui.close();
             }
             if ui
                 .add(egui::Button::new("Export cohort (de-identified)…").shortcut_text("Ctrl+E"))
                 .clicked()
             {
-                app.push(Command::OpenExport(None));
+                out.push(Command::OpenExport(None));
                 ui.close();
             }
             ui.separator();
@@ -38,27 +38,23 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
             }
         });
         ui.menu_button("View", |ui| {
-            let theme = if app.prefs.dark {
-                "Light theme"
-            } else {
-                "Dark theme"
-            };
+            let theme = if dark { "Light theme" } else { "Dark theme" };
             if ui.button(theme).clicked() {
-                app.push(Command::ToggleTheme);
+                out.push(Command::ToggleTheme);
                 ui.close();
             }
             if ui
                 .add(egui::Button::new("Jobs").shortcut_text("Ctrl+J"))
                 .clicked()
             {
-                app.push(Command::ToggleJobs);
+                out.push(Command::ToggleJobs);
                 ui.close();
             }
             if ui
                 .add(egui::Button::new("Search studies").shortcut_text("Ctrl+F"))
                 .clicked()
             {
-                app.push(Command::FocusSearch);
+                out.push(Command::FocusSearch);
                 ui.close();
             }
         });

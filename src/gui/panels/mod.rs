@@ -16,13 +16,28 @@ mod studies;
 use super::app::PacsApp;
 use super::state::Tab;
 use eframe::egui;
+use pacs_cohort::model::WorkspaceStatus;
 
 pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
-    egui::Panel::top("menu").show(ui, |ui| menu::show(app, ui));
+    // Panels get views of what they draw and push commands here; the app
+    // handles them after layout.
+    let mut out = Vec::new();
+    let dark = app.prefs.dark;
+    egui::Panel::top("menu").show(ui, |ui| menu::show(ui, dark, &mut out));
     if !app.errors.is_empty() {
-        egui::Panel::top("errors").show(ui, |ui| errors::show(app, ui));
+        egui::Panel::top("errors").show(ui, |ui| errors::show(ui, &app.errors, dark, &mut out));
     }
-    egui::Panel::bottom("status_bar").show(ui, |ui| status_bar::show(app, ui));
+    let bar = status_bar::View {
+        status: app.status.as_ref(),
+        indexing: app.index.as_ref().map(|r| r.progress.as_ref()),
+        exporting: app
+            .export_dialog
+            .as_ref()
+            .and_then(|d| d.run.as_ref())
+            .map(|r| r.progress.as_ref()),
+        busy: app.queries_busy(),
+    };
+    egui::Panel::bottom("status_bar").show(ui, |ui| status_bar::show(ui, &bar, &mut out));
     egui::Panel::left("archives")
         .resizable(true)
         .default_size(300.0)
@@ -46,11 +61,19 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
         match app.prefs.tab {
             Tab::Studies => studies::show(app, ui),
             Tab::Cohort => cohort::show(app, ui),
-            Tab::Files => files::show(app, ui),
+            Tab::Files => {
+                let view = files::View {
+                    files: &app.files,
+                    status: app.status.as_ref(),
+                    showing: app.prefs.files_status,
+                    dark,
+                };
+                files::show(ui, &view, &mut out)
+            }
         }
     });
     if app.prefs.show_jobs {
-        jobs::window(app, ui.ctx());
+        jobs::window(ui.ctx(), &app.jobs, &mut out);
     }
     ehr_dialog::window(app, ui.ctx());
     export_dialog::window(app, ui.ctx());
@@ -59,7 +82,10 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
         .as_ref()
         .and_then(|c| confirm::modal(ui.ctx(), c))
     {
-        app.push(answer);
+        out.push(answer);
+    }
+    for c in out {
+        app.push(c);
     }
 }
 
@@ -70,8 +96,8 @@ pub(super) fn cell(v: &Option<String>) -> &str {
 
 /// In an aggregate-only workspace, says so instead of showing rows.
 /// Returns true when the caller must not show row-level data.
-pub(super) fn aggregate_only(app: &PacsApp, ui: &mut egui::Ui) -> bool {
-    let on = app.status.as_ref().is_some_and(|s| s.aggregate_only);
+pub(super) fn aggregate_only(status: Option<&WorkspaceStatus>, ui: &mut egui::Ui) -> bool {
+    let on = status.is_some_and(|s| s.aggregate_only);
     if on {
         ui.label("This workspace is in aggregate-only mode: studies and files are not shown, and counts are suppressed.");
         ui.label(egui::RichText::new("The workspace owner can change this with `pacs-cohort privacy --aggregate-only false`.").weak());

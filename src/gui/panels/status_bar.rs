@@ -1,12 +1,24 @@
 //! The status bar: workspace, counts per level, background job state.
 
-use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use eframe::egui;
+use pacs_cohort::engine::ExportProgress;
+use pacs_cohort::model::{IndexProgress, WorkspaceStatus};
 
-pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+/// What the status bar shows.
+pub struct View<'a> {
+    pub status: Option<&'a WorkspaceStatus>,
+    /// An index job runs (with its progress once it has one).
+    pub indexing: Option<Option<&'a IndexProgress>>,
+    /// An export job runs (with its progress once it has one).
+    pub exporting: Option<Option<&'a ExportProgress>>,
+    /// Queries are still answering.
+    pub busy: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
     ui.horizontal(|ui| {
-        match &app.status {
+        match v.status {
             Some(s) => {
                 let l = &s.levels;
                 ui.label(format!(
@@ -23,30 +35,26 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
             }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let export = app
-                .export_dialog
-                .as_ref()
-                .and_then(|d| d.run.as_ref())
-                .map(|run| match &run.progress {
-                    Some(p) => format!(
-                        "Exporting: {} {}/{} files",
-                        p.phase.as_str(),
-                        p.done,
-                        p.total
-                    ),
-                    None => "Exporting: starting…".to_string(),
-                });
-            let jobs_label = match &app.index {
-                Some(run) => match &run.progress {
+            let export = v.exporting.map(|progress| match progress {
+                Some(p) => format!(
+                    "Exporting: {} {}/{} files",
+                    p.phase.as_str(),
+                    p.done,
+                    p.total
+                ),
+                None => "Exporting: starting…".to_string(),
+            });
+            let jobs_label = match v.indexing {
+                Some(progress) => match progress {
                     Some(p) if p.to_read > 0 => format!("Indexing: {}/{} files", p.read, p.to_read),
                     Some(p) => format!("Indexing: walking, {} files found", p.files_seen),
                     None => "Indexing: starting…".to_string(),
                 },
-                None if app.queries_busy() => "Loading…".to_string(),
+                None if v.busy => "Loading…".to_string(),
                 None => "Idle".to_string(),
             };
             let jobs_label = match export {
-                Some(e) if app.index.is_some() => format!("{e} · {jobs_label}"),
+                Some(e) if v.indexing.is_some() => format!("{e} · {jobs_label}"),
                 Some(e) => e,
                 None => jobs_label,
             };
@@ -55,7 +63,7 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .on_hover_text("Show jobs (Ctrl+J)")
                 .clicked()
             {
-                app.push(Command::ToggleJobs);
+                out.push(Command::ToggleJobs);
             }
         });
     });

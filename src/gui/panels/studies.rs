@@ -26,7 +26,7 @@ fn person_name(pn: &Option<String>) -> String {
 }
 
 pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
-    if super::aggregate_only(app, ui) {
+    if super::aggregate_only(app.status.as_ref(), ui) {
         return;
     }
     ui.horizontal(|ui| {
