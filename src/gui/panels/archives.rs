@@ -1,21 +1,30 @@
 //! The left panel: archives in the workspace, the running index job with
 //! its progress, recent archives.
 
-use crate::gui::app::PacsApp;
+use crate::gui::app::IndexRun;
 use crate::gui::commands::{Command, Confirmation};
 use crate::gui::theme;
 use eframe::egui;
-use pacs_cohort::model::FileStatus;
+use pacs_cohort::model::{FileStatus, WorkspaceStatus};
 use std::path::PathBuf;
 
-pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
+/// What the archives panel shows, and the path being typed.
+pub struct View<'a> {
+    pub status: Option<&'a WorkspaceStatus>,
+    pub index: Option<&'a IndexRun>,
+    pub recent: &'a [PathBuf],
+    pub typed_path: &'a mut String,
+    pub dark: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
     ui.add_space(4.0);
     if ui
         .add_sized([ui.available_width(), 28.0], egui::Button::new("Open archive…"))
         .on_hover_text("Add a folder of DICOM files and index it (Ctrl+O); you can also drop a folder on the window")
         .clicked()
     {
-        app.push(Command::PickFolder);
+        out.push(Command::PickFolder);
     }
     // Typing a path works where no folder dialog can open (no desktop
     // portal) and is quicker for a path already on the clipboard.
@@ -23,7 +32,7 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
         .horizontal(|ui| {
             let label = ui.label("or path");
             ui.add(
-                egui::TextEdit::singleline(&mut app.typed_archive_path)
+                egui::TextEdit::singleline(v.typed_path)
                     .desired_width(f32::INFINITY)
                     .hint_text("type a folder, then Enter"),
             )
@@ -32,20 +41,16 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
         .inner;
     if typed.lost_focus()
         && ui.input(|i| i.key_pressed(egui::Key::Enter))
-        && !app.typed_archive_path.trim().is_empty()
+        && !v.typed_path.trim().is_empty()
     {
-        let path = PathBuf::from(app.typed_archive_path.trim());
-        app.typed_archive_path.clear();
-        app.push(Command::OpenArchive(path));
+        let path = PathBuf::from(v.typed_path.trim());
+        v.typed_path.clear();
+        out.push(Command::OpenArchive(path));
     }
     ui.add_space(6.0);
-    progress(app, ui);
+    progress(ui, v.index, v.dark, out);
     ui.heading("Archives");
-    let roots = app
-        .status
-        .as_ref()
-        .map(|s| s.roots.clone())
-        .unwrap_or_default();
+    let roots = v.status.map(|s| s.roots.clone()).unwrap_or_default();
     if roots.is_empty() {
         ui.label(egui::RichText::new("No archive yet: open a folder to index it.").weak());
     }
@@ -57,14 +62,14 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .on_hover_text(&r.path);
             ui.horizontal(|ui| {
                 ui.label(format!("{} files", r.files));
-                let indexing = app.index.as_ref().is_some_and(|run| run.root == path);
+                let indexing = v.index.is_some_and(|run| run.root == path);
                 ui.add_enabled_ui(!indexing, |ui| {
                     if ui
                         .small_button("Re-index")
                         .on_hover_text("Pick up new, changed and removed files")
                         .clicked()
                     {
-                        app.push(Command::Reindex(path.clone()));
+                        out.push(Command::Reindex(path.clone()));
                     }
                     if ui
                         .small_button("Remove")
@@ -73,7 +78,7 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                         )
                         .clicked()
                     {
-                        app.push(Command::Confirm(Confirmation {
+                        out.push(Command::Confirm(Confirmation {
                             question: format!("Remove {} from the workspace?", path.display()),
                             detail: "Its index entries go; the files on disk are not touched. Indexing it again later reads every file again.".into(),
                             verb: "Remove archive".into(),
@@ -84,13 +89,11 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
             });
         });
     }
-    let known: Vec<String> = app
+    let known: Vec<String> = v
         .status
-        .as_ref()
         .map(|s| s.roots.iter().map(|r| r.path.clone()).collect())
         .unwrap_or_default();
-    let recent: Vec<PathBuf> = app
-        .prefs
+    let recent: Vec<PathBuf> = v
         .recent
         .iter()
         .filter(|p| !known.contains(&p.display().to_string()))
@@ -105,15 +108,14 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
                 .on_hover_text("Open and index again")
                 .clicked()
             {
-                app.push(Command::OpenArchive(p));
+                out.push(Command::OpenArchive(p));
             }
         }
     }
 }
 
-fn progress(app: &mut PacsApp, ui: &mut egui::Ui) {
-    let dark = app.prefs.dark;
-    let Some(run) = &app.index else { return };
+fn progress(ui: &mut egui::Ui, index: Option<&IndexRun>, dark: bool, out: &mut Vec<Command>) {
+    let Some(run) = index else { return };
     let mut cancel = false;
     ui.group(|ui| {
         ui.set_width(ui.available_width());
@@ -190,7 +192,7 @@ fn progress(app: &mut PacsApp, ui: &mut egui::Ui) {
         }
     });
     if cancel {
-        app.push(Command::CancelIndex);
+        out.push(Command::CancelIndex);
     }
     ui.add_space(6.0);
 }

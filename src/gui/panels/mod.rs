@@ -42,7 +42,16 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
         .resizable(true)
         .default_size(300.0)
         .min_size(220.0)
-        .show(ui, |ui| archives::show(app, ui));
+        .show(ui, |ui| {
+            let view = archives::View {
+                status: app.status.as_ref(),
+                index: app.index.as_ref(),
+                recent: &app.prefs.recent,
+                typed_path: &mut app.typed_archive_path,
+                dark,
+            };
+            archives::show(ui, view, &mut out)
+        });
     egui::CentralPanel::default_margins().show(ui, |ui| {
         ui.horizontal(|ui| {
             let current = app.prefs.tab;
@@ -59,7 +68,19 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
         });
         ui.separator();
         match app.prefs.tab {
-            Tab::Studies => studies::show(app, ui),
+            Tab::Studies => {
+                let view = studies::View {
+                    status: app.status.as_ref(),
+                    filter: &mut app.filter,
+                    focus_search: &mut app.focus_search,
+                    studies: &app.studies,
+                    series: &app.series,
+                    selected: app.selected_study.as_ref(),
+                    sort: app.prefs.sort,
+                    descending: app.prefs.descending,
+                };
+                studies::show(ui, view, &mut out)
+            }
             Tab::Cohort => cohort::show(app, ui),
             Tab::Files => {
                 let view = files::View {

@@ -2,11 +2,10 @@
 //! the selected study.
 
 use super::cell;
-use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
-use pacs_cohort::model::StudySort;
+use pacs_cohort::model::{SeriesRow, StudyRow, StudySort, WorkspaceStatus};
 
 const ROW_HEIGHT: f32 = 20.0;
 
@@ -25,38 +24,51 @@ fn person_name(pn: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
-    if super::aggregate_only(app.status.as_ref(), ui) {
+/// What the study browser shows, and the search text being typed.
+pub struct View<'a> {
+    pub status: Option<&'a WorkspaceStatus>,
+    pub filter: &'a mut String,
+    /// Ctrl+F asked for the search box (cleared once focused).
+    pub focus_search: &'a mut bool,
+    pub studies: &'a [StudyRow],
+    pub series: &'a [SeriesRow],
+    pub selected: Option<&'a String>,
+    pub sort: StudySort,
+    pub descending: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
+    if super::aggregate_only(v.status, ui) {
         return;
     }
     ui.horizontal(|ui| {
         let label = ui.label("Search");
-        let edit = egui::TextEdit::singleline(&mut app.filter)
+        let edit = egui::TextEdit::singleline(v.filter)
             .hint_text(SEARCH_HINT)
             .desired_width(480.0);
         let response = ui
             .add(edit)
             .labelled_by(label.id)
             .on_hover_text(SEARCH_HELP);
-        if app.focus_search {
+        if *v.focus_search {
             response.request_focus();
-            app.focus_search = false;
+            *v.focus_search = false;
         }
         if response.changed() {
-            app.push(Command::FilterChanged);
+            out.push(Command::FilterChanged);
         }
-        ui.label(format!("{} studies", app.studies.len()));
+        ui.label(format!("{} studies", v.studies.len()));
     });
     egui::Panel::bottom("series_panel")
         .resizable(true)
         .default_size(220.0)
         .min_size(80.0)
-        .show(ui, |ui| series(app, ui));
-    egui::CentralPanel::default().show(ui, |ui| studies_table(app, ui));
+        .show(ui, |ui| series(ui, &v));
+    egui::CentralPanel::default().show(ui, |ui| studies_table(ui, &v, out));
 }
 
-fn header(app: &mut PacsApp, ui: &mut egui::Ui, title: &str, col: StudySort) {
-    let sorted = (app.prefs.sort == col).then_some(app.prefs.descending);
+fn header(ui: &mut egui::Ui, v: &View, title: &str, col: StudySort, out: &mut Vec<Command>) {
+    let sorted = (v.sort == col).then_some(v.descending);
     let hover = match sorted {
         Some(false) => format!(
             "Sorted by {} ascending; click to reverse",
@@ -90,11 +102,11 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui, title: &str, col: StudySort) {
         ));
     }
     if clicked {
-        app.push(Command::Sort(col));
+        out.push(Command::Sort(col));
     }
 }
 
-fn studies_table(app: &mut PacsApp, ui: &mut egui::Ui) {
+fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
     let columns: [(&str, StudySort, f32); 10] = [
         ("Patient ID", StudySort::PatientId, 96.0),
         ("Name", StudySort::PatientName, 140.0),
@@ -126,18 +138,18 @@ fn studies_table(app: &mut PacsApp, ui: &mut egui::Ui) {
         table = table.column(Column::initial(*w * scale).at_least(30.0).clip(true));
     }
     table = table.column(Column::remainder().at_least(40.0));
-    let n = app.studies.len();
+    let n = v.studies.len();
     let mut clicked = None;
     table
         .header(ROW_HEIGHT + 4.0, |mut h| {
             for (title, col, _) in columns {
-                h.col(|ui| header(app, ui, title, col));
+                h.col(|ui| header(ui, v, title, col, out));
             }
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, n, |mut row| {
-                let s = &app.studies[row.index()];
-                row.set_selected(app.selected_study.as_ref() == Some(&s.study_uid));
+                let s = &v.studies[row.index()];
+                row.set_selected(v.selected == Some(&s.study_uid));
                 row.col(|ui| {
                     ui.label(&s.patient_id);
                 });
@@ -178,16 +190,16 @@ fn studies_table(app: &mut PacsApp, ui: &mut egui::Ui) {
             });
         });
     if let Some(uid) = clicked {
-        app.push(Command::SelectStudy(uid));
+        out.push(Command::SelectStudy(uid));
     }
 }
 
-fn series(app: &mut PacsApp, ui: &mut egui::Ui) {
-    let Some(uid) = &app.selected_study else {
+fn series(ui: &mut egui::Ui, v: &View) {
+    let Some(uid) = v.selected else {
         ui.label(egui::RichText::new("Select a study to see its series.").weak());
         return;
     };
-    let study = app.studies.iter().find(|s| &s.study_uid == uid);
+    let study = v.studies.iter().find(|s| &s.study_uid == uid);
     ui.horizontal(|ui| {
         ui.strong("Series");
         if let Some(s) = study {
@@ -231,8 +243,8 @@ fn series(app: &mut PacsApp, ui: &mut egui::Ui) {
             }
         })
         .body(|body| {
-            body.rows(ROW_HEIGHT, app.series.len(), |mut row| {
-                let s = &app.series[row.index()];
+            body.rows(ROW_HEIGHT, v.series.len(), |mut row| {
+                let s = &v.series[row.index()];
                 row.col(|ui| {
                     ui.label(s.series_number.map(|n| n.to_string()).unwrap_or_default());
                 });
