@@ -166,8 +166,18 @@ impl ExportDialog {
     /// elsewhere, clears "does not exist").
     pub fn due_check(&mut self) -> Option<Folders> {
         let inputs = self.fs_inputs();
+        // A periodic re-check waits for the answer to the last one: asking
+        // again while the worker is busy would make every answer stale
+        // before it arrives (only the newest question is answered).
+        let answered = match (&self.asked, &self.verdict) {
+            (Some((_, asked_at)), Some((_, _, answered_at))) => answered_at >= asked_at,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
         let due = match &self.asked {
-            Some((asked, at)) => *asked != inputs || at.elapsed() >= Duration::from_secs(1),
+            Some((asked, at)) => {
+                *asked != inputs || (answered && at.elapsed() >= Duration::from_secs(1))
+            }
             None => true,
         };
         if !due || self.run.is_some() {

@@ -1,15 +1,18 @@
 //! The clinical-data import dialog: preview a CSV's columns, choose what
 //! links rows to the index and each column's type, then import.
 
-use crate::gui::app::PacsApp;
+use crate::gui::app::EhrDialog;
 use crate::gui::commands::Command;
 use eframe::egui;
 use pacs_cohort::model::{EhrKey, EhrKind};
 
-pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
-    let dark = app.prefs.dark;
-    let Some(d) = &mut app.ehr_dialog else { return };
-    let mut commands = Vec::new();
+pub fn window(
+    ctx: &egui::Context,
+    dialog: Option<&mut EhrDialog>,
+    dark: bool,
+    commands: &mut Vec<Command>,
+) {
+    let Some(d) = dialog else { return };
     let mut open = true;
     egui::Window::new("Import clinical data")
         .open(&mut open)
@@ -103,8 +106,5 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
         });
     if !open {
         commands.push(Command::CloseEhrDialog);
-    }
-    for c in commands {
-        app.push(c);
     }
 }

@@ -1,18 +1,22 @@
 //! The export dialog: which cohort, where, which profile options; then the
 //! job's progress with cancel, and the gate's verdict.
 
-use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
+use crate::gui::export_job::ExportDialog;
 use crate::gui::export_job::{summary, ExportOutcome};
 use eframe::egui;
 use pacs_cohort::engine::{ExportPhase, Waiver};
 
-pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
-    let cohorts: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
-    let Some(d) = &mut app.export_dialog else {
+/// The dialog, if open; `cohorts` are the saved cohorts' names.
+pub fn window(
+    ctx: &egui::Context,
+    dialog: Option<&mut ExportDialog>,
+    cohorts: &[String],
+    commands: &mut Vec<Command>,
+) {
+    let Some(d) = dialog else {
         return;
     };
-    let mut commands = Vec::new();
     let mut open = true;
     let running = d.run.is_some();
     egui::Window::new("Export de-identified DICOM")
@@ -25,7 +29,7 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
                     egui::ComboBox::from_id_salt("export_cohort")
                         .selected_text(if d.cohort.is_empty() { "choose…" } else { d.cohort.as_str() })
                         .show_ui(ui, |ui| {
-                            for name in &cohorts {
+                            for name in cohorts {
                                 if ui.selectable_label(&d.cohort == name, name).clicked() {
                                     d.cohort = name.clone();
                                     d.suggest_folder_name();
@@ -137,9 +141,6 @@ pub fn window(app: &mut PacsApp, ctx: &egui::Context) {
         });
     if !open {
         commands.push(Command::CloseExport);
-    }
-    for c in commands {
-        app.push(c);
     }
 }
 

@@ -96,8 +96,9 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
     if app.prefs.show_jobs {
         jobs::window(ui.ctx(), &app.jobs, &mut out);
     }
-    ehr_dialog::window(app, ui.ctx());
-    export_dialog::window(app, ui.ctx());
+    ehr_dialog::window(ui.ctx(), app.ehr_dialog.as_mut(), dark, &mut out);
+    let cohorts: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
+    export_dialog::window(ui.ctx(), app.export_dialog.as_mut(), &cohorts, &mut out);
     if let Some(answer) = app
         .confirm
         .as_ref()
