@@ -81,7 +81,29 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                 };
                 studies::show(ui, view, &mut out)
             }
-            Tab::Cohort => cohort::show(app, ui),
+            Tab::Cohort => {
+                let modified = app.draft_modified();
+                let busy = app.queries_busy();
+                app.draft(); // a new draft if there is none
+                let view = cohort::View {
+                    draft: app.prefs.cohort_draft.as_mut().expect("created above"),
+                    modified,
+                    loaded: app.loaded_cohort.as_ref(),
+                    saved: &app.saved_cohorts,
+                    counts: app.cohort_counts.as_ref(),
+                    comparison: app.comparison.as_ref(),
+                    json: cohort::Json {
+                        text: &mut app.cohort_json,
+                        generated: &mut app.cohort_json_generated,
+                        error: &mut app.cohort_json_error,
+                    },
+                    status: app.status.as_ref(),
+                    value_lists: &app.value_lists,
+                    busy,
+                    dark,
+                };
+                cohort::show(ui, view, &mut out)
+            }
             Tab::Files => {
                 let view = files::View {
                     files: &app.files,

@@ -1,8 +1,8 @@
 //! Live counts, the attrition table and funnel chart, and the comparison
 //! with another saved cohort.
 
+use super::View;
 use super::DEFAULT_RELEASE_THRESHOLD;
-use crate::gui::app::PacsApp;
 use crate::gui::commands::Command;
 use eframe::egui;
 use pacs_cohort::model::CohortCounts;
@@ -16,30 +16,28 @@ pub(crate) fn cell(n: u64, threshold: u64) -> String {
     }
 }
 
-pub(super) fn counts(app: &mut PacsApp, ui: &mut egui::Ui) {
-    let busy = app.queries_busy();
+pub(super) fn counts(v: &View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    let busy = v.busy;
     ui.horizontal(|ui| {
         ui.heading("Counts");
         if busy {
             ui.spinner();
         }
     });
-    match &app.cohort_counts {
+    match v.counts {
         None => {
             ui.label("counting…");
         }
         Some(Err(e)) => {
-            ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
+            ui.colored_label(crate::gui::theme::error_color(v.dark), e);
         }
         Some(Ok(c)) => {
-            let aggregate_only = app
+            let aggregate_only = v
                 .status
-                .as_ref()
                 .filter(|s| s.aggregate_only)
                 .map(|s| s.release_threshold);
-            let threshold = app
+            let threshold = v
                 .status
-                .as_ref()
                 .map_or(DEFAULT_RELEASE_THRESHOLD, |s| s.release_threshold);
             match aggregate_only {
                 Some(threshold) => released_table(ui, c, threshold),
@@ -49,19 +47,19 @@ pub(super) fn counts(app: &mut PacsApp, ui: &mut egui::Ui) {
     }
     ui.add_space(10.0);
     ui.separator();
-    comparison(app, ui);
+    comparison(v, ui, out);
 }
 
 /// Overlap of the saved cohort being edited with another saved cohort.
-fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
-    let current = app.draft().name.clone();
-    let others: Vec<String> = app
-        .saved_cohorts
+fn comparison(v: &View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    let current = v.draft.name.clone();
+    let others: Vec<String> = v
+        .saved
         .iter()
         .map(|c| c.name.clone())
         .filter(|n| n != &current)
         .collect();
-    let saved = app.saved_cohorts.iter().any(|c| c.name == current);
+    let saved = v.saved.iter().any(|c| c.name == current);
     if !saved || others.is_empty() {
         ui.label(
             egui::RichText::new("Save this cohort and another to compare their overlap.").weak(),
@@ -69,17 +67,16 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
         return;
     }
     let mut commands = Vec::new();
-    let shown = app
+    let shown = v
         .comparison
-        .as_ref()
         .filter(|c| c.a == current)
         .map(|c| (c.b.clone(), c.result.clone()));
-    if app.draft_modified() {
+    if v.modified {
         ui.label(
             egui::RichText::new(format!(
                 "Compare uses the saved revision of '{current}', not the unsaved changes: Save first to compare them."
             ))
-            .color(crate::gui::theme::error_color(app.prefs.dark)),
+            .color(crate::gui::theme::error_color(v.dark)),
         );
     }
     ui.horizontal(|ui| {
@@ -115,12 +112,11 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
             ui.spinner();
         }
         Some((_, Some(Err(e)))) => {
-            ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
+            ui.colored_label(crate::gui::theme::error_color(v.dark), e);
         }
         Some((other, Some(Ok(c)))) => {
-            let threshold = app
+            let threshold = v
                 .status
-                .as_ref()
                 .filter(|s| s.aggregate_only)
                 .map(|s| s.release_threshold);
             let rows: [[String; 2]; 3] = match threshold {
@@ -132,9 +128,8 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
                         .map(|row| row.map(show))
                 }
                 None => {
-                    let t = app
+                    let t = v
                         .status
-                        .as_ref()
                         .map_or(DEFAULT_RELEASE_THRESHOLD, |s| s.release_threshold);
                     c.table().map(|row| row.map(|n| cell(n, t)))
                 }
@@ -161,9 +156,7 @@ fn comparison(app: &mut PacsApp, ui: &mut egui::Ui) {
                 });
         }
     }
-    for c in commands {
-        app.push(c);
-    }
+    out.extend(commands);
 }
 
 /// The cells of the counts view, already formatted (exact or suppressed).

@@ -7,23 +7,53 @@ mod counts;
 mod pickers;
 mod rules;
 
-use crate::gui::app::PacsApp;
+use crate::gui::app::Comparison;
 use crate::gui::commands::{Command, Confirmation};
 use eframe::egui;
-use pacs_cohort::model::CohortUnit;
+use pacs_cohort::model::{
+    CohortCounts, CohortSpec, CohortUnit, SavedCohort, ValueCount, ValueField, WorkspaceStatus,
+};
+use std::collections::HashMap;
+
+/// What the builder draws and edits: the draft, its JSON text, and the
+/// loaded answers (counts, saved cohorts, comparison, picker values).
+pub struct View<'a> {
+    pub draft: &'a mut CohortSpec,
+    /// The draft differs from its saved revision.
+    pub modified: bool,
+    /// The saved cohort the draft was opened from or saved as.
+    pub loaded: Option<&'a String>,
+    pub saved: &'a [SavedCohort],
+    pub counts: Option<&'a Result<CohortCounts, String>>,
+    pub comparison: Option<&'a Comparison>,
+    pub json: Json<'a>,
+    pub status: Option<&'a WorkspaceStatus>,
+    pub value_lists: &'a HashMap<ValueField, Result<Vec<ValueCount>, String>>,
+    /// Queries are still answering.
+    pub busy: bool,
+    pub dark: bool,
+}
+
+/// The JSON editor's text, the text last generated from the draft (so a
+/// hand edit is kept), and the last parse error.
+pub struct Json<'a> {
+    pub text: &'a mut String,
+    pub generated: &'a mut String,
+    pub error: &'a mut Option<String>,
+}
 
 pub(crate) use counts::cell;
 
 /// The release threshold until the workspace's setting is loaded.
 const DEFAULT_RELEASE_THRESHOLD: u64 = 10;
 
-pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
-    header(app, ui);
+pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
+    header(&mut v, ui, out);
     ui.separator();
     egui::Panel::bottom("cohort_json")
         .resizable(true)
         .default_size(150.0)
-        .show(ui, |ui| json_editor(app, ui));
+        .show(ui, |ui| json_editor(&mut v, ui, out));
     egui::Panel::right("cohort_counts")
         .resizable(true)
         .default_size(360.0)
@@ -32,30 +62,30 @@ pub fn show(app: &mut PacsApp, ui: &mut egui::Ui) {
             // A narrow window scrolls the counts instead of cutting them.
             egui::ScrollArea::both()
                 .id_salt("counts")
-                .show(ui, |ui| counts::counts(app, ui));
+                .show(ui, |ui| counts::counts(&v, ui, out));
         });
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical()
             .id_salt("rules")
-            .show(ui, |ui| rules_panel(app, ui));
+            .show(ui, |ui| rules_panel(&mut v, ui, out));
     });
 }
 
-fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
-    let saved: Vec<String> = app
-        .saved_cohorts
+fn header(v: &mut View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    let saved: Vec<String> = v
+        .saved
         .iter()
         .map(|c| format!("{} (rev {})", c.name, c.revision))
         .collect();
-    let names: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
-    let renamable = app.loaded_cohort.clone().filter(|from| {
-        names.contains(from) && from != &app.draft().name && !app.draft().name.trim().is_empty()
+    let names: Vec<String> = v.saved.iter().map(|c| c.name.clone()).collect();
+    let renamable = v.loaded.cloned().filter(|from| {
+        names.contains(from) && from != &v.draft.name && !v.draft.name.trim().is_empty()
     });
     let mut commands = Vec::new();
     // Wraps onto a second line in a narrow window instead of cutting buttons off.
     ui.horizontal_wrapped(|ui| {
-        let modified = app.draft_modified();
-        let draft = app.draft();
+        let modified = v.modified;
+        let draft = &mut *v.draft;
         let label = ui.label("Name");
         ui.add(egui::TextEdit::singleline(&mut draft.name).desired_width(200.0))
             .labelled_by(label.id);
@@ -107,7 +137,7 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
                 commands.push(Command::RenameCohort);
             }
         }
-        let current = app.draft().name.clone();
+        let current = v.draft.name.clone();
         if names.contains(&current)
             && ui
                 .button("Export…")
@@ -130,9 +160,7 @@ fn header(app: &mut PacsApp, ui: &mut egui::Ui) {
             }));
         }
     });
-    for c in commands {
-        app.push(c);
-    }
+    out.extend(commands);
 }
 
 fn unit_name(u: CohortUnit) -> &'static str {
@@ -145,27 +173,21 @@ fn unit_name(u: CohortUnit) -> &'static str {
 
 /// The rules, with the value lists the pickers need (asked for on the
 /// query worker when a picker shows a field not listed yet).
-fn rules_panel(app: &mut PacsApp, ui: &mut egui::Ui) {
-    app.draft();
-    let status = app.status.as_ref();
+fn rules_panel(v: &mut View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    let status = v.status;
     let mut px = pickers::Pickers {
-        lists: &app.value_lists,
+        lists: v.value_lists,
         threshold: status.map_or(DEFAULT_RELEASE_THRESHOLD, |s| s.release_threshold),
         aggregate_only: status.is_some_and(|s| s.aggregate_only),
-        error_color: crate::gui::theme::error_color(app.prefs.dark),
+        error_color: crate::gui::theme::error_color(v.dark),
         ask: Vec::new(),
     };
-    if let Some(draft) = app.prefs.cohort_draft.as_mut() {
-        rules::rules(ui, draft, &mut px);
-    }
-    let ask = px.ask;
-    for field in ask {
-        app.push(Command::AskValues(field));
-    }
+    rules::rules(ui, v.draft, &mut px);
+    out.extend(px.ask.into_iter().map(Command::AskValues));
 }
 
-fn json_editor(app: &mut PacsApp, ui: &mut egui::Ui) {
-    let current = serde_json::to_string_pretty(app.draft()).unwrap_or_default();
+fn json_editor(v: &mut View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    let current = serde_json::to_string_pretty(&*v.draft).unwrap_or_default();
     ui.horizontal(|ui| {
         ui.strong("Definition (JSON)");
         if ui
@@ -173,35 +195,35 @@ fn json_editor(app: &mut PacsApp, ui: &mut egui::Ui) {
             .on_hover_text("Replace the rules above with this text")
             .clicked()
         {
-            let text = app.cohort_json.clone();
-            app.push(Command::ApplyCohortJson(text));
+            let text = v.json.text.clone();
+            out.push(Command::ApplyCohortJson(text));
         }
         if ui
             .button("Reset")
             .on_hover_text("Show the rules above as JSON")
             .clicked()
         {
-            app.cohort_json = current.clone();
-            app.cohort_json_generated = current.clone();
-            app.cohort_json_error = None;
+            *v.json.text = current.clone();
+            *v.json.generated = current.clone();
+            *v.json.error = None;
         }
     });
-    if let Some(e) = &app.cohort_json_error {
-        ui.colored_label(crate::gui::theme::error_color(app.prefs.dark), e);
-    } else if !app.cohort_json.is_empty() && app.cohort_json != app.cohort_json_generated {
+    if let Some(e) = v.json.error.as_ref() {
+        ui.colored_label(crate::gui::theme::error_color(v.dark), e);
+    } else if !v.json.text.is_empty() && *v.json.text != *v.json.generated {
         ui.label(
             egui::RichText::new("Edited by hand and not applied: Apply JSON replaces the rules above, Reset shows them again.")
                 .strong(),
         );
     }
     // Follow the rules above while the text is not being edited by hand.
-    if app.cohort_json.is_empty() || app.cohort_json == app.cohort_json_generated {
-        app.cohort_json.clone_from(&current);
-        app.cohort_json_generated = current;
+    if v.json.text.is_empty() || *v.json.text == *v.json.generated {
+        v.json.text.clone_from(&current);
+        *v.json.generated = current;
     }
     egui::ScrollArea::vertical().id_salt("json").show(ui, |ui| {
         ui.add(
-            egui::TextEdit::multiline(&mut app.cohort_json)
+            egui::TextEdit::multiline(&mut *v.json.text)
                 .code_editor()
                 .desired_width(f32::INFINITY)
                 .desired_rows(6),
