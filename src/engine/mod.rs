@@ -179,6 +179,19 @@ impl Engine {
         Ok(w.remove_root(root)?)
     }
 
+    /// Removes an archive on a worker thread (the GUI's remove job; no
+    /// progress, the number of files removed at the end).
+    pub fn spawn_remove(
+        &self,
+        root: PathBuf,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> JobHandle<(), u64> {
+        let engine = self.clone();
+        job::spawn("pacs-remove-job", wake, move |_, _| {
+            engine.remove_root(&root)
+        })
+    }
+
     /// The privacy settings of this workspace.
     pub fn privacy(&self) -> Result<Privacy, EngineError> {
         let conn = store::open_ro(&self.db)?;

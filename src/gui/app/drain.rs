@@ -37,22 +37,24 @@ impl PacsApp {
                 ),
             }
         }
-        let mut results = Vec::new();
-        self.removing.retain(|(root, rx)| match rx.try_recv() {
-            Ok(r) => {
-                results.push((root.clone(), r));
-                false
-            }
-            Err(_) => true,
-        });
-        for (root, r) in results {
-            match r {
-                Ok(n) => self.jobs.push(JobLog {
+        let mut ended = Vec::new();
+        self.removing
+            .retain(|(root, handle)| match handle.poll(deadline, |_| {}) {
+                Some(ev) => {
+                    ended.push((root.clone(), ev));
+                    false
+                }
+                None => true,
+            });
+        for (root, ev) in ended {
+            match ev {
+                JobEvent::Done(n) => self.jobs.push(JobLog {
                     title: format!("Remove {}", root.display()),
                     outcome: format!("removed {n} files from the index"),
                     running: false,
                 }),
-                Err(e) => self.report_error(e),
+                JobEvent::Failed(e) => self.report_error(e),
+                JobEvent::Progress(()) => {}
             }
             self.refresh_all();
         }

@@ -31,22 +31,8 @@ impl PacsApp {
                     );
                     return;
                 }
-                let (tx, rx) = std::sync::mpsc::channel();
-                let engine = self.engine.clone();
-                let wake = self.wake.clone();
-                let root = p.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("pacs-gui-remove".into())
-                    .spawn(move || {
-                        let _ = tx.send(engine.remove_root(&root).map_err(|e| e.to_string()));
-                        wake();
-                    });
-                match spawned {
-                    Ok(_) => self.removing.push((p, rx)),
-                    Err(e) => self
-                        .errors
-                        .push(format!("cannot start a worker thread: {e}")),
-                }
+                let handle = self.engine.spawn_remove(p.clone(), self.wake.clone());
+                self.removing.push((p, handle));
             }
             Command::CancelIndex => {
                 if let Some(run) = &mut self.index {

@@ -85,7 +85,8 @@ pub struct PacsApp {
     wake: Arc<dyn Fn() + Send + Sync>,
     queries: QueryWorker,
     picking: Option<Picking>,
-    removing: Vec<(PathBuf, Receiver<Result<u64, String>>)>,
+    /// Archives being removed, each a job like index and export.
+    removing: Vec<(PathBuf, JobHandle<(), u64>)>,
     pub(crate) index: Option<IndexRun>,
     queue: Vec<PathBuf>,
     pub(crate) jobs: Vec<JobLog>,
