@@ -67,6 +67,169 @@ pub fn suppress(c: &CohortCounts, threshold: u64) -> ReleasedCounts {
     }
 }
 
+/// A count as a person sees it, the one value every output uses (CLI JSON,
+/// text and CSV, the app's tables): exact, marked when 1..=threshold (not
+/// for release), or hidden by suppression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Exact { count: u64, below_threshold: bool },
+    Hidden { threshold: u64 },
+}
+
+impl Shown {
+    /// An exact count for the local user.
+    pub fn exact(count: u64, threshold: u64) -> Shown {
+        Shown::Exact {
+            count,
+            below_threshold: (1..=threshold).contains(&count),
+        }
+    }
+
+    /// A released cell (`None`: hidden).
+    pub fn released(cell: Cell, threshold: u64) -> Shown {
+        match cell {
+            Some(count) => Shown::Exact {
+                count,
+                below_threshold: false,
+            },
+            None => Shown::Hidden { threshold },
+        }
+    }
+
+    /// The number, unless hidden.
+    pub fn count(&self) -> Option<u64> {
+        match self {
+            Shown::Exact { count, .. } => Some(*count),
+            Shown::Hidden { .. } => None,
+        }
+    }
+
+    /// On screen and in the terminal: `12`, `7*` (below the threshold),
+    /// `<11` (hidden).
+    pub fn marked(&self) -> String {
+        match self {
+            Shown::Exact {
+                count,
+                below_threshold: true,
+            } => format!("{count}*"),
+            Shown::Exact { count, .. } => count.to_string(),
+            Shown::Hidden { threshold } => hidden_label(*threshold),
+        }
+    }
+
+    /// In files (CSV): the number, or `<11`; the file's header says
+    /// whether it is fit for release.
+    pub fn plain(&self) -> String {
+        match self {
+            Shown::Exact { count, .. } => count.to_string(),
+            Shown::Hidden { threshold } => hidden_label(*threshold),
+        }
+    }
+
+    /// In JSON: `{"count": 12}`, `{"count": 7, "below_release_threshold":
+    /// true}`, `{"count": "<11"}`.
+    pub fn json(&self) -> serde_json::Value {
+        match self {
+            Shown::Exact {
+                count,
+                below_threshold: true,
+            } => serde_json::json!({"count": count, "below_release_threshold": true}),
+            Shown::Exact { count, .. } => serde_json::json!({"count": count}),
+            Shown::Hidden { threshold } => serde_json::json!({"count": hidden_label(*threshold)}),
+        }
+    }
+}
+
+/// One funnel step as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownStep {
+    pub rule: String,
+    pub exclude: bool,
+    pub remaining: Shown,
+    pub removed: Shown,
+    pub removed_alone: Shown,
+}
+
+/// Cohort counts as shown: exact for the local user, or suppressed for
+/// release (`released` holds the threshold then).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownCounts {
+    pub unit: crate::model::CohortUnit,
+    pub released: Option<u64>,
+    pub population: Shown,
+    /// Patients, studies, series, instances.
+    pub levels: [Shown; 4],
+    pub attrition: Vec<ShownStep>,
+}
+
+/// The counts as the local user sees them (`release` false) or as they
+/// may leave the workstation (`release` true: primary and complementary
+/// suppression).
+pub fn shown(c: &CohortCounts, threshold: u64, release: bool) -> ShownCounts {
+    if release {
+        let r = suppress(c, threshold);
+        let s = |cell: Cell| Shown::released(cell, threshold);
+        ShownCounts {
+            unit: c.unit,
+            released: Some(threshold),
+            population: s(r.population),
+            levels: [r.patients, r.studies, r.series, r.instances].map(s),
+            attrition: r
+                .attrition
+                .iter()
+                .map(|st| ShownStep {
+                    rule: st.rule.clone(),
+                    exclude: st.exclude,
+                    remaining: s(st.remaining),
+                    removed: s(st.removed),
+                    removed_alone: s(st.removed_alone),
+                })
+                .collect(),
+        }
+    } else {
+        let e = |n: u64| Shown::exact(n, threshold);
+        let l = c.levels;
+        ShownCounts {
+            unit: c.unit,
+            released: None,
+            population: e(c.population),
+            levels: [l.patients, l.studies, l.series, l.instances].map(e),
+            attrition: c
+                .attrition
+                .iter()
+                .map(|st| ShownStep {
+                    rule: st.rule.clone(),
+                    exclude: st.exclude,
+                    remaining: e(st.remaining),
+                    removed: e(st.removed),
+                    removed_alone: e(st.removed_alone),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ShownCounts {
+    /// The JSON of `cohort count --json` (documented in the README).
+    pub fn json(&self) -> serde_json::Value {
+        let [patients, studies, series, instances] = self.levels.map(|s| s.json());
+        let mut v = serde_json::json!({
+            "unit": self.unit,
+            "population": self.population.json(),
+            "levels": {"patients": patients, "studies": studies, "series": series, "instances": instances},
+            "attrition": self.attrition.iter().map(|s| serde_json::json!({
+                "rule": s.rule, "exclude": s.exclude, "remaining": s.remaining.json(),
+                "removed": s.removed.json(), "removed_alone": s.removed_alone.json(),
+            })).collect::<Vec<_>>(),
+        });
+        if let Some(threshold) = self.released {
+            v["suppression"] =
+                serde_json::json!({"threshold": threshold, "shown_as": hidden_label(threshold)});
+        }
+        v
+    }
+}
+
 /// A comparison of two cohorts as released.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReleasedComparison {
@@ -195,6 +358,33 @@ mod tests {
             [r.both_studies, r.only_a_studies, r.only_b_studies],
             [Some(80), Some(12), Some(0)],
             "0 is not small"
+        );
+    }
+
+    #[test]
+    fn a_shown_count_reads_the_same_in_every_output() {
+        let small = Shown::exact(7, 10);
+        assert_eq!((small.marked(), small.plain()), ("7*".into(), "7".into()));
+        assert_eq!(
+            small.json(),
+            serde_json::json!({"count": 7, "below_release_threshold": true})
+        );
+        let big = Shown::exact(12, 10);
+        assert_eq!(
+            (big.marked(), big.json()),
+            ("12".into(), serde_json::json!({"count": 12}))
+        );
+        let hidden = Shown::released(None, 10);
+        assert_eq!(
+            (hidden.marked(), hidden.plain()),
+            ("<11".into(), "<11".into())
+        );
+        assert_eq!(hidden.json(), serde_json::json!({"count": "<11"}));
+        assert_eq!(hidden.count(), None);
+        assert_eq!(
+            Shown::exact(0, 10).marked(),
+            "0",
+            "zero is not a small cell"
         );
     }
 }

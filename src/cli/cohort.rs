@@ -4,9 +4,9 @@
 use super::exit;
 use super::output::print_json;
 use pacs_cohort::cohort::parse_spec;
-use pacs_cohort::model::{CohortCounts, CohortSpec};
+use pacs_cohort::model::CohortSpec;
+use pacs_cohort::privacy::ShownCounts;
 use pacs_cohort::Engine;
-use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand, Debug)]
@@ -105,18 +105,14 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             let threshold = threshold.unwrap_or(privacy.release_threshold);
             let release = release || privacy.aggregate_only;
             let counts = engine.cohort_count(&spec)?;
-            let out = if release {
-                suppressed(&counts, threshold)
-            } else {
-                exact(&counts, threshold)
-            };
+            let shown = pacs_cohort::privacy::shown(&counts, threshold, release);
             if let Some(path) = csv {
-                write_attrition_csv(&path, &spec, &out, release, threshold)?;
+                write_attrition_csv(&path, &spec, &shown, threshold)?;
             }
             if json {
-                print_json(&out)?;
+                print_json(&shown.json())?;
             } else {
-                print_counts(&spec, &out);
+                print_counts(&spec, &shown);
             }
         }
         CohortCmd::Save { spec } => {
@@ -252,97 +248,26 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
-/// Exact counts for the local user, each marked when below the threshold.
-fn exact(c: &CohortCounts, threshold: u64) -> Value {
-    let cell = |n: u64| {
-        if n >= 1 && n <= threshold {
-            json!({"count": n, "below_release_threshold": true})
-        } else {
-            json!({"count": n})
-        }
-    };
-    json!({
-        "unit": c.unit,
-        "population": cell(c.population),
-        "levels": {
-            "patients": cell(c.levels.patients), "studies": cell(c.levels.studies),
-            "series": cell(c.levels.series), "instances": cell(c.levels.instances),
-        },
-        "attrition": c.attrition.iter().map(|s| json!({
-            "rule": s.rule, "exclude": s.exclude, "remaining": cell(s.remaining),
-            "removed": cell(s.removed), "removed_alone": cell(s.removed_alone),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// Counts fit to leave the workstation (see `pacs_cohort::privacy`).
-fn suppressed(c: &CohortCounts, threshold: u64) -> Value {
-    let r = pacs_cohort::privacy::suppress(c, threshold);
-    let hidden = pacs_cohort::privacy::hidden_label(threshold);
-    let show = |n: Option<u64>| match n {
-        Some(n) => json!({"count": n}),
-        None => json!({"count": hidden}),
-    };
-    json!({
-        "unit": c.unit,
-        "suppression": {"threshold": threshold, "shown_as": hidden},
-        "population": show(r.population),
-        "levels": {
-            "patients": show(r.patients), "studies": show(r.studies),
-            "series": show(r.series), "instances": show(r.instances),
-        },
-        "attrition": r.attrition.iter().map(|s| json!({
-            "rule": s.rule, "exclude": s.exclude, "remaining": show(s.remaining),
-            "removed": show(s.removed), "removed_alone": show(s.removed_alone),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-fn print_counts(spec: &CohortSpec, v: &Value) {
-    let n = |x: &Value| match &x["count"] {
-        Value::String(s) => s.clone(),
-        other => {
-            let mark = if x.get("below_release_threshold").is_some() {
-                "*"
-            } else {
-                ""
-            };
-            format!("{other}{mark}")
-        }
-    };
+fn print_counts(spec: &CohortSpec, c: &ShownCounts) {
     println!("cohort '{}' (unit: {:?})", spec.name, spec.unit);
-    let l = &v["levels"];
-    println!(
-        "  patients {} · studies {} · series {} · instances {}",
-        n(&l["patients"]),
-        n(&l["studies"]),
-        n(&l["series"]),
-        n(&l["instances"])
-    );
+    let [patients, studies, series, instances] = c.levels.map(|s| s.marked());
+    println!("  patients {patients} · studies {studies} · series {series} · instances {instances}");
     println!(
         "  {:<40} {:>10} {:>10} {:>14}",
         "rule", "remaining", "removed", "removed alone"
     );
-    println!("  {:<40} {:>10}", "(population)", n(&v["population"]));
-    for s in v["attrition"].as_array().into_iter().flatten() {
-        let name = format!(
-            "{}{}",
-            if s["exclude"] == true {
-                "exclude: "
-            } else {
-                ""
-            },
-            s["rule"].as_str().unwrap_or("")
-        );
+    println!("  {:<40} {:>10}", "(population)", c.population.marked());
+    for s in &c.attrition {
+        let name = format!("{}{}", if s.exclude { "exclude: " } else { "" }, s.rule);
         println!(
             "  {:<40} {:>10} {:>10} {:>14}",
             name,
-            n(&s["remaining"]),
-            n(&s["removed"]),
-            n(&s["removed_alone"])
+            s.remaining.marked(),
+            s.removed.marked(),
+            s.removed_alone.marked()
         );
     }
-    if v.get("suppression").is_none() {
+    if c.released.is_none() {
         println!("  (* below the release threshold: not for release; use --release for shareable output)");
     }
 }
@@ -366,14 +291,10 @@ fn csv_field(v: &str) -> String {
 fn write_attrition_csv(
     path: &Path,
     spec: &CohortSpec,
-    v: &Value,
-    release: bool,
+    c: &ShownCounts,
     threshold: u64,
 ) -> anyhow::Result<()> {
-    let cell = |x: &Value| match &x["count"] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
+    let release = c.released.is_some();
     let mut text = format!(
         "# cohort: {} (unit: {:?}); pacs-cohort {}\n# {}\n",
         spec.name,
@@ -392,17 +313,17 @@ fn write_attrition_csv(
     text.push_str(&format!(
         "0,{},false,{},,\n",
         csv_field("all entries"),
-        cell(&v["population"])
+        c.population.plain()
     ));
-    for (i, s) in v["attrition"].as_array().into_iter().flatten().enumerate() {
+    for (i, s) in c.attrition.iter().enumerate() {
         text.push_str(&format!(
             "{},{},{},{},{},{}\n",
             i + 1,
-            csv_field(s["rule"].as_str().unwrap_or("")),
-            s["exclude"],
-            cell(&s["remaining"]),
-            cell(&s["removed"]),
-            cell(&s["removed_alone"])
+            csv_field(&s.rule),
+            s.exclude,
+            s.remaining.plain(),
+            s.removed.plain(),
+            s.removed_alone.plain()
         ));
     }
     let part = path.with_extension("csv.part");

@@ -5,15 +5,11 @@ use super::View;
 use super::DEFAULT_RELEASE_THRESHOLD;
 use crate::gui::commands::Command;
 use eframe::egui;
-use pacs_cohort::model::CohortCounts;
+use pacs_cohort::privacy::ShownCounts;
 
 /// An exact count, marked when 1..=threshold (not for release).
 pub(crate) fn cell(n: u64, threshold: u64) -> String {
-    if (1..=threshold).contains(&n) {
-        format!("{n}*")
-    } else {
-        n.to_string()
-    }
+    pacs_cohort::privacy::Shown::exact(n, threshold).marked()
 }
 
 pub(super) fn counts(v: &View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
@@ -36,13 +32,12 @@ pub(super) fn counts(v: &View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
                 .status
                 .filter(|s| s.aggregate_only)
                 .map(|s| s.release_threshold);
-            let threshold = v
-                .status
-                .map_or(DEFAULT_RELEASE_THRESHOLD, |s| s.release_threshold);
-            match aggregate_only {
-                Some(threshold) => released_table(ui, c, threshold),
-                None => counts_table(ui, c, threshold),
-            }
+            let threshold = aggregate_only.unwrap_or_else(|| {
+                v.status
+                    .map_or(DEFAULT_RELEASE_THRESHOLD, |s| s.release_threshold)
+            });
+            let shown = pacs_cohort::privacy::shown(c, threshold, aggregate_only.is_some());
+            shown_table(ui, &shown, threshold);
         }
     }
     ui.add_space(10.0);
@@ -120,13 +115,9 @@ fn comparison(v: &View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
                 .filter(|s| s.aggregate_only)
                 .map(|s| s.release_threshold);
             let rows: [[String; 2]; 3] = match threshold {
-                Some(t) => {
-                    let hidden = pacs_cohort::privacy::hidden_label(t);
-                    let show = |n: Option<u64>| n.map_or(hidden.clone(), |n| n.to_string());
-                    pacs_cohort::privacy::suppress_comparison(&c, t)
-                        .table()
-                        .map(|row| row.map(show))
-                }
+                Some(t) => pacs_cohort::privacy::suppress_comparison(&c, t)
+                    .table()
+                    .map(|row| row.map(|n| pacs_cohort::privacy::Shown::released(n, t).marked())),
                 None => {
                     let t = v
                         .status
@@ -179,56 +170,34 @@ fn rule_label(rule: &str, exclude: bool) -> String {
     }
 }
 
-/// Exact counts, marked when below the release threshold.
-fn counts_table(ui: &mut egui::Ui, c: &CohortCounts, threshold: u64) {
-    let cell = |n: u64| cell(n, threshold);
-    let l = &c.levels;
+/// The counts as the library shows them: exact and marked for the local
+/// user, or suppressed in an aggregate-only workspace.
+fn shown_table(ui: &mut egui::Ui, c: &ShownCounts, threshold: u64) {
     let cells = CountCells {
-        levels: [l.patients, l.studies, l.series, l.instances].map(cell),
-        population: cell(c.population),
+        levels: c.levels.map(|s| s.marked()),
+        population: c.population.marked(),
         steps: c
             .attrition
             .iter()
             .map(|s| {
                 (
                     rule_label(&s.rule, s.exclude),
-                    [s.remaining, s.removed, s.removed_alone].map(cell),
+                    [s.remaining, s.removed, s.removed_alone].map(|x| x.marked()),
                 )
             })
             .collect(),
-        footnote: format!(
-            "* 1..{threshold}: below the release threshold; exported tables show them as <{}",
-            threshold + 1
-        ),
-        bars: std::iter::once(c.population)
-            .chain(c.attrition.iter().map(|s| s.remaining))
-            .map(Some)
-            .collect(),
-    };
-    table(ui, &cells);
-}
-
-/// Aggregate-only mode: the same counts, suppressed as for release.
-fn released_table(ui: &mut egui::Ui, c: &CohortCounts, threshold: u64) {
-    let r = pacs_cohort::privacy::suppress(c, threshold);
-    let hidden = pacs_cohort::privacy::hidden_label(threshold);
-    let show = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| hidden.clone());
-    let cells = CountCells {
-        levels: [r.patients, r.studies, r.series, r.instances].map(show),
-        population: show(r.population),
-        steps: r
-            .attrition
-            .iter()
-            .map(|s| {
-                (
-                    rule_label(&s.rule, s.exclude),
-                    [s.remaining, s.removed, s.removed_alone].map(show),
-                )
-            })
-            .collect(),
-        footnote: format!("Aggregate-only workspace: counts 1..{threshold} are shown as {hidden}."),
-        bars: std::iter::once(r.population)
-            .chain(r.attrition.iter().map(|s| s.remaining))
+        footnote: match c.released {
+            Some(_) => format!(
+                "Aggregate-only workspace: counts 1..{threshold} are shown as {}.",
+                pacs_cohort::privacy::hidden_label(threshold)
+            ),
+            None => format!(
+                "* 1..{threshold}: below the release threshold; exported tables show them as <{}",
+                threshold + 1
+            ),
+        },
+        bars: std::iter::once(c.population.count())
+            .chain(c.attrition.iter().map(|s| s.remaining.count()))
             .collect(),
     };
     table(ui, &cells);
