@@ -454,7 +454,13 @@ fn a_saved_cohort_exports_from_the_dialog_with_progress_and_the_gate_verdict() {
             .is_some_and(|d| d.problem().is_none())
     });
     h.get_by_label("Export").click();
-    wait_until(&mut h, "the export to start", |a| a.export_running());
+    // A small export can start and end between two frames.
+    wait_until(&mut h, "the export to start", |a| {
+        a.export_running()
+            || a.export_dialog
+                .as_ref()
+                .is_some_and(|d| d.outcome.is_some())
+    });
     wait_until(&mut h, "the export to end", |a| {
         !a.export_running()
             && a.export_dialog
