@@ -166,46 +166,56 @@ pub struct ShownCounts {
 /// may leave the workstation (`release` true: primary and complementary
 /// suppression).
 pub fn shown(c: &CohortCounts, threshold: u64, release: bool) -> ShownCounts {
-    if release {
-        let r = suppress(c, threshold);
-        let s = |cell: Cell| Shown::released(cell, threshold);
-        ShownCounts {
-            unit: c.unit,
-            released: Some(threshold),
-            population: s(r.population),
-            levels: [r.patients, r.studies, r.series, r.instances].map(s),
-            attrition: r
-                .attrition
-                .iter()
-                .map(|st| ShownStep {
-                    rule: st.rule.clone(),
-                    exclude: st.exclude,
-                    remaining: s(st.remaining),
-                    removed: s(st.removed),
-                    removed_alone: s(st.removed_alone),
-                })
-                .collect(),
-        }
+    // Suppressed for release; otherwise every cell, exact and marked.
+    let r = if release {
+        suppress(c, threshold)
     } else {
-        let e = |n: u64| Shown::exact(n, threshold);
-        let l = c.levels;
-        ShownCounts {
-            unit: c.unit,
-            released: None,
-            population: e(c.population),
-            levels: [l.patients, l.studies, l.series, l.instances].map(e),
-            attrition: c
-                .attrition
-                .iter()
-                .map(|st| ShownStep {
-                    rule: st.rule.clone(),
-                    exclude: st.exclude,
-                    remaining: e(st.remaining),
-                    removed: e(st.removed),
-                    removed_alone: e(st.removed_alone),
-                })
-                .collect(),
-        }
+        unsuppressed(c, threshold)
+    };
+    let s = |cell: Cell| match cell {
+        Some(n) if !release => Shown::exact(n, threshold),
+        cell => Shown::released(cell, threshold),
+    };
+    ShownCounts {
+        unit: c.unit,
+        released: release.then_some(threshold),
+        population: s(r.population),
+        levels: [r.patients, r.studies, r.series, r.instances].map(s),
+        attrition: r
+            .attrition
+            .iter()
+            .map(|st| ShownStep {
+                rule: st.rule.clone(),
+                exclude: st.exclude,
+                remaining: s(st.remaining),
+                removed: s(st.removed),
+                removed_alone: s(st.removed_alone),
+            })
+            .collect(),
+    }
+}
+
+/// Every cell as it is (for the local user's exact view).
+fn unsuppressed(c: &CohortCounts, threshold: u64) -> ReleasedCounts {
+    let l = c.levels;
+    ReleasedCounts {
+        threshold,
+        population: Some(c.population),
+        patients: Some(l.patients),
+        studies: Some(l.studies),
+        series: Some(l.series),
+        instances: Some(l.instances),
+        attrition: c
+            .attrition
+            .iter()
+            .map(|s| ReleasedStep {
+                rule: s.rule.clone(),
+                exclude: s.exclude,
+                remaining: Some(s.remaining),
+                removed: Some(s.removed),
+                removed_alone: Some(s.removed_alone),
+            })
+            .collect(),
     }
 }
 
