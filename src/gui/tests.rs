@@ -1086,3 +1086,93 @@ fn the_export_dialog_notices_a_folder_created_after_it_said_missing() {
     });
     assert!(h.query_by_label_contains("does not exist").is_none());
 }
+
+/// Puts one file's Patient ID into its Manufacturer (kept verbatim by the
+/// profile): the export's gate must find it.
+fn plant_id_in_manufacturer(dir: &Path) {
+    use dicom_dictionary_std::tags;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let Ok(mut obj) = dicom_object::open_file(&p) else {
+                continue;
+            };
+            let Some(id) = obj
+                .element(tags::PATIENT_ID)
+                .ok()
+                .and_then(|e| e.to_str().ok().map(|s| s.trim().to_string()))
+            else {
+                continue;
+            };
+            obj.put(dicom_core::DataElement::new(
+                tags::MANUFACTURER,
+                dicom_core::VR::LO,
+                dicom_core::PrimitiveValue::from(id),
+            ));
+            obj.write_to_file(&p).unwrap();
+            return;
+        }
+    }
+    panic!("no DICOM file to plant into");
+}
+
+#[test]
+fn a_finding_is_waived_in_the_dialog_and_the_next_export_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    archive(&dir, 3, false);
+    plant_id_in_manufacturer(&dir);
+    let mut h = harness(&tmp.path().join("ws.db"), &dir);
+    open_and_index(&mut h);
+    h.get_by_label("Cohort builder").click();
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the saved cohort", |a| !a.saved_cohorts.is_empty());
+    h.get_by_label("Export…").click();
+    wait_until(&mut h, "the export dialog", |a| a.export_dialog.is_some());
+    h.state_mut().export_dialog.as_mut().unwrap().parent = tmp.path().display().to_string();
+    let export = |h: &mut Harness<'static, PacsApp>| {
+        wait_until(h, "the folder check", |a| {
+            a.export_dialog
+                .as_ref()
+                .is_some_and(|d| d.problem().is_none())
+        });
+        // The previous run's outcome goes when the new one starts.
+        h.state_mut().export_dialog.as_mut().unwrap().outcome = None;
+        h.get_by_label("Export").click();
+        wait_until(h, "the export's end", |a| {
+            !a.export_running()
+                && a.export_dialog
+                    .as_ref()
+                    .is_some_and(|d| d.outcome.is_some())
+        });
+        let d = h.state().export_dialog.as_ref().unwrap();
+        match &d.outcome {
+            Some(super::export_job::ExportOutcome::Finished(r)) => r.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let first = export(&mut h);
+    assert!(!first.complete && !first.findings.is_empty(), "{first:?}");
+    let field = h.get_by_label("Reason to waive");
+    field.click();
+    field.type_text("vendor string equal to an MRN by chance, checked by the privacy officer");
+    h.run_steps(2);
+    while let Some(button) = h.query_by_label("Waive") {
+        button.click();
+        h.run_steps(2);
+    }
+    assert_eq!(
+        h.state().export_dialog.as_ref().unwrap().waivers.len(),
+        first.findings.len()
+    );
+    let second = export(&mut h);
+    assert!(second.complete, "{second:?}");
+    assert_eq!(second.waived.len(), first.findings.len());
+    h.get_by_label_contains("waived by a reviewer");
+}
