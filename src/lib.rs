@@ -15,6 +15,7 @@ pub mod findings;
 pub mod index;
 pub mod link;
 pub mod model;
+pub mod preview;
 pub mod privacy;
 pub mod private_fs;
 mod store;

@@ -1,0 +1,418 @@
+//! Pixels for a person to look at (the viewer and thumbnails to come): one
+//! frame decoded with dicom-pixeldata's pure-Rust codecs to values with the
+//! Modality LUT applied (HU for CT), then windowed to RGBA8 as PS3.3
+//! C.11.2.1.2.1 says. Re-windowing reuses the decoded values (a drag never
+//! re-reads the file). Every refusal is a reason for a placeholder, never a
+//! panic, and a frame larger than [`MAX_SAMPLES`] is refused before
+//! anything is allocated.
+
+use dicom_dictionary_std::tags;
+use dicom_object::DefaultDicomObject;
+use dicom_pixeldata::PixelDecoder;
+
+/// The most samples (rows x columns x samples per pixel) one frame may have:
+/// 64 Mi f32 values (256 MiB); a 30,000 x 30,000 image is refused.
+pub const MAX_SAMPLES: u64 = 64 * 1024 * 1024;
+
+/// A window (center, width) in the frame's values (HU for CT).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub center: f64,
+    pub width: f64,
+}
+
+/// The usual CT presets.
+pub const PRESETS: [(&str, Window); 5] = [
+    (
+        "lung",
+        Window {
+            center: -600.0,
+            width: 1500.0,
+        },
+    ),
+    (
+        "mediastinum",
+        Window {
+            center: 50.0,
+            width: 350.0,
+        },
+    ),
+    (
+        "bone",
+        Window {
+            center: 400.0,
+            width: 1800.0,
+        },
+    ),
+    (
+        "brain",
+        Window {
+            center: 40.0,
+            width: 80.0,
+        },
+    ),
+    (
+        "abdomen",
+        Window {
+            center: 40.0,
+            width: 400.0,
+        },
+    ),
+];
+
+/// One decoded frame.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub rows: u32,
+    pub columns: u32,
+    /// 1 (grey) or 3 (RGB, from RGB or YBR).
+    pub samples: u16,
+    /// Grey: stored values through the Modality LUT; colour: 0-255 per sample.
+    pub values: Vec<f32>,
+    /// MONOCHROME1: low values display white.
+    pub monochrome1: bool,
+    /// The first window the header gives, if any ("from file").
+    pub header_window: Option<Window>,
+}
+
+fn number(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<f64> {
+    let e = obj.get(tag)?;
+    let text = e.to_str().ok()?;
+    text.split('\\').next()?.trim().parse().ok()
+}
+
+fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> String {
+    obj.get(tag)
+        .and_then(|e| e.to_str().ok().map(|s| s.trim().to_string()))
+        .unwrap_or_default()
+}
+
+/// Decodes frame `index` (from 0), or says why it cannot be shown.
+pub fn decode_frame(obj: &DefaultDicomObject, index: u32) -> Result<Frame, String> {
+    let rows = number(obj, tags::ROWS).unwrap_or(0.0) as u64;
+    let columns = number(obj, tags::COLUMNS).unwrap_or(0.0) as u64;
+    let samples = number(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1.0) as u64;
+    let frames = number(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1.0).max(1.0) as u32;
+    let bits = number(obj, tags::BITS_ALLOCATED).unwrap_or(0.0) as u64;
+    let photometric = text(obj, tags::PHOTOMETRIC_INTERPRETATION);
+    let ts = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    if rows == 0 || columns == 0 {
+        return Err(format!("the image is {columns} x {rows}: nothing to show"));
+    }
+    if rows * columns * samples.max(1) > MAX_SAMPLES {
+        return Err(format!(
+            "the image is {columns} x {rows} x {samples}: larger than the preview's limit of {MAX_SAMPLES} samples per frame"
+        ));
+    }
+    if index >= frames {
+        return Err(format!("frame {} of {frames} does not exist", index + 1));
+    }
+    if bits != 8 && bits != 16 && bits != 1 {
+        return Err(format!("Bits Allocated {bits} is not shown (8 and 16 are)"));
+    }
+    if photometric == "PALETTE COLOR" {
+        return Err("PALETTE COLOR images are not shown yet".into());
+    }
+    if samples == 3 && number(obj, tags::PLANAR_CONFIGURATION) == Some(1.0) {
+        return Err("planar configuration 1 (colour by plane) is not shown yet".into());
+    }
+    let decoded = obj.decode_pixel_data_frame(index).map_err(|e| {
+        use dicom_encoding::TransferSyntaxIndex;
+        let name = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(&ts)
+            .map(|t| t.name().to_string())
+            .unwrap_or_else(|| ts.clone());
+        format!("cannot decode {name} pixels: {e}")
+    })?;
+    let values: Vec<f32> = if samples == 3 {
+        decoded
+            .to_vec_frame::<u8>(0)
+            .map_err(|e| format!("cannot convert the colour pixels: {e}"))?
+            .into_iter()
+            .map(f32::from)
+            .collect()
+    } else {
+        decoded
+            .to_vec_frame::<f32>(0)
+            .map_err(|e| format!("cannot convert the pixels: {e}"))?
+    };
+    let expected = (rows * columns * samples) as usize;
+    if values.len() != expected {
+        return Err(format!(
+            "the pixel data holds {} values where {columns} x {rows} x {samples} need {expected}",
+            values.len()
+        ));
+    }
+    let header_window = match (
+        number(obj, tags::WINDOW_CENTER),
+        number(obj, tags::WINDOW_WIDTH),
+    ) {
+        (Some(center), Some(width)) if width >= 1.0 => Some(Window { center, width }),
+        _ => None,
+    };
+    Ok(Frame {
+        rows: rows as u32,
+        columns: columns as u32,
+        samples: samples as u16,
+        values,
+        monochrome1: photometric == "MONOCHROME1",
+        header_window,
+    })
+}
+
+/// The window to start with: the header's, else the values' full range.
+pub fn initial_window(f: &Frame) -> Window {
+    if let Some(w) = f.header_window {
+        return w;
+    }
+    let (lo, hi) = f
+        .values
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    if lo > hi {
+        return Window {
+            center: 0.0,
+            width: 1.0,
+        };
+    }
+    Window {
+        center: (f64::from(lo) + f64::from(hi)) / 2.0,
+        width: (f64::from(hi) - f64::from(lo)).max(1.0),
+    }
+}
+
+/// One value through the linear VOI function of PS3.3 C.11.2.1.2.1 to 0-255.
+pub fn window_value(x: f64, w: Window) -> u8 {
+    let (c, width) = (w.center, w.width.max(1.0));
+    if x <= c - 0.5 - (width - 1.0) / 2.0 {
+        0
+    } else if x > c - 0.5 + (width - 1.0) / 2.0 {
+        255
+    } else {
+        (((x - (c - 0.5)) / (width - 1.0) + 0.5) * 255.0)
+            .round()
+            .clamp(0.0, 255.0) as u8
+    }
+}
+
+/// The frame as RGBA8 under window `w` (grey; MONOCHROME1 inverted), or its
+/// colours as they are.
+pub fn window_rgba(f: &Frame, w: Window) -> Vec<u8> {
+    let mut out = Vec::with_capacity(f.rows as usize * f.columns as usize * 4);
+    if f.samples == 3 {
+        for px in f.values.chunks_exact(3) {
+            out.extend([px[0] as u8, px[1] as u8, px[2] as u8, 255]);
+        }
+    } else {
+        for v in &f.values {
+            let g = window_value(f64::from(*v), w);
+            let g = if f.monochrome1 { 255 - g } else { g };
+            out.extend([g, g, g, 255]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    use std::path::Path;
+
+    fn fixture(name: &str) -> DefaultDicomObject {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/real")
+            .join(name);
+        dicom_object::open_file(p).unwrap()
+    }
+
+    #[test]
+    fn the_linear_window_follows_the_standard_at_its_edges() {
+        let w = Window {
+            center: 40.0,
+            width: 400.0,
+        };
+        // Edges: c - 0.5 - (w-1)/2 = -160 and c - 0.5 + (w-1)/2 = 239.
+        assert_eq!(window_value(-160.0, w), 0);
+        assert_eq!(window_value(-159.0, w), 1);
+        assert_eq!(window_value(239.0, w), 255);
+        assert_eq!(window_value(240.0, w), 255);
+        assert_eq!(window_value(39.5, w), 128);
+        let f = Frame {
+            rows: 1,
+            columns: 2,
+            samples: 1,
+            values: vec![-1000.0, 1000.0],
+            monochrome1: true,
+            header_window: None,
+        };
+        assert_eq!(
+            window_rgba(&f, w),
+            [255, 255, 255, 255, 0, 0, 0, 255],
+            "inverted"
+        );
+        assert_eq!(
+            initial_window(&f),
+            Window {
+                center: 0.0,
+                width: 2000.0
+            }
+        );
+    }
+
+    #[test]
+    fn ct_values_are_stored_values_through_the_rescale() {
+        let obj = fixture("CT_small.dcm");
+        let f = decode_frame(&obj, 0).unwrap();
+        assert_eq!((f.rows, f.columns, f.samples), (128, 128, 1));
+        let slope = number(&obj, tags::RESCALE_SLOPE).unwrap_or(1.0);
+        let intercept = number(&obj, tags::RESCALE_INTERCEPT).unwrap_or(0.0);
+        let raw = obj.get(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
+        let signed = number(&obj, tags::PIXEL_REPRESENTATION) == Some(1.0);
+        for i in [0usize, 1, 500, 128 * 128 - 1] {
+            let b = [raw[2 * i], raw[2 * i + 1]];
+            let stored = if signed {
+                f64::from(i16::from_le_bytes(b))
+            } else {
+                f64::from(u16::from_le_bytes(b))
+            };
+            assert_eq!(
+                f64::from(f.values[i]),
+                stored * slope + intercept,
+                "pixel {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn rle_decodes_to_the_same_values_as_the_native_copy() {
+        let native = decode_frame(&fixture("MR_small_implicit.dcm"), 0).unwrap();
+        let rle = decode_frame(&fixture("MR_small_RLE.dcm"), 0).unwrap();
+        assert_eq!(native.values, rle.values);
+        let big = decode_frame(&fixture("MR_small_bigendian.dcm"), 0).unwrap();
+        assert_eq!(native.values, big.values, "big endian too");
+        let colour = decode_frame(&fixture("SC_rgb_jpeg_dcmtk.dcm"), 0).unwrap();
+        assert_eq!(colour.samples, 3);
+        assert_eq!(
+            window_rgba(&colour, initial_window(&colour)).len(),
+            colour.values.len() / 3 * 4
+        );
+    }
+
+    #[test]
+    fn what_the_stack_cannot_decode_gets_a_reason() {
+        for name in ["MR_small_jpeg_ls_lossless.dcm", "JPGExtended.dcm"] {
+            let e = decode_frame(&fixture(name), 0).unwrap_err();
+            assert!(e.contains("cannot decode"), "{name}: {e}");
+        }
+        assert!(decode_frame(&fixture("CT_small.dcm"), 1)
+            .unwrap_err()
+            .contains("does not exist"));
+    }
+
+    fn image(
+        rows: u16,
+        columns: u16,
+        bits: u16,
+        photometric: &str,
+        pixels: Vec<u8>,
+    ) -> DefaultDicomObject {
+        let mut o = InMemDicomObject::new_empty();
+        let put = |o: &mut InMemDicomObject, tag, vr, v: PrimitiveValue| {
+            o.put(DataElement::new(tag, vr, v))
+        };
+        put(
+            &mut o,
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            "1.2.840.10008.5.1.4.1.1.7".into(),
+        );
+        put(&mut o, tags::SOP_INSTANCE_UID, VR::UI, "2.25.9".into());
+        put(&mut o, tags::ROWS, VR::US, PrimitiveValue::from(rows));
+        put(&mut o, tags::COLUMNS, VR::US, PrimitiveValue::from(columns));
+        put(
+            &mut o,
+            tags::SAMPLES_PER_PIXEL,
+            VR::US,
+            PrimitiveValue::from(1u16),
+        );
+        put(
+            &mut o,
+            tags::BITS_ALLOCATED,
+            VR::US,
+            PrimitiveValue::from(bits),
+        );
+        put(
+            &mut o,
+            tags::BITS_STORED,
+            VR::US,
+            PrimitiveValue::from(bits),
+        );
+        put(
+            &mut o,
+            tags::HIGH_BIT,
+            VR::US,
+            PrimitiveValue::from(bits - 1),
+        );
+        put(
+            &mut o,
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(0u16),
+        );
+        put(
+            &mut o,
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            photometric.into(),
+        );
+        put(
+            &mut o,
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::from(pixels),
+        );
+        o.with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax("1.2.840.10008.1.2.1")
+                .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+                .media_storage_sop_instance_uid("2.25.9"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn hostile_images_are_refused_with_a_reason_and_without_allocating() {
+        let cases = [
+            (image(0, 0, 8, "MONOCHROME2", vec![]), "0 x 0"),
+            (
+                image(30_000, 30_000, 16, "MONOCHROME2", vec![0; 4]),
+                "limit",
+            ),
+            (
+                image(2, 2, 32, "MONOCHROME2", vec![0; 16]),
+                "Bits Allocated 32",
+            ),
+            (image(2, 2, 8, "PALETTE COLOR", vec![0; 4]), "PALETTE COLOR"),
+            (image(4, 4, 8, "MONOCHROME2", vec![0; 3]), "cannot"),
+        ];
+        for (obj, want) in cases {
+            let e = decode_frame(&obj, 0).unwrap_err();
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        let ok = decode_frame(&image(2, 2, 8, "MONOCHROME1", vec![0, 85, 170, 255]), 0).unwrap();
+        let rgba = window_rgba(
+            &ok,
+            Window {
+                center: 127.5,
+                width: 256.0,
+            },
+        );
+        assert_eq!([rgba[0], rgba[12]], [255, 0], "MONOCHROME1: 0 is white");
+    }
+}
