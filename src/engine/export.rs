@@ -130,8 +130,8 @@ impl Engine {
             options: *opts,
             key: &key,
         };
-        let (needles, _) = crate::export::gate::source_needles(&sources, &deid);
-        let findings = crate::export::gate::scan_folder(dir, &needles, &profile, opts)?;
+        let values = crate::export::gate::source_needles(&sources, &deid);
+        let findings = crate::export::gate::scan_folder(dir, &values, &profile, opts)?;
         Ok(findings.into_iter().map(|f| f.with_id(&key)).collect())
     }
 }

@@ -486,10 +486,15 @@ pub fn check_written(file: &str, patient: &str, bytes: &[u8], scanners: &Scanner
 /// What the gate looks for in an export of `files` under `deid`: every
 /// value the de-identification does not keep (found by running it), and
 /// the files that could not be read.
-pub fn source_needles(
-    files: &[SourceFile],
-    deid: &Deidentifier,
-) -> (Vec<Needle>, Vec<(String, String)>) {
+/// What the gate needs of the sources: the needles, the kept values many
+/// patients share, and the files that could not be read.
+pub struct SourceValues {
+    pub needles: Vec<Needle>,
+    pub shared: HashSet<((u16, u16), String)>,
+    pub skipped: Vec<(String, String)>,
+}
+
+pub fn source_needles(files: &[SourceFile], deid: &Deidentifier) -> SourceValues {
     let mut all = Trace::default();
     let mut skipped = Vec::new();
     for f in files {
@@ -505,17 +510,41 @@ pub fn source_needles(
             Err(reason) => skipped.push((f.path.display().to_string(), reason)),
         }
     }
-    (all.gate_needles(), skipped)
+    SourceValues {
+        needles: all.gate_needles(),
+        shared: all.shared_kept_values(),
+        skipped,
+    }
 }
 
-/// Scans every file under `dir` for the needles (the gate, run alone).
+/// The patient (pseudonym) of each file of an export, from its
+/// `manifest.csv` when there is one (so that the scan alone judges
+/// matches like the export's gate did).
+fn owners(dir: &Path) -> HashMap<String, String> {
+    let Ok(mut r) = csv::Reader::from_path(dir.join("manifest.csv")) else {
+        return HashMap::new();
+    };
+    let headers = r.headers().cloned().unwrap_or_default();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(file), Some(patient)) = (col("file"), col("patient")) else {
+        return HashMap::new();
+    };
+    r.records()
+        .flatten()
+        .filter_map(|rec| Some((rec.get(file)?.to_string(), rec.get(patient)?.to_string())))
+        .collect()
+}
+
+/// Scans every file under `dir` for the sources' values (the gate, run alone).
 pub fn scan_folder(
     dir: &Path,
-    needles: &[Needle],
+    sources: &SourceValues,
     profile: &Profile,
     options: &Options,
 ) -> Result<Vec<Finding>, ExportError> {
-    let scanners = Scanners::new(needles, profile, options);
+    let scanners =
+        Scanners::new(&sources.needles, profile, options).with_shared(sources.shared.clone());
+    let owners = owners(dir);
     let mut findings = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -530,8 +559,10 @@ pub fn scan_folder(
             }
             let bytes = std::fs::read(&p).map_err(|e| ExportError::Io(e.to_string(), p.clone()))?;
             let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
+            let owner = owners.get(&rel).map(String::as_str).unwrap_or("");
             findings.extend(
-                scan_file(&bytes, &scanners)
+                scan_parsed(&bytes, &scanners, owner)
+                    .0
                     .into_iter()
                     .map(|l| finding(&rel, l)),
             );
