@@ -6,6 +6,7 @@ use super::dates::{cap_age, shift_values};
 use super::profile::{DecidedBy, Decision, Options, Profile};
 use super::pseudonym::{self, Key};
 use super::scan::{Needle, NeedleKind};
+use crate::dicom::tag_text;
 use dicom_core::header::Header;
 use dicom_core::value::{DataSetSequence, Value};
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
@@ -59,6 +60,8 @@ pub struct Trace {
     /// patients share is a device constant ("NORM" in a Siemens Image
     /// Type, "Philips"), not one patient's identity.
     pub kept_text: HashMap<((u16, u16), String), BTreeSet<String>>,
+    /// How many needles the last compaction left.
+    compacted: usize,
 }
 
 /// How many patients must share a kept value for it to count as a device
@@ -113,6 +116,15 @@ impl Trace {
         });
     }
 
+    /// Compacts once the needles have doubled since the last time, so that
+    /// merging many files' traces sorts a linear amount overall.
+    pub fn compact_when_grown(&mut self) {
+        if self.needles.len() > 2 * self.compacted + 4096 {
+            self.compact();
+            self.compacted = self.needles.len();
+        }
+    }
+
     /// The distinct needles, without the values a Retain option kept on
     /// purpose somewhere in the export.
     pub fn gate_needles(&mut self) -> Vec<Needle> {
@@ -127,7 +139,7 @@ impl Trace {
     /// Records an original value (each of a multi-valued one) that the
     /// output does not hold verbatim. Values the de-identifier writes itself
     /// (dummies, a pseudonym) are not looked for: their presence is ours.
-    fn removed(&mut self, tag: Tag, vr: VR, text: &str, patient: &PatientContext) {
+    pub(crate) fn removed(&mut self, tag: Tag, vr: VR, text: &str, patient: &PatientContext) {
         let kind = match vr {
             VR::PN | VR::UI => NeedleKind::Identity,
             VR::DA | VR::DT => NeedleKind::Date,
@@ -195,11 +207,6 @@ impl Trace {
             }
         }
     }
-}
-
-/// `(gggg,eeee)`.
-pub fn tag_text(t: Tag) -> String {
-    format!("({:04X},{:04X})", t.0, t.1)
 }
 
 /// Text attributes whose removed values are identities, looked for
@@ -580,13 +587,13 @@ impl Deidentifier<'_> {
         out.put(DataElement::new(
             tags::PATIENT_IDENTITY_REMOVED,
             VR::CS,
-            PrimitiveValue::from("YES"),
+            PrimitiveValue::from(IDENTITY_REMOVED),
         ));
         let codes = self.options.method_codes();
         // Two values, each within LO's 64 characters even with every
         // option on: who did it, and the codes of what was applied.
         let method = [
-            format!("pacs-cohort {}", env!("CARGO_PKG_VERSION")),
+            format!("{METHOD_BY} {}", env!("CARGO_PKG_VERSION")),
             codes.iter().map(|c| c.0).collect::<Vec<_>>().join(" "),
         ];
         out.put(DataElement::new(
@@ -602,7 +609,7 @@ impl Deidentifier<'_> {
                     DataElement::new(
                         tags::CODING_SCHEME_DESIGNATOR,
                         VR::SH,
-                        PrimitiveValue::from("DCM"),
+                        PrimitiveValue::from(CODE_SCHEME),
                     ),
                     DataElement::new(tags::CODE_MEANING, VR::LO, PrimitiveValue::from(*meaning)),
                 ])
@@ -613,12 +620,13 @@ impl Deidentifier<'_> {
             VR::SQ,
             DataSetSequence::from(items),
         ));
+        let [unmodified, modified, removed] = TEMPORAL_INFORMATION;
         let modified = if self.options.retain_long_full_dates {
-            "UNMODIFIED"
+            unmodified
         } else if self.options.retain_long_modified_dates {
-            "MODIFIED"
+            modified
         } else {
-            "REMOVED"
+            removed
         };
         out.put(DataElement::new(
             tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
@@ -626,6 +634,38 @@ impl Deidentifier<'_> {
             PrimitiveValue::from(modified),
         ));
     }
+}
+
+/// What the markers hold, besides the CID 7050 codes.
+const IDENTITY_REMOVED: &str = "YES";
+const METHOD_BY: &str = "pacs-cohort";
+const CODE_SCHEME: &str = "DCM";
+const TEMPORAL_INFORMATION: [&str; 3] = ["UNMODIFIED", "MODIFIED", "REMOVED"];
+
+/// Whether `text` is a word or code the markers can hold under any options
+/// (a CID 7050 code value or a word of its meaning, YES, MODIFIED, the
+/// method and its version), ASCII case ignored.
+pub fn is_marker_token(text: &str) -> bool {
+    use std::sync::OnceLock;
+    static TOKENS: OnceLock<HashSet<String>> = OnceLock::new();
+    let tokens = TOKENS.get_or_init(|| {
+        let codes = Options::every_method_code();
+        let words = codes
+            .iter()
+            .flat_map(|(value, meaning)| std::iter::once(*value).chain(meaning.split(' ')));
+        let fixed = [
+            IDENTITY_REMOVED,
+            METHOD_BY,
+            CODE_SCHEME,
+            env!("CARGO_PKG_VERSION"),
+        ];
+        words
+            .chain(fixed)
+            .chain(TEMPORAL_INFORMATION)
+            .map(str::to_uppercase)
+            .collect()
+    });
+    tokens.contains(&text.to_uppercase())
 }
 
 const VOCABULARY: &str = include_str!("../../assets/deid/safe-descriptor-vocabulary.txt");

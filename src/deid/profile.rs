@@ -149,6 +149,23 @@ impl Choices {
 }
 
 impl Options {
+    /// Every CID 7050 code (value, meaning) the export may insert, under
+    /// any options.
+    pub fn every_method_code() -> Vec<(&'static str, &'static str)> {
+        Options {
+            retain_safe_private: true,
+            retain_uids: true,
+            retain_device_identity: true,
+            retain_institution_identity: true,
+            retain_patient_characteristics: true,
+            retain_long_full_dates: true,
+            retain_long_modified_dates: true,
+            clean_descriptors: true,
+            ..Default::default()
+        }
+        .method_codes()
+    }
+
     /// The CID 7050 codes (value, meaning) of exactly what these options
     /// apply: inserted into every file and listed in the manifests.
     pub fn method_codes(&self) -> Vec<(&'static str, &'static str)> {
@@ -406,8 +423,8 @@ impl Profile {
     /// table where it lists the attribute, else the keep-list, else its VR
     /// (default deny, DECISIONS 30).
     pub fn decide_element(&self, tag: (u16, u16), vr: VR, opts: &Options) -> (Decision, DecidedBy) {
-        if self.action(tag, opts).is_some() {
-            return (self.decide(tag, opts), DecidedBy::Table);
+        if let Some(action) = self.action(tag, opts) {
+            return (self.resolve(tag, action), DecidedBy::Table);
         }
         if self.keep.contains(&tag) {
             return (Decision::Keep, DecidedBy::KeepList);
@@ -488,20 +505,26 @@ impl Profile {
     /// `is_safe_private`). Compound codes resolve by the attribute's Type in
     /// the common image IODs (DECISIONS 20).
     pub fn decide(&self, tag: (u16, u16), opts: &Options) -> Decision {
+        self.action(tag, opts)
+            .map_or(Decision::Keep, |a| self.resolve(tag, a))
+    }
+
+    /// The decision for a table action of `tag`.
+    fn resolve(&self, tag: (u16, u16), action: Action) -> Decision {
         let ty = self.iod_type.get(&tag).copied();
-        match self.action(tag, opts) {
-            None | Some(Action::K) => Decision::Keep,
-            Some(Action::X) => Decision::Remove,
-            Some(Action::Z) => Decision::Empty,
-            Some(Action::D) => Decision::Dummy,
-            Some(Action::C) => Decision::Clean,
-            Some(Action::U) | Some(Action::XZU) => Decision::Uid,
+        match action {
+            Action::K => Decision::Keep,
+            Action::X => Decision::Remove,
+            Action::Z => Decision::Empty,
+            Action::D => Decision::Dummy,
+            Action::C => Decision::Clean,
+            Action::U | Action::XZU => Decision::Uid,
             // Type 1 needs a value; Type 2 may be empty; optional goes.
-            Some(Action::ZD) | Some(Action::XZD) if ty == Some(1) => Decision::Dummy,
-            Some(Action::ZD) => Decision::Empty,
-            Some(Action::XZD) | Some(Action::XZ) if ty.is_some() => Decision::Empty,
-            Some(Action::XD) if ty.is_some() => Decision::Dummy,
-            Some(Action::XZ) | Some(Action::XD) | Some(Action::XZD) => Decision::Remove,
+            Action::ZD | Action::XZD if ty == Some(1) => Decision::Dummy,
+            Action::ZD => Decision::Empty,
+            Action::XZD | Action::XZ if ty.is_some() => Decision::Empty,
+            Action::XD if ty.is_some() => Decision::Dummy,
+            Action::XZ | Action::XD | Action::XZD => Decision::Remove,
         }
     }
 

@@ -288,14 +288,7 @@ impl Scanner {
     /// Compiles the needles (values and variants shorter than [`MIN_LEN`]
     /// are skipped).
     pub fn new(needles: &[Needle]) -> Scanner {
-        Scanner::with_min_len(needles, MIN_LEN)
-    }
-
-    /// Compiles only the variants of at least `min_len` bytes (a name
-    /// component of 3 letters is searched in decoded text, never in raw
-    /// binary bytes, where it turns up by chance).
-    pub fn with_min_len(needles: &[Needle], min_len: usize) -> Scanner {
-        Scanner::build(needles, |_, v| v.len() >= min_len)
+        Scanner::build(needles, |_, _| true)
     }
 
     /// Compiles the variants `keep(needle, variant)` accepts.

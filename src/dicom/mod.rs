@@ -11,6 +11,7 @@ mod read;
 pub mod sr;
 pub mod write;
 
+pub use prescan::tag_text;
 pub use read::{
     read_header, read_header_bytes, read_header_with_dicom_object, read_whole, ReadOutcome,
     MAX_HEADER_BYTES,

@@ -194,7 +194,7 @@ pub fn prescan(buf: &[u8], file_size: usize) -> Result<Layout, PrescanError> {
                 if len == UNDEFINED {
                     return Err(PrescanError::Malformed(format!(
                         "file meta element {} has undefined length",
-                        fmt_tag(tag)
+                        tag_text(tag)
                     )));
                 }
                 let value = w.take(len as usize, tag, vr)?;
@@ -297,7 +297,8 @@ fn detect_framing(buf: &[u8], file_size: usize) -> Result<(Framing, usize), Pres
     Ok((Framing::RawDataSet { explicit_vr }, 0))
 }
 
-fn fmt_tag(t: Tag) -> String {
+/// `(gggg,eeee)`: how reasons, findings and manifests name a tag.
+pub fn tag_text(t: Tag) -> String {
     format!("({:04X},{:04X})", t.0, t.1)
 }
 
@@ -391,7 +392,7 @@ impl<'a> Walker<'a> {
             PrescanError::Malformed(format!(
                 "invalid value representation {:?} for element {} at byte {}",
                 String::from_utf8_lossy(&vr_bytes),
-                fmt_tag(tag),
+                tag_text(tag),
                 self.pos
             ))
         })?;
@@ -450,14 +451,14 @@ impl<'a> Walker<'a> {
         if len > self.file_size {
             PrescanError::Malformed(format!(
                 "element {} declares {} bytes, more than the whole file ({} bytes): wrong transfer syntax or corrupt data",
-                fmt_tag(tag),
+                tag_text(tag),
                 len,
                 self.file_size
             ))
         } else {
             PrescanError::Truncated(format!(
                 "element {} declares {} bytes but the file ends after {} more",
-                fmt_tag(tag),
+                tag_text(tag),
                 len,
                 remaining
             ))
@@ -492,8 +493,8 @@ impl<'a> Walker<'a> {
             if previous.is_some_and(|p| peek <= p) {
                 return Err(PrescanError::Malformed(format!(
                     "elements out of order at {} (after {}): wrong transfer syntax or corrupt data",
-                    fmt_tag(peek),
-                    fmt_tag(previous.unwrap_or(peek))
+                    tag_text(peek),
+                    tag_text(previous.unwrap_or(peek))
                 )));
             }
             // A data set starts with a low group (0008 nearly always); a
@@ -501,7 +502,7 @@ impl<'a> Walker<'a> {
             if previous.is_none() && peek.0 >= 0x0100 {
                 return Err(PrescanError::Malformed(format!(
                     "first element {} is implausible: the data is not in the byte order its transfer syntax declares",
-                    fmt_tag(peek)
+                    tag_text(peek)
                 )));
             }
             previous = Some(peek);
@@ -515,7 +516,7 @@ impl<'a> Walker<'a> {
         if tag == ITEM || tag == SEQ_END {
             return Err(PrescanError::Malformed(format!(
                 "unexpected item tag {} inside a data set at byte {}",
-                fmt_tag(tag),
+                tag_text(tag),
                 self.pos
             )));
         }
@@ -551,7 +552,7 @@ impl<'a> Walker<'a> {
                 Some(other) => {
                     return Err(PrescanError::Malformed(format!(
                         "element {} of VR {} has undefined length",
-                        fmt_tag(tag),
+                        tag_text(tag),
                         other.to_string()
                     )))
                 }
@@ -568,7 +569,7 @@ impl<'a> Walker<'a> {
             if self.pos != end {
                 return Err(PrescanError::Malformed(format!(
                     "sequence {} length does not match its items",
-                    fmt_tag(tag)
+                    tag_text(tag)
                 )));
             }
         } else {
@@ -608,7 +609,7 @@ impl<'a> Walker<'a> {
                 other => {
                     return Err(PrescanError::Malformed(format!(
                         "expected an item in a sequence, found {}",
-                        fmt_tag(other)
+                        tag_text(other)
                     )))
                 }
             }
@@ -644,7 +645,7 @@ impl<'a> Walker<'a> {
                 _ => {
                     return Err(PrescanError::Malformed(format!(
                         "bad fragment in encapsulated element {}",
-                        fmt_tag(owner)
+                        tag_text(owner)
                     )))
                 }
             }

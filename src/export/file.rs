@@ -5,11 +5,10 @@
 use super::journal::Previous;
 use super::manifest::ManifestRow;
 use super::{ExportError, ExportRequest, SourceFile};
-use crate::deid::apply::{tag_text, Deidentifier, PatientContext, Trace};
+use crate::deid::apply::{Deidentifier, PatientContext, Trace};
 use crate::deid::mask::{self, MASKED_TRANSFER_SYNTAX};
-use crate::deid::scan::{Needle, NeedleKind};
 use crate::dicom::read_whole;
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::FileMetaTableBuilder;
 use sha2::{Digest, Sha256};
@@ -108,40 +107,49 @@ pub(super) fn process(
         }
     };
     let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
-    meta_needles(source.meta(), &patient.pseudonym, &mut trace);
+    meta_needles(source.meta(), &patient, &mut trace);
     if let Some(reference) = reference {
         // The gate's needles from the standard profile (the export's own
         // profile was changed): the same walk, its output discarded.
-        let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
         reference.apply_traced(source.clone().into_inner(), &patient, &mut trace);
-        let outcome = match export_one(deid, req, f, source, dir, label, &mut Trace::default()) {
-            Ok(row) => Ok(Outcome::Written(row)),
-            Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
-            Err(FileError::Fatal(e)) => Err(e),
-        };
+        let outcome = written(export_one(
+            deid,
+            req,
+            &patient,
+            source,
+            dir,
+            label,
+            &mut Trace::default(),
+        ));
         return Processed { trace, outcome };
     }
     if let Some(row) = previous.and_then(|p| take_over(&p.dir, dir, p.done.get(label)?)) {
         // Every source's values go to the gate, reused files' too.
-        let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
         deid.apply_traced(source.into_inner(), &patient, &mut trace);
         return Processed {
             trace,
             outcome: Ok(Outcome::Reused(row)),
         };
     }
-    let outcome = match export_one(deid, req, f, source, dir, label, &mut trace) {
-        Ok(row) => Ok(Outcome::Written(row)),
-        Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
-        Err(FileError::Fatal(e)) => Err(e),
-    };
+    let outcome = written(export_one(
+        deid, req, &patient, source, dir, label, &mut trace,
+    ));
     Processed { trace, outcome }
 }
 
-/// The source's file meta is written anew: its AE titles and private
-/// information are looked for like every removed value.
-fn meta_needles(meta: &dicom_object::FileMetaTable, patient: &str, trace: &mut Trace) {
-    let texts = [
+/// What writing one source came to.
+fn written(r: Result<ManifestRow, FileError>) -> Result<Outcome, ExportError> {
+    match r {
+        Ok(row) => Ok(Outcome::Written(row)),
+        Err(FileError::Skip(reason)) => Ok(Outcome::Skipped(reason)),
+        Err(FileError::Fatal(e)) => Err(e),
+    }
+}
+
+/// The source's file meta is written anew: its AE titles are looked for
+/// like every removed value.
+fn meta_needles(meta: &dicom_object::FileMetaTable, patient: &PatientContext, trace: &mut Trace) {
+    let titles = [
         (
             tags::SOURCE_APPLICATION_ENTITY_TITLE,
             &meta.source_application_entity_title,
@@ -155,17 +163,9 @@ fn meta_needles(meta: &dicom_object::FileMetaTable, patient: &str, trace: &mut T
             &meta.receiving_application_entity_title,
         ),
     ];
-    for (tag, value) in texts {
-        let Some(v) = value.as_deref().map(|v| v.trim_matches([' ', '\0'])) else {
-            continue;
-        };
-        if !v.is_empty() {
-            trace.needles.push(Needle {
-                attribute: tag_text(tag),
-                value: v.to_string(),
-                kind: NeedleKind::Text,
-                patient: patient.to_string(),
-            });
+    for (tag, value) in titles {
+        if let Some(v) = value {
+            trace.removed(tag, VR::AE, v, patient);
         }
     }
 }
@@ -190,7 +190,7 @@ fn take_over(old_dir: &Path, new_dir: &Path, row: &ManifestRow) -> Option<Manife
 fn export_one(
     deid: &Deidentifier,
     req: &ExportRequest,
-    f: &SourceFile,
+    patient: &PatientContext,
     source: dicom_object::DefaultDicomObject,
     dir: &Path,
     label: &str,
@@ -210,8 +210,7 @@ fn export_one(
             .trim_end_matches('\0')
             .to_string(),
     };
-    let patient = PatientContext::new(req.key, &f.issuer, &f.patient_id);
-    let mut clean = deid.apply_traced(source.into_inner(), &patient, trace);
+    let mut clean = deid.apply_traced(source.into_inner(), patient, trace);
     let masked = masked.map(|m| {
         let summary = m.masked;
         m.put_into(&mut clean);
@@ -248,7 +247,7 @@ fn export_one(
     }
     Ok(ManifestRow {
         file: rel.display().to_string(),
-        patient: patient.pseudonym,
+        patient: patient.pseudonym.clone(),
         study_uid: study,
         series_uid: series,
         sop_instance_uid: sop,

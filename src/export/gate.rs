@@ -8,10 +8,12 @@
 //! shifted date of another patient, a short number inside a numeric value.
 
 use super::{ExportError, Finding, FindingKind, SourceFile};
-use crate::deid::apply::{is_safe_descriptor, tag_text, Deidentifier, PatientContext, Trace};
+use crate::deid::apply::{
+    is_marker_token, is_safe_descriptor, Deidentifier, PatientContext, Trace,
+};
 use crate::deid::profile::{Options, Profile};
 use crate::deid::scan::{Hit, Needle, NeedleKind, Scanner};
-use crate::dicom::read_whole;
+use crate::dicom::{read_whole, tag_text};
 use dicom_core::header::Header;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
@@ -169,13 +171,6 @@ impl Located {
 /// Where a match in the inflated data set of a deflated file is.
 const INFLATED: &str = "(inflated data set)";
 
-/// Scans one file: its raw bytes (and inflated data set) for long
-/// needles, and, when it parses as DICOM, every value at every depth for
-/// all needles.
-pub fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
-    scan_parsed(bytes, scanners, "").0
-}
-
 const DEFLATE_TS: &str = "1.2.840.10008.1.2.1.99";
 
 /// The inflated data set of a deflated Part-10 file (the meta group ends
@@ -194,8 +189,10 @@ fn inflated_data_set(bytes: &[u8], obj: &DefaultDicomObject) -> Option<Vec<u8>> 
     Some(out)
 }
 
-/// [`scan_file`], also handing back the parsed file (when it parses) so a
-/// caller need not parse it again.
+/// Scans one file of patient `owner` (a pseudonym; empty when unknown):
+/// its raw bytes (and inflated data set) for long needles, and, when it
+/// parses as DICOM, every value at every depth for all needles. Hands back
+/// the parsed file too, so a caller need not parse it again.
 fn scan_parsed(
     bytes: &[u8],
     scanners: &Scanners,
@@ -206,9 +203,7 @@ fn scan_parsed(
             .long
             .scan(b)
             .into_iter()
-            .filter(|hit| {
-                !inside_generated_token(b, hit.offset) && !is_inserted_token(&hit.variant)
-            })
+            .filter(|hit| !inside_generated_token(b, hit.offset) && !is_marker_token(&hit.variant))
             .map(|hit| Located {
                 hit,
                 path: path.to_string(),
@@ -301,50 +296,6 @@ fn inside_generated_token(bytes: &[u8], offset: usize) -> bool {
             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(b));
     let digest = run.len() >= 32 && run.iter().all(u8::is_ascii_hexdigit);
     pseudonym || digest
-}
-
-/// Whether a matched text is one the de-identifier inserts itself (a CID
-/// 7050 code value or word of its meaning, YES, MODIFIED, the method): a
-/// raw match cannot tell where it is, and the decoded scan still checks
-/// every other value for it.
-fn is_inserted_token(variant: &str) -> bool {
-    use std::sync::OnceLock;
-    static TOKENS: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
-    let tokens = TOKENS.get_or_init(|| {
-        let all = Options {
-            retain_safe_private: true,
-            retain_uids: true,
-            retain_device_identity: true,
-            retain_institution_identity: true,
-            retain_patient_characteristics: true,
-            retain_long_full_dates: true,
-            retain_long_modified_dates: true,
-            clean_descriptors: true,
-            ..Default::default()
-        };
-        let mut t: std::collections::HashSet<String> = all
-            .method_codes()
-            .iter()
-            .flat_map(|(v, m)| {
-                std::iter::once(v.to_string()).chain(m.split(' ').map(str::to_string))
-            })
-            .chain(
-                [
-                    "YES",
-                    "MODIFIED",
-                    "UNMODIFIED",
-                    "REMOVED",
-                    "DCM",
-                    "pacs-cohort",
-                ]
-                .map(String::from),
-            )
-            .map(|w| w.to_uppercase())
-            .collect();
-        t.insert(env!("CARGO_PKG_VERSION").to_string());
-        t
-    });
-    tokens.contains(&variant.to_uppercase())
 }
 
 /// Values the de-identifier writes itself, whole: the method and its codes,
@@ -502,10 +453,8 @@ pub fn source_needles(files: &[SourceFile], deid: &Deidentifier) -> SourceValues
             Ok(o) => {
                 let patient = PatientContext::new(deid.key, &f.issuer, &f.patient_id);
                 deid.apply_traced(o.into_inner(), &patient, &mut all);
-                if all.needles.len() > 100_000 {
-                    // Each value once (a cohort repeats them in every file).
-                    all.compact();
-                }
+                // Each value once (a cohort repeats them in every file).
+                all.compact_when_grown();
             }
             Err(reason) => skipped.push((f.path.display().to_string(), reason)),
         }
@@ -612,6 +561,10 @@ mod tests {
             kind,
             patient: String::new(),
         }
+    }
+
+    fn scan_file(bytes: &[u8], scanners: &Scanners) -> Vec<Located> {
+        scan_parsed(bytes, scanners, "").0
     }
 
     fn findings(needles: &[Needle], bytes: &[u8]) -> Vec<Located> {

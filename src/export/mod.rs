@@ -348,7 +348,6 @@ pub fn export(
     // Values are collected once each (a cohort repeats them in every file).
     // What the gate looks for, from every source (each value once).
     let mut trace = Trace::default();
-    let mut compacted = 0;
     let mut rows = Vec::new();
     let mut reid = Vec::new();
     let pool = worker_pool()?;
@@ -388,12 +387,8 @@ pub fn export(
             }
             rows.push(row);
         }
-        // Each value once (a cohort repeats them in every file); compacted
-        // when the list has doubled, so the sorting stays linear overall.
-        if trace.needles.len() > 2 * compacted + 4096 {
-            trace.compact();
-            compacted = trace.needles.len();
-        }
+        // Each value once (a cohort repeats them in every file).
+        trace.compact_when_grown();
         done += chunk.len() as u64;
     }
     throttle.tick(ExportPhase::Writing, total, total);
@@ -405,7 +400,12 @@ pub fn export(
         Scanners::new(&needles, &profile, &opts.profile).with_shared(trace.shared_kept_values());
     report.default_handled = std::mem::take(&mut trace.defaulted)
         .into_iter()
-        .map(|((g, e), what)| (format!("({g:04X},{e:04X})"), what.to_string()))
+        .map(|((g, e), what)| {
+            (
+                crate::dicom::tag_text(dicom_core::Tag(g, e)),
+                what.to_string(),
+            )
+        })
         .collect();
     let scanned = rows.len() as u64;
     for (i, chunk) in rows.chunks(CHUNK).enumerate() {

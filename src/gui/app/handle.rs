@@ -87,12 +87,12 @@ impl PacsApp {
                 self.cohort_json_error = None;
             }
             Command::SaveCohort => {
-                let spec = counting_copy(self.draft());
+                let spec = self.draft().normalized();
                 self.loaded_cohort = Some(spec.name.clone());
                 self.queries.ask(Query::SaveCohort(spec));
             }
             Command::DuplicateCohort => {
-                let mut spec = counting_copy(self.draft());
+                let mut spec = self.draft().normalized();
                 spec.name = format!("{} copy", spec.name);
                 self.loaded_cohort = Some(spec.name.clone());
                 self.prefs.cohort_draft = Some(spec.clone());

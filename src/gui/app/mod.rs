@@ -242,13 +242,13 @@ impl PacsApp {
     /// (or, for a draft never saved, has any rule): opening another one
     /// would lose the edits.
     pub(crate) fn draft_modified(&mut self) -> bool {
-        let draft = counting_copy(self.draft());
+        let draft = self.draft().normalized();
         match &self.loaded_cohort {
             Some(name) => self
                 .saved_cohorts
                 .iter()
                 .find(|c| &c.name == name)
-                .is_none_or(|c| counting_copy(&c.spec) != draft),
+                .is_none_or(|c| c.spec.normalized() != draft),
             None => !draft.rules.is_empty(),
         }
     }
@@ -257,7 +257,7 @@ impl PacsApp {
     fn recount_if_changed(&mut self) {
         let draft = self.draft().clone();
         if self.cohort_sent.as_ref() != Some(&draft) {
-            self.queries.ask(Query::CohortCount(counting_copy(&draft)));
+            self.queries.ask(Query::CohortCount(draft.normalized()));
             self.cohort_sent = Some(draft);
         }
     }
@@ -313,11 +313,6 @@ fn new_cohort() -> CohortSpec {
         unit: CohortUnit::Study,
         rules: Vec::new(),
     }
-}
-
-/// The draft as it is counted (the library's normalisation).
-fn counting_copy(spec: &CohortSpec) -> CohortSpec {
-    spec.normalized()
 }
 
 impl PacsApp {
