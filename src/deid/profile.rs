@@ -148,11 +148,15 @@ impl Choices {
     }
 }
 
+/// The CID 7050 code claimed only for series whose pixels a reviewer
+/// approved (DECISIONS 25).
+pub const CLEAN_PIXEL_DATA: (&str, &str) = ("113101", "Clean Pixel Data Option");
+
 impl Options {
     /// Every CID 7050 code (value, meaning) the export may insert, under
     /// any options.
     pub fn every_method_code() -> Vec<(&'static str, &'static str)> {
-        Options {
+        let mut codes = Options {
             retain_safe_private: true,
             retain_uids: true,
             retain_device_identity: true,
@@ -163,7 +167,9 @@ impl Options {
             clean_descriptors: true,
             ..Default::default()
         }
-        .method_codes()
+        .method_codes();
+        codes.push(CLEAN_PIXEL_DATA);
+        codes
     }
 
     /// The CID 7050 codes (value, meaning) of exactly what these options

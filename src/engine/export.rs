@@ -40,6 +40,7 @@ impl Engine {
             key: &key,
             options: opts,
             masks: &masks,
+            approved: &crate::export::ApprovedContent::default(),
             started_at: &stamp,
         };
         let report = crate::export::export(&request, cancel, progress)?;

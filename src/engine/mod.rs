@@ -5,6 +5,7 @@
 mod export;
 mod job;
 mod masks;
+mod preview;
 
 pub use job::{write_in_background, CancelToken, JobEvent, JobHandle};
 // What the binary needs of de-identification and export, through the
@@ -15,6 +16,7 @@ pub use crate::export::{
     ExportOptions, ExportPhase, ExportProgress, ExportReport, Finding, Waiver,
 };
 pub use masks::MaskError;
+pub use preview::DeidentifiedPreview;
 
 use crate::cohort::{self, CohortError};
 use crate::index::{self, IndexError, IndexOptions};
@@ -51,6 +53,9 @@ pub enum EngineError {
     Mask(#[from] MaskError),
     #[error("this workspace is in aggregate-only mode: only suppressed counts can be shown; ask the workspace owner (`pacs-cohort privacy --aggregate-only false`)")]
     AggregateOnly,
+    /// An image that cannot be read, masked or encoded for the preview.
+    #[error("{0}")]
+    Preview(String),
 }
 
 /// Who may see what in this workspace.

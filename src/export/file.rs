@@ -6,12 +6,9 @@ use super::journal::Previous;
 use super::manifest::ManifestRow;
 use super::{ExportError, ExportRequest, SourceFile};
 use crate::deid::apply::{Deidentifier, PatientContext, Trace};
-use crate::deid::mask::{self, MASKED_TRANSFER_SYNTAX};
 use crate::dicom::read_whole;
-use dicom_core::{Tag, VR};
+use dicom_core::VR;
 use dicom_dictionary_std::tags;
-use dicom_object::FileMetaTableBuilder;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Keeps only safe characters in a path component built from data: no
@@ -37,9 +34,7 @@ fn relative_path(patient: &str, study: &str, series: &str, sop: &str) -> PathBuf
         .join(format!("{}.dcm", safe_component(sop)))
 }
 
-pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    crate::deid::pseudonym::hex(&Sha256::digest(bytes))
-}
+pub(super) use super::render::sha256_hex;
 
 /// Writes `bytes` to `path` through a `.part` file (named by `tag`, so
 /// parallel writers never share one) moved into place without replacing
@@ -196,50 +191,20 @@ fn export_one(
     label: &str,
     trace: &mut Trace,
 ) -> Result<ManifestRow, FileError> {
-    let rects = req.masks.rects_for(&source);
-    let masked = if rects.is_empty() {
-        None
-    } else {
-        Some(mask::apply(&source, &rects).map_err(FileError::Skip)?)
-    };
-    let ts = match &masked {
-        Some(_) => MASKED_TRANSFER_SYNTAX.to_string(),
-        None => source
-            .meta()
-            .transfer_syntax()
-            .trim_end_matches('\0')
-            .to_string(),
-    };
-    let mut clean = deid.apply_traced(source.into_inner(), patient, trace);
-    let masked = masked.map(|m| {
-        let summary = m.masked;
-        m.put_into(&mut clean);
-        summary
-    });
-    let uid = |t: Tag| {
-        clean
-            .get(t)
-            .and_then(|e| {
-                e.to_str()
-                    .ok()
-                    .map(|s| s.trim_end_matches('\0').to_string())
+    let rendered = super::render::render(deid, req.masks, patient, source, trace, req.approved)
+        .map_err(|reason| {
+            FileError::Skip(if reason.contains("not exported") {
+                reason
+            } else {
+                format!("{reason}; not exported")
             })
-            .unwrap_or_default()
-    };
-    let (study, series, sop) = (
-        uid(tags::STUDY_INSTANCE_UID),
-        uid(tags::SERIES_INSTANCE_UID),
-        uid(tags::SOP_INSTANCE_UID),
-    );
+        })?;
+    let (study, series, sop) = rendered.uids();
     let rel = relative_path(&patient.pseudonym, &study, &series, &sop);
-    let file = clean
-        .with_meta(FileMetaTableBuilder::new().transfer_syntax(ts.as_str()))
-        .map_err(|e| FileError::Skip(format!("cannot build the file meta: {e}")))?;
-    let mut bytes = Vec::new();
-    file.write_all(&mut bytes)
-        .map_err(|e| FileError::Skip(format!("cannot encode: {e}")))?;
+    let bytes = &rendered.bytes;
+    let masked = rendered.masked;
     let path = dir.join(&rel);
-    if !write_atomically(&path, &bytes, label).map_err(FileError::Fatal)? {
+    if !write_atomically(&path, bytes, label).map_err(FileError::Fatal)? {
         return Err(FileError::Skip(format!(
             "another cohort file has the same SOP Instance UID ({}); exported once",
             rel.display()
@@ -251,7 +216,7 @@ fn export_one(
         study_uid: study,
         series_uid: series,
         sop_instance_uid: sop,
-        sha256: sha256_hex(&bytes),
+        sha256: sha256_hex(bytes),
         masked_rectangles: masked.map_or(0, |m| m.rectangles),
         decompressed: masked.is_some_and(|m| m.decompressed),
     })

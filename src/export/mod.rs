@@ -11,9 +11,11 @@ pub mod gate;
 mod journal;
 pub mod manifest;
 mod masks;
+pub mod render;
 
 pub use manifest::ManifestRow;
 pub use masks::MaskBook;
+pub use render::{render, ApprovedContent, Rendered};
 
 use crate::cancel::CancelToken;
 use crate::deid::apply::{Deidentifier, Trace};
@@ -228,6 +230,9 @@ pub struct ExportRequest<'a> {
     pub key: &'a Key,
     pub options: &'a ExportOptions,
     pub masks: &'a MaskBook,
+    /// Rendered files a reviewer approved (Clean Pixel Data is claimed
+    /// for exactly these).
+    pub approved: &'a ApprovedContent,
     /// Names the `.incomplete-` folder (a timestamp).
     pub started_at: &'a str,
 }
@@ -243,6 +248,7 @@ fn run_state(req: &ExportRequest, labels: &[String]) -> State {
     h.update(format!("{:?}", req.options.profile).as_bytes());
     h.update(format!("{:?}", req.options.overrides).as_bytes());
     h.update(req.masks.digest_text().as_bytes());
+    h.update(req.approved.digest_text().as_bytes());
     h.update(crate::deid::keyfile::fingerprint(req.key).as_bytes());
     h.update(format!("{RECIPE_VERSION} {}", env!("CARGO_PKG_VERSION")).as_bytes());
     State {

@@ -5,6 +5,7 @@ mod browse;
 mod cohort;
 mod ehr;
 mod header;
+mod images;
 mod masks;
 mod names;
 mod status;
@@ -18,6 +19,7 @@ pub use cohort::{
 };
 pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind, EhrLink};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
+pub use images::InstanceRef;
 pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
 pub use names::display_person_name;
 pub use status::FileStatus;

@@ -9,6 +9,7 @@ mod browse;
 pub(crate) mod cohorts;
 pub(crate) mod ehr;
 pub(crate) mod findings;
+pub(crate) mod images;
 pub(crate) mod masks;
 mod schema;
 pub(crate) mod values;
