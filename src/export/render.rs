@@ -184,3 +184,114 @@ fn claim_clean_pixels(obj: &mut InMemDicomObject) {
         dicom_core::value::DataSetSequence::from(items),
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deid::profile::{Options, Profile};
+    use crate::deid::pseudonym::Key;
+    use crate::model::Rect;
+
+    fn fixture() -> DefaultDicomObject {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/real/CT_small.dcm"
+        );
+        dicom_object::open_file(path).unwrap()
+    }
+
+    fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+        obj.get(tag)
+            .and_then(|e| e.to_str().ok().map(|s| s.trim().to_string()))
+    }
+
+    fn codes(obj: &InMemDicomObject) -> Vec<String> {
+        obj.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+            .and_then(|e| e.items())
+            .unwrap()
+            .iter()
+            .filter_map(|i| text(i, tags::CODE_VALUE))
+            .collect()
+    }
+
+    fn rendered(masks: &MaskBook, approved: &ApprovedContent) -> Rendered {
+        let key = Key([7; 32]);
+        let profile = Profile::standard();
+        let deid = Deidentifier {
+            profile: &profile,
+            options: Options::default(),
+            key: &key,
+        };
+        let patient = PatientContext::new(&key, "", "PID-1");
+        render(
+            &deid,
+            masks,
+            &patient,
+            fixture(),
+            &mut Trace::default(),
+            approved,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_same_source_renders_to_the_same_bytes() {
+        // Approval is bound to the SHA-256 of these bytes: rendering must
+        // be deterministic (no clock, no random UID).
+        let a = rendered(&MaskBook::default(), &ApprovedContent::default());
+        let b = rendered(&MaskBook::default(), &ApprovedContent::default());
+        assert_eq!(a.sha256(), b.sha256());
+        assert!(!a.clean_pixels_claimed);
+    }
+
+    #[test]
+    fn clean_pixels_are_claimed_only_for_the_approved_bytes() {
+        let plain = rendered(&MaskBook::default(), &ApprovedContent::default());
+        assert!(!codes(&plain.file).contains(&"113101".to_string()));
+        assert_ne!(
+            text(&plain.file, tags::BURNED_IN_ANNOTATION).as_deref(),
+            Some("NO")
+        );
+
+        let approved = ApprovedContent {
+            sha256: [plain.sha256()].into_iter().collect(),
+        };
+        let claimed = rendered(&MaskBook::default(), &approved);
+        assert!(claimed.clean_pixels_claimed);
+        assert_eq!(
+            text(&claimed.file, tags::BURNED_IN_ANNOTATION).as_deref(),
+            Some("NO")
+        );
+        let c = codes(&claimed.file);
+        assert_eq!(c.first().map(String::as_str), Some("113100"));
+        assert_eq!(c.last().map(String::as_str), Some("113101"));
+        let method = claimed
+            .file
+            .get(tags::DEIDENTIFICATION_METHOD)
+            .unwrap()
+            .to_multi_str()
+            .unwrap()
+            .to_vec();
+        assert!(method.last().unwrap().ends_with(" 113101"), "{method:?}");
+
+        // A mask changes the bytes: the approval no longer matches.
+        let masks = MaskBook::new(
+            &[crate::model::InstanceMask {
+                id: 1,
+                sop_instance_uid: text(&fixture(), tags::SOP_INSTANCE_UID).unwrap(),
+                rect: Rect {
+                    x: 0,
+                    y: 0,
+                    width: 8,
+                    height: 8,
+                },
+                note: String::new(),
+            }],
+            &[],
+        );
+        let masked = rendered(&masks, &approved);
+        assert!(masked.masked.is_some());
+        assert!(!masked.clean_pixels_claimed);
+        assert_ne!(masked.sha256(), plain.sha256());
+    }
+}
