@@ -20,6 +20,7 @@ pub mod privacy;
 pub mod private_fs;
 mod store;
 pub mod synth;
+pub mod thumbs;
 
 pub use engine::{CancelToken, Engine, EngineError, JobEvent, JobHandle, Privacy};
 pub use index::{IndexError, IndexOptions};

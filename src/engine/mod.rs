@@ -6,6 +6,7 @@ mod export;
 mod job;
 mod masks;
 mod preview;
+mod thumbs;
 
 pub use job::{write_in_background, CancelToken, JobEvent, JobHandle};
 // What the binary needs of de-identification and export, through the
