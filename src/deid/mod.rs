@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod dates;
+pub mod diff;
 pub mod keyfile;
 pub mod mask;
 pub mod profile;
