@@ -10,7 +10,7 @@ use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
 
 /// The profile options a user can switch (PS3.15 Table E.1-1 columns).
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct ProfileFlags {
     /// Keep dates unchanged instead of shifting them per patient
     /// (Retain Longitudinal Temporal Information, Full Dates).
@@ -81,6 +81,16 @@ pub struct ExportArgs {
     /// Why the finding of the matching --waive is a false alarm.
     #[arg(long, value_name = "TEXT")]
     reason: Vec<String>,
+    /// Export only the images a reviewer approved (`pacs-cohort review`)
+    /// and whose approval still holds. The default once any series of the
+    /// cohort has been reviewed.
+    #[arg(long, conflicts_with = "all_series")]
+    approved_only: bool,
+    /// Export every series that is not excluded, reviewed or not (only
+    /// approved images claim Clean Pixel Data). The default while no series
+    /// of the cohort has been reviewed.
+    #[arg(long)]
+    all_series: bool,
     #[arg(long)]
     json: bool,
 }
@@ -111,6 +121,11 @@ pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
         reid_table: a.reid_table,
         resume: a.resume,
         waivers: waivers(&a.waive, &a.reason)?,
+        approved_only: match (a.approved_only, a.all_series) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
     };
     let cancel = cancel_on_ctrl_c(
         "the files written so far stay in the .incomplete folder; --resume continues",
@@ -151,6 +166,7 @@ pub fn run(db: &Path, a: ExportArgs) -> anyhow::Result<i32> {
 }
 
 fn print_human(r: &ExportReport) {
+    print_review(r);
     if let Some(from) = &r.resumed_from {
         println!(
             "resumed from {from}: {} verified files taken over",
@@ -188,6 +204,45 @@ fn print_human(r: &ExportReport) {
             r.default_handled.len()
         );
     }
+}
+
+/// What the visual review decided about this export.
+fn print_review(r: &ExportReport) {
+    let v = &r.review;
+    let c = &v.counts;
+    if c.reviewed_ever == 0 && !v.approved_only {
+        println!(
+            "review: no series of this cohort has been reviewed; no file claims Clean Pixel Data (`pacs-cohort review` approves series)"
+        );
+        return;
+    }
+    println!(
+        "review: {} series approved · {} unreviewed{} · {} needs masking · {} excluded; {}",
+        c.approved,
+        c.unreviewed,
+        if c.stale > 0 {
+            format!(" ({} approvals no longer hold)", c.stale)
+        } else {
+            String::new()
+        },
+        c.needs_masking,
+        c.excluded,
+        if v.approved_only {
+            "approved images only (--all-series exports the rest too)"
+        } else {
+            "every series not excluded (--all-series)"
+        }
+    );
+    for l in &v.left_out {
+        println!(
+            "  not exported: {} images of {} series: {}",
+            l.images, l.series, l.reason
+        );
+    }
+    println!(
+        "  {} files claim Clean Pixel Data (113101) and BurnedInAnnotation NO (the approved content)",
+        v.clean_pixels_claimed
+    );
 }
 
 fn print_findings(r: &ExportReport) {

@@ -13,6 +13,7 @@ mod mask;
 mod output;
 mod privacy;
 mod query;
+mod review;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -58,6 +59,9 @@ enum Command {
     /// Pixel masks over burned-in text (per image, or device templates).
     #[command(subcommand)]
     Mask(mask::MaskCmd),
+    /// The visual PHI review queue: list, approve, exclude, history.
+    #[command(subcommand)]
+    Review(review::ReviewCmd),
     /// Scan a folder for a cohort's original identifiers (the export's gate, alone).
     ScanPhi(export::ScanArgs),
     /// The audit trail of residual-PHI findings waived by a reviewer.
@@ -143,6 +147,7 @@ pub fn run() -> i32 {
         Some(Command::ScanPhi(a)) => export::scan(&db, a),
         Some(Command::Waivers(a)) => export::waivers_history(&db, a),
         Some(Command::Mask(c)) => mask::run(&db, c),
+        Some(Command::Review(c)) => review::run(&db, c),
         Some(Command::Key(c)) => key::run(&db, c),
         Some(Command::Privacy(a)) => privacy::run(&db, a),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),

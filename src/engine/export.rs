@@ -16,7 +16,10 @@ impl Engine {
     /// Exports the latest revision of a saved cohort as de-identified DICOM
     /// into `out` (a new folder), applying the recorded pixel masks, gated
     /// by the residual-PHI scan. The workspace key is created on first use
-    /// beside the database.
+    /// beside the database. The visual review decides what goes out
+    /// (`opts.approved_only`; excluded images never) and which files claim
+    /// Clean Pixel Data (exactly the approved bytes); the report says how
+    /// many series stand where and what was left out.
     pub fn export_cohort(
         &self,
         name: &str,
@@ -27,6 +30,13 @@ impl Engine {
     ) -> Result<ExportReport, EngineError> {
         self.ensure_row_level_allowed()?;
         let sources = self.cohort_sources(name)?;
+        let (sources, approved, review) =
+            self.review_for_export(name, sources, opts.approved_only, &opts.profile)?;
+        // The export itself sees the decision made, not "automatic".
+        let opts = &ExportOptions {
+            approved_only: Some(review.approved_only),
+            ..opts.clone()
+        };
         let key = crate::deid::keyfile::load_or_create(&self.db)?;
         let (instance_masks, templates) = self.masks()?;
         let masks = MaskBook::new(&instance_masks, &templates);
@@ -40,10 +50,14 @@ impl Engine {
             key: &key,
             options: opts,
             masks: &masks,
-            approved: &crate::export::ApprovedContent::default(),
+            approved: &approved,
             started_at: &stamp,
         };
-        let report = crate::export::export(&request, cancel, progress)?;
+        let mut report = crate::export::export(&request, cancel, progress)?;
+        report.review = crate::export::ReviewSummary {
+            clean_pixels_claimed: report.review.clean_pixels_claimed,
+            ..review
+        };
         if !report.waived.is_empty() {
             let mut conn = store::open_rw(&self.db)?;
             store::audit::record_waivers(&mut conn, &self.db, name, &report)?;
@@ -109,6 +123,7 @@ impl Engine {
                 path,
                 issuer,
                 patient_id,
+                approval: None,
             })
             .collect())
     }

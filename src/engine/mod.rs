@@ -6,6 +6,7 @@ mod export;
 mod job;
 mod masks;
 mod preview;
+mod review;
 mod thumbs;
 
 pub use job::{write_in_background, CancelToken, JobEvent, JobHandle};
@@ -18,6 +19,7 @@ pub use crate::export::{
 };
 pub use masks::MaskError;
 pub use preview::DeidentifiedPreview;
+pub use review::ReviewError;
 
 use crate::cohort::{self, CohortError};
 use crate::index::{self, IndexError, IndexOptions};
@@ -52,6 +54,8 @@ pub enum EngineError {
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Mask(#[from] MaskError),
+    #[error(transparent)]
+    Review(#[from] ReviewError),
     #[error("this workspace is in aggregate-only mode: only suppressed counts can be shown; ask the workspace owner (`pacs-cohort privacy --aggregate-only false`)")]
     AggregateOnly,
     /// An image that cannot be read, masked or encoded for the preview.

@@ -4,7 +4,7 @@
 
 use super::journal::Previous;
 use super::manifest::ManifestRow;
-use super::{ExportError, ExportRequest, SourceFile};
+use super::{ExportError, ExportRequest, ReviewStamp, SourceFile};
 use crate::deid::apply::{Deidentifier, PatientContext, Trace};
 use crate::dicom::read_whole;
 use dicom_core::VR;
@@ -112,8 +112,8 @@ pub(super) fn process(
             req,
             &patient,
             source,
-            dir,
-            label,
+            (dir, label),
+            f.approval.as_ref(),
             &mut Trace::default(),
         ));
         return Processed { trace, outcome };
@@ -127,7 +127,13 @@ pub(super) fn process(
         };
     }
     let outcome = written(export_one(
-        deid, req, &patient, source, dir, label, &mut trace,
+        deid,
+        req,
+        &patient,
+        source,
+        (dir, label),
+        f.approval.as_ref(),
+        &mut trace,
     ));
     Processed { trace, outcome }
 }
@@ -181,14 +187,15 @@ fn take_over(old_dir: &Path, new_dir: &Path, row: &ManifestRow) -> Option<Manife
     Some(row.clone())
 }
 
-/// De-identifies, masks and writes one source; returns its manifest row.
+/// De-identifies, masks and writes one source into `dir` (its journal
+/// label names the `.part` file); returns its manifest row.
 fn export_one(
     deid: &Deidentifier,
     req: &ExportRequest,
     patient: &PatientContext,
     source: dicom_object::DefaultDicomObject,
-    dir: &Path,
-    label: &str,
+    (dir, label): (&Path, &str),
+    approval: Option<&ReviewStamp>,
     trace: &mut Trace,
 ) -> Result<ManifestRow, FileError> {
     let rendered = super::render::render(deid, req.masks, patient, source, trace, req.approved)
@@ -199,6 +206,15 @@ fn export_one(
                 format!("{reason}; not exported")
             })
         })?;
+    if req.options.approved_only == Some(true) && !rendered.clean_pixels_claimed {
+        // The approval was checked against its inputs; the bytes are the
+        // final word (DECISIONS 25): approved-only means exactly the
+        // approved content.
+        return Err(FileError::Skip(
+            "its de-identified content is not what a reviewer approved (review the series again); not exported"
+                .to_string(),
+        ));
+    }
     let (study, series, sop) = rendered.uids();
     let rel = relative_path(&patient.pseudonym, &study, &series, &sop);
     let bytes = &rendered.bytes;
@@ -219,6 +235,7 @@ fn export_one(
         sha256: sha256_hex(bytes),
         masked_rectangles: masked.map_or(0, |m| m.rectangles),
         decompressed: masked.is_some_and(|m| m.decompressed),
+        review: approval.filter(|_| rendered.clean_pixels_claimed).cloned(),
     })
 }
 

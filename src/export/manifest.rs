@@ -20,6 +20,10 @@ pub struct ManifestRow {
     pub masked_rectangles: usize,
     /// The source was compressed and, masked, is written uncompressed.
     pub decompressed: bool,
+    /// Who approved the image's pixels and header in the visual review,
+    /// and when: set exactly when the file claims Clean Pixel Data.
+    #[serde(default)]
+    pub review: Option<super::ReviewStamp>,
 }
 
 /// What every row of an export shares.
@@ -95,6 +99,7 @@ pub fn write_manifests(
             serde_json::json!({"tag": tag, "name": attribute_name(tag), "action": action})
         }).collect::<Vec<_>>(),
         "waived_findings": facts.waived,
+        "reviewed_series": reviewed_series(rows),
         "files": rows,
     });
     write(
@@ -119,6 +124,8 @@ pub fn write_manifests(
         "app_version",
         "recipe_version",
         "key_fingerprint",
+        "reviewer",
+        "approved_at",
     ];
     let csv_err = |e: csv::Error| ExportError::Io(e.to_string(), dir.join("manifest.csv"));
     w.write_record(header).map_err(csv_err)?;
@@ -138,6 +145,8 @@ pub fn write_manifests(
             facts.app_version,
             &facts.recipe_version.to_string(),
             &facts.key_fingerprint,
+            r.review.as_ref().map_or("", |a| a.reviewer.as_str()),
+            r.review.as_ref().map_or("", |a| a.approved_at.as_str()),
         ])
         .map_err(csv_err)?;
     }
@@ -145,6 +154,27 @@ pub fn write_manifests(
         .into_inner()
         .map_err(|e| ExportError::Io(e.to_string(), dir.join("manifest.csv")))?;
     write(&dir.join("manifest.csv"), &bytes)
+}
+
+/// Per exported series (its de-identified UID only), who approved its
+/// images and when (one entry per reviewer and time: a mixed series may
+/// have several), with how many of its files claim clean pixels.
+fn reviewed_series(rows: &[ManifestRow]) -> Vec<serde_json::Value> {
+    let mut by: std::collections::BTreeMap<(&str, &str, &str), u64> = Default::default();
+    for r in rows {
+        if let Some(a) = &r.review {
+            *by.entry((&r.series_uid, &a.reviewer, &a.approved_at))
+                .or_default() += 1;
+        }
+    }
+    by.into_iter()
+        .map(|((series, reviewer, at), files)| {
+            serde_json::json!({
+                "series_uid": series, "reviewer": reviewer, "approved_at": at,
+                "files_clean_pixels_claimed": files,
+            })
+        })
+        .collect()
 }
 
 /// Writes `scan-report.json`: what the gate checked and what it found.

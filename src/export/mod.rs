@@ -38,6 +38,44 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub issuer: String,
     pub patient_id: String,
+    /// Who approved this image in the visual review, and when (None: not
+    /// approved now). Goes into the manifest when the file is written with
+    /// the Clean Pixel Data claim.
+    pub approval: Option<ReviewStamp>,
+}
+
+/// A reviewer's approval of an image, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ReviewStamp {
+    pub reviewer: String,
+    /// RFC 3339, UTC.
+    pub approved_at: String,
+}
+
+/// What the visual review did to an export: counts of the cohort's series
+/// by state, and the images left out, by reason.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReviewSummary {
+    /// Only approved images were exported (on by default once any series
+    /// of the cohort was reviewed).
+    pub approved_only: bool,
+    pub counts: crate::model::ReviewCounts,
+    /// Images not exported because of the review (excluded images always;
+    /// under approved-only every image not approved now).
+    pub left_out: Vec<LeftOut>,
+    /// Written files that claim Clean Pixel Data (113101) and
+    /// BurnedInAnnotation NO: exactly the approved bytes.
+    pub clean_pixels_claimed: u64,
+}
+
+/// Images left out of an export for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    /// "not reviewed", "needs masking", "excluded by a reviewer",
+    /// "approval no longer holds (masks changed)", ...
+    pub reason: String,
+    pub series: u64,
+    pub images: u64,
 }
 
 /// Options of an export.
@@ -55,6 +93,10 @@ pub struct ExportOptions {
     /// Findings a reviewer judged false alarms, by id, with the reason:
     /// they no longer block the export and are recorded in the manifest.
     pub waivers: Vec<Waiver>,
+    /// Export only images a reviewer approved (and whose approval still
+    /// holds). None: automatic, on once any series of the cohort has a
+    /// review event. Excluded images are never exported.
+    pub approved_only: Option<bool>,
 }
 
 /// A reviewer's decision that one finding is a false alarm.
@@ -194,6 +236,8 @@ pub struct ExportReport {
     pub default_handled: Vec<(String, String)>,
     pub key_fingerprint: String,
     pub recipe_version: u32,
+    /// The visual review's part (filled by the engine).
+    pub review: ReviewSummary,
 }
 
 /// Why an export could not run at all.
@@ -244,6 +288,22 @@ fn run_state(req: &ExportRequest, labels: &[String]) -> State {
     sorted.sort();
     for l in sorted {
         h.update(l.as_bytes());
+    }
+    // Who approved what goes into the manifest: a run resumed after a new
+    // approval must not keep the old names.
+    let mut stamps: Vec<String> = req
+        .files
+        .iter()
+        .zip(labels)
+        .filter_map(|(f, l)| {
+            f.approval
+                .as_ref()
+                .map(|a| format!("{l} {} {}", a.reviewer, a.approved_at))
+        })
+        .collect();
+    stamps.sort();
+    for s in stamps {
+        h.update(s.as_bytes());
     }
     h.update(format!("{:?}", req.options.profile).as_bytes());
     h.update(format!("{:?}", req.options.overrides).as_bytes());
@@ -345,6 +405,10 @@ pub fn export(
         default_handled: Vec::new(),
         key_fingerprint: crate::deid::keyfile::fingerprint(req.key),
         recipe_version: RECIPE_VERSION,
+        review: ReviewSummary {
+            approved_only: opts.approved_only == Some(true),
+            ..ReviewSummary::default()
+        },
     };
     let mut throttle = Throttle {
         progress,
@@ -399,6 +463,7 @@ pub fn export(
     }
     throttle.tick(ExportPhase::Writing, total, total);
     report.written = rows.len() as u64;
+    report.review.clean_pixels_claimed = rows.iter().filter(|r| r.review.is_some()).count() as u64;
 
     // The gate: every written byte against every original value.
     let needles: Vec<Needle> = trace.gate_needles();

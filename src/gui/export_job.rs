@@ -135,6 +135,7 @@ impl ExportDialog {
                 .then(|| PathBuf::from(self.reid_table.trim())),
             resume: self.resume,
             waivers: self.waivers.clone(),
+            approved_only: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod header;
 mod images;
 mod masks;
 mod names;
+mod review;
 mod status;
 mod summary;
 mod values;
@@ -22,6 +23,7 @@ pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
 pub use images::InstanceRef;
 pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
 pub use names::display_person_name;
+pub use review::{ImageReview, ReviewCounts, ReviewEvent, ReviewItem, ReviewState};
 pub use status::FileStatus;
 pub use summary::{
     FileRow, IndexProgress, IndexSummary, LevelCounts, RootInfo, RunInfo, StatusCounts,

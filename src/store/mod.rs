@@ -11,6 +11,7 @@ pub(crate) mod ehr;
 pub(crate) mod findings;
 pub(crate) mod images;
 pub(crate) mod masks;
+pub(crate) mod review;
 mod schema;
 pub(crate) mod values;
 mod writer;

@@ -257,4 +257,38 @@ CREATE TABLE IF NOT EXISTS export_waivers (
     waived_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
 );
 "#,
+    // 12: the visual PHI review (user data, append-only: a reset is a new
+    // event; triggers refuse updates and deletes). An approval keeps, per
+    // image, the SHA-256 of the rendered file before any claim and what it
+    // was rendered from (`review::ImageInputs`), so that an approval no
+    // longer holds when those change (DECISIONS 25).
+    r#"
+CREATE TABLE review_events (
+    id INTEGER PRIMARY KEY,
+    series_uid TEXT NOT NULL,
+    sop_uid TEXT,
+    state TEXT NOT NULL CHECK (state IN ('unreviewed', 'approved', 'needs_masking', 'excluded')),
+    reviewer TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    note TEXT NOT NULL DEFAULT '',
+    inputs_digest TEXT,
+    content_digest TEXT
+);
+CREATE INDEX review_events_series ON review_events(series_uid, id);
+CREATE TABLE review_approved_content (
+    event_id INTEGER NOT NULL REFERENCES review_events(id),
+    sop_uid TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    PRIMARY KEY (event_id, sop_uid)
+);
+CREATE TRIGGER review_events_no_update BEFORE UPDATE ON review_events
+BEGIN SELECT RAISE(ABORT, 'the review history is append-only'); END;
+CREATE TRIGGER review_events_no_delete BEFORE DELETE ON review_events
+BEGIN SELECT RAISE(ABORT, 'the review history is append-only'); END;
+CREATE TRIGGER review_content_no_update BEFORE UPDATE ON review_approved_content
+BEGIN SELECT RAISE(ABORT, 'the review history is append-only'); END;
+CREATE TRIGGER review_content_no_delete BEFORE DELETE ON review_approved_content
+BEGIN SELECT RAISE(ABORT, 'the review history is append-only'); END;
+"#,
 ];
