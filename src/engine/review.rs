@@ -15,6 +15,7 @@ use crate::model::{
 use crate::review::{self, Decided, ImageInputs};
 use crate::store::{self, review::SeriesFacts};
 use rusqlite::Connection;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -503,11 +504,13 @@ impl Engine {
                 sha256: None,
             };
             if let Some(e) = event.filter(|e| e.state == ReviewState::Approved) {
-                if !contents.contains_key(&e.id) {
-                    let c = store::review::approved_content(conn, &self.db, e.id)?;
-                    contents.insert(e.id, c);
-                }
-                let stale = match contents.get(&e.id).and_then(|c| c.get(&inst.sop_uid)) {
+                let content = match contents.entry(e.id) {
+                    Entry::Occupied(o) => o.into_mut(),
+                    Entry::Vacant(v) => {
+                        v.insert(store::review::approved_content(conn, &self.db, e.id)?)
+                    }
+                };
+                let stale = match content.get(&inst.sop_uid) {
                     None => Some("images added since the approval".to_string()),
                     Some((sha, stored)) => {
                         let now = inputs.of(&inst, devices.get(&inst.sop_uid));
