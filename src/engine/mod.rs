@@ -19,6 +19,7 @@ pub use crate::export::{
 };
 pub use masks::MaskError;
 pub use preview::DeidentifiedPreview;
+pub use crate::deid::diff::{file_diff, DiffAction, DiffRow};
 pub use review::ReviewError;
 
 use crate::cohort::{self, CohortError};

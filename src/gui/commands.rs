@@ -59,6 +59,8 @@ pub enum Command {
     Answered(bool),
     /// A picker needs a field's values (asked once until the index changes).
     AskValues(pacs_cohort::model::ValueField),
+    /// Thumbnails, the viewer, masks, the review queue.
+    Imaging(super::imaging::Cmd),
 }
 
 /// A question before something that cannot be undone.

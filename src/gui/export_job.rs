@@ -2,7 +2,6 @@
 //! exported as de-identified DICOM with progress and cancel, the gate's
 //! result shown when it ends. Layout is in `panels::export_dialog`.
 
-use pacs_cohort::engine::ProfileChoices as Choices;
 use pacs_cohort::engine::{ExportOptions, ExportProgress, ExportReport, Waiver};
 use pacs_cohort::{JobEvent, JobHandle};
 use std::path::{Path, PathBuf};
@@ -19,7 +18,8 @@ pub struct ExportRun {
 /// How the last export ended.
 #[derive(Debug, Clone)]
 pub enum ExportOutcome {
-    Finished(ExportReport),
+    /// Boxed: a report is large, a failure small.
+    Finished(Box<ExportReport>),
     Failed(String),
 }
 
@@ -34,7 +34,6 @@ pub struct ExportDialog {
     pub parent: String,
     /// The export folder's name (a new folder; exports never overwrite).
     pub folder_name: String,
-    pub choices: Choices,
     pub resume: bool,
     /// Where to write the re-identification table for an honest broker
     /// (empty: none). Never inside the export folder.
@@ -63,7 +62,6 @@ impl ExportDialog {
             cohort,
             parent: parent.display().to_string(),
             folder_name: String::new(),
-            choices: Choices::default(),
             resume: false,
             reid_table: String::new(),
             waivers: Vec::new(),
@@ -127,9 +125,11 @@ impl ExportDialog {
         Path::new(self.parent.trim()).join(self.folder_name.trim())
     }
 
-    pub fn export_options(&self) -> ExportOptions {
+    /// The export's options, with the profile options of the preferences
+    /// (the viewer's de-identified image uses the same).
+    pub fn export_options(&self, profile: pacs_cohort::engine::ProfileOptions) -> ExportOptions {
         ExportOptions {
-            profile: self.choices.options(),
+            profile,
             overrides: Vec::new(),
             reid_table: (!self.reid_table.trim().is_empty())
                 .then(|| PathBuf::from(self.reid_table.trim())),

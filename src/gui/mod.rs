@@ -7,6 +7,7 @@ mod app;
 mod commands;
 mod export_job;
 mod frame_stats;
+mod imaging;
 mod panels;
 mod picker;
 mod queries;

@@ -11,6 +11,10 @@ pub trait FolderPicker: Send + Sync {
     fn pick_csv(&self) -> Option<PathBuf>;
     /// Blocks until the user picks the folder an export is written into.
     fn pick_export_parent(&self) -> Option<PathBuf>;
+    /// Blocks until the user names a CSV file to write (None: cancelled).
+    fn pick_save_csv(&self, _default_name: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The system dialog (XDG portal, or zenity as a fallback).
@@ -34,5 +38,13 @@ impl FolderPicker for RfdPicker {
         rfd::FileDialog::new()
             .set_title("Choose where to write the de-identified export")
             .pick_folder()
+    }
+
+    fn pick_save_csv(&self, default_name: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Save the review history as CSV")
+            .add_filter("CSV", &["csv"])
+            .set_file_name(default_name)
+            .save_file()
     }
 }

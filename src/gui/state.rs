@@ -1,6 +1,7 @@
 //! What persists across restarts (UI state only; domain data stays in
 //! SQLite). `#[serde(default)]` keeps old files loadable as fields are added.
 
+use pacs_cohort::engine::{ProfileChoices, ProfileOptions};
 use pacs_cohort::model::{CohortSpec, FileStatus, StudySort};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -11,6 +12,10 @@ pub enum Tab {
     #[default]
     Studies,
     Cohort,
+    /// The cohort's series as a thumbnail grid.
+    Images,
+    /// The visual PHI review queue.
+    Review,
     Files,
 }
 
@@ -32,6 +37,63 @@ pub struct Prefs {
     /// carried into another workspace.
     #[serde(default)]
     pub draft_workspace: Option<String>,
+    /// The de-identification options: the export dialog edits them and the
+    /// viewer's de-identified image and the review use them (one source).
+    pub profile: ProfilePrefs,
+    /// The name recorded with review decisions.
+    pub reviewer: String,
+}
+
+/// The profile options a user switches (the library's `ProfileChoices`,
+/// persisted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfilePrefs {
+    pub full_dates: bool,
+    pub patient_characteristics: bool,
+    pub device_identity: bool,
+    pub institution_identity: bool,
+    pub uids: bool,
+    pub safe_private: bool,
+    pub clean_descriptors: bool,
+}
+
+impl Default for ProfilePrefs {
+    fn default() -> Self {
+        ProfilePrefs::from(ProfileChoices::default())
+    }
+}
+
+impl From<ProfileChoices> for ProfilePrefs {
+    fn from(c: ProfileChoices) -> Self {
+        ProfilePrefs {
+            full_dates: c.full_dates,
+            patient_characteristics: c.patient_characteristics,
+            device_identity: c.device_identity,
+            institution_identity: c.institution_identity,
+            uids: c.uids,
+            safe_private: c.safe_private,
+            clean_descriptors: c.clean_descriptors,
+        }
+    }
+}
+
+impl ProfilePrefs {
+    pub fn choices(&self) -> ProfileChoices {
+        ProfileChoices {
+            full_dates: self.full_dates,
+            patient_characteristics: self.patient_characteristics,
+            device_identity: self.device_identity,
+            institution_identity: self.institution_identity,
+            uids: self.uids,
+            safe_private: self.safe_private,
+            clean_descriptors: self.clean_descriptors,
+        }
+    }
+
+    pub fn options(&self) -> ProfileOptions {
+        self.choices().options()
+    }
 }
 
 impl Default for Prefs {
@@ -46,6 +108,8 @@ impl Default for Prefs {
             show_jobs: false,
             cohort_draft: None,
             draft_workspace: None,
+            profile: ProfilePrefs::default(),
+            reviewer: String::new(),
         }
     }
 }

@@ -1153,7 +1153,7 @@ fn a_finding_is_waived_in_the_dialog_and_the_next_export_completes() {
         });
         let d = h.state().export_dialog.as_ref().unwrap();
         match &d.outcome {
-            Some(super::export_job::ExportOutcome::Finished(r)) => r.clone(),
+            Some(super::export_job::ExportOutcome::Finished(r)) => (**r).clone(),
             other => panic!("{other:?}"),
         }
     };

@@ -16,6 +16,11 @@ impl PacsApp {
             self.finish_index(ev);
         }
         self.drain_export(deadline);
+        if self.prefs.reviewer.trim().is_empty() {
+            self.prefs.reviewer = pacs_cohort::review::default_reviewer();
+        }
+        self.imaging
+            .drain(self.prefs.profile.options(), &self.prefs.reviewer, deadline);
         for a in self.queries.answers() {
             self.on_answer(a);
         }
@@ -217,7 +222,7 @@ impl PacsApp {
         }
         let Some(ev) = d.drain(deadline) else { return };
         let outcome = match ev {
-            JobEvent::Done(r) => ExportOutcome::Finished(r),
+            JobEvent::Done(r) => ExportOutcome::Finished(Box::new(r)),
             JobEvent::Failed(e) => ExportOutcome::Failed(e),
             JobEvent::Progress(_) => return,
         };
@@ -260,6 +265,8 @@ impl PacsApp {
         };
         self.finish_job(&title, outcome);
         self.refresh_all();
+        // Changed files get new thumbnails.
+        self.imaging.thumbs.clear();
         if !self.queue.is_empty() {
             let next = self.queue.remove(0);
             self.start_index(next);

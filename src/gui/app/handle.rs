@@ -231,6 +231,7 @@ impl PacsApp {
                     );
                 }
             }
+            Command::Imaging(c) => self.imaging.handle(c),
             Command::FocusSearch => {
                 self.prefs.tab = Tab::Studies;
                 self.focus_search = true;

@@ -40,7 +40,7 @@ impl PacsApp {
         let handle = self.engine.spawn_export(
             d.cohort.clone(),
             d.out(),
-            d.export_options(),
+            d.export_options(self.prefs.profile.options()),
             self.wake.clone(),
         );
         d.outcome = None;

@@ -135,6 +135,8 @@ pub struct PacsApp {
     /// pickers), and the fields asked for and not answered yet.
     pub(crate) value_lists: std::collections::HashMap<ValueField, Result<Vec<ValueCount>, String>>,
     values_asked: std::collections::HashSet<ValueField>,
+    /// Thumbnails, the viewer, masks and the review queue (own state).
+    pub(crate) imaging: super::imaging::Imaging,
 }
 
 impl PacsApp {
@@ -160,6 +162,7 @@ impl PacsApp {
         let repaint_ctx = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_ctx.request_repaint());
         let queries = QueryWorker::spawn(engine.clone(), wake.clone());
+        let imaging = super::imaging::Imaging::new(engine.clone(), picker.clone(), wake.clone());
         let mut app = PacsApp {
             prefs,
             engine,
@@ -201,6 +204,7 @@ impl PacsApp {
             close_requested: false,
             exit_when_indexed: false,
             confirm: None,
+            imaging,
         };
         app.refresh_all();
         if let Some(sample) = sample {
@@ -221,7 +225,10 @@ impl PacsApp {
     }
 
     pub(crate) fn queries_busy(&self) -> bool {
-        self.queries.busy() || self.picking.is_some() || !self.removing.is_empty()
+        self.queries.busy()
+            || self.picking.is_some()
+            || !self.removing.is_empty()
+            || self.imaging.busy()
     }
 
     fn study_query(&self) -> StudyQuery {
@@ -287,6 +294,8 @@ impl PacsApp {
         for c in commands {
             self.handle(ui.ctx(), c);
         }
+        self.imaging
+            .end_frame(ui.ctx(), Instant::now() + DRAIN_BUDGET);
         if self.prefs.tab == Tab::Cohort {
             self.recount_if_changed();
         }

@@ -12,6 +12,7 @@ pub fn window(
     ctx: &egui::Context,
     dialog: Option<&mut ExportDialog>,
     cohorts: &[String],
+    profile: &mut crate::gui::state::ProfilePrefs,
     commands: &mut Vec<Command>,
 ) {
     let Some(d) = dialog else {
@@ -61,7 +62,7 @@ pub fn window(
                 });
                 ui.add_space(6.0);
                 ui.strong("Profile: PS3.15 Basic Application Level Confidentiality, with");
-                let c = &mut d.choices;
+                let c = profile;
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut c.full_dates, false, "Shift dates per patient")
                         .on_hover_text("Retain Longitudinal Temporal Information, Modified Dates (113107)");

@@ -14,6 +14,8 @@ mod status_bar;
 mod studies;
 
 use super::app::PacsApp;
+use super::commands::Command;
+use super::imaging;
 use super::state::Tab;
 use eframe::egui;
 use pacs_cohort::model::WorkspaceStatus;
@@ -58,11 +60,13 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
             let tabs = [
                 (Tab::Studies, "Studies"),
                 (Tab::Cohort, "Cohort builder"),
+                (Tab::Images, "Cohort images"),
+                (Tab::Review, "Review"),
                 (Tab::Files, "Files and statuses"),
             ];
             for (tab, title) in tabs {
                 if ui.selectable_label(current == tab, title).clicked() {
-                    app.push(super::commands::Command::ShowTab(tab));
+                    app.push(Command::ShowTab(tab));
                 }
             }
         });
@@ -78,6 +82,9 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                     selected: app.selected_study.as_ref(),
                     sort: app.prefs.sort,
                     descending: app.prefs.descending,
+                    thumbs: &mut app.imaging.thumbs,
+                    selected_series: app.imaging.selected_series.as_ref(),
+                    viewer_open: app.imaging.viewer.is_some(),
                 };
                 studies::show(ui, view, &mut out)
             }
@@ -104,6 +111,32 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                 };
                 cohort::show(ui, view, &mut out)
             }
+            Tab::Images => {
+                if !aggregate_only(app.status.as_ref(), ui) {
+                    app.draft(); // a new draft if there is none
+                    let draft = app.prefs.cohort_draft.as_ref().expect("created above");
+                    let mut cmds = Vec::new();
+                    let imaging = &mut app.imaging;
+                    imaging::grid_show(ui, draft, &imaging.grid, &mut imaging.thumbs, &mut cmds);
+                    out.extend(cmds.into_iter().map(Command::Imaging));
+                }
+            }
+            Tab::Review => {
+                if !aggregate_only(app.status.as_ref(), ui) {
+                    let cohorts: Vec<String> =
+                        app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
+                    let imaging = &mut app.imaging;
+                    let view = imaging::ReviewView {
+                        queue: &mut imaging.review,
+                        viewer: imaging.viewer.as_mut(),
+                        cohorts: &cohorts,
+                        reviewer: &mut app.prefs.reviewer,
+                    };
+                    let mut cmds = Vec::new();
+                    imaging::review_show(ui, view, &mut cmds);
+                    out.extend(cmds.into_iter().map(Command::Imaging));
+                }
+            }
             Tab::Files => {
                 let view = files::View {
                     files: &app.files,
@@ -115,12 +148,23 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
             }
         }
     });
+    let mut cmds = Vec::new();
+    if app.prefs.tab != Tab::Review {
+        imaging::view::window(ui.ctx(), app.imaging.viewer.as_mut(), true, &mut cmds);
+    }
+    out.extend(cmds.into_iter().map(Command::Imaging));
     if app.prefs.show_jobs {
         jobs::window(ui.ctx(), &app.jobs, &mut out);
     }
     ehr_dialog::window(ui.ctx(), app.ehr_dialog.as_mut(), dark, &mut out);
     let cohorts: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
-    export_dialog::window(ui.ctx(), app.export_dialog.as_mut(), &cohorts, &mut out);
+    export_dialog::window(
+        ui.ctx(),
+        app.export_dialog.as_mut(),
+        &cohorts,
+        &mut app.prefs.profile,
+        &mut out,
+    );
     if let Some(answer) = app
         .confirm
         .as_ref()

@@ -3,6 +3,8 @@
 
 use super::cell;
 use crate::gui::commands::Command;
+use crate::gui::imaging::thumbs::{self, Thumbs};
+use crate::gui::imaging::Cmd;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 use pacs_cohort::model::{SeriesRow, StudyRow, StudySort, WorkspaceStatus};
@@ -35,9 +37,15 @@ pub struct View<'a> {
     pub selected: Option<&'a String>,
     pub sort: StudySort,
     pub descending: bool,
+    /// Series thumbnails (cells being drawn ask for theirs).
+    pub thumbs: &'a mut Thumbs,
+    /// The series row selected (Enter opens it).
+    pub selected_series: Option<&'a String>,
+    /// The viewer is open (it takes the arrow keys).
+    pub viewer_open: bool,
 }
 
-pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
+pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
     if super::aggregate_only(v.status, ui) {
         return;
     }
@@ -61,9 +69,9 @@ pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
     });
     egui::Panel::bottom("series_panel")
         .resizable(true)
-        .default_size(220.0)
+        .default_size(260.0)
         .min_size(80.0)
-        .show(ui, |ui| series(ui, &v));
+        .show(ui, |ui| series(ui, &mut v, out));
     egui::CentralPanel::default().show(ui, |ui| studies_table(ui, &v, out));
 }
 
@@ -194,12 +202,40 @@ fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
     }
 }
 
-fn series(ui: &mut egui::Ui, v: &View) {
+/// Thumbnail cells in the series table.
+const THUMB_ROW: f32 = 52.0;
+
+fn series_title(s: &SeriesRow) -> String {
+    format!(
+        "{} {} {}",
+        s.series_number.map(|n| format!("#{n}")).unwrap_or_default(),
+        cell(&s.modality),
+        cell(&s.description)
+    )
+    .trim()
+    .to_string()
+}
+
+fn series(ui: &mut egui::Ui, v: &mut View, out: &mut Vec<Command>) {
     let Some(uid) = v.selected else {
         ui.label(egui::RichText::new("Select a study to see its series.").weak());
         return;
     };
     let study = v.studies.iter().find(|s| &s.study_uid == uid);
+    // Enter opens the selected series (when nothing else takes the keys).
+    if !v.viewer_open && !ui.ctx().text_edit_focused() {
+        if let Some(s) = v
+            .selected_series
+            .and_then(|uid| v.series.iter().find(|s| &s.series_uid == uid))
+        {
+            if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)) {
+                out.push(Command::Imaging(Cmd::OpenSeries(
+                    s.series_uid.clone(),
+                    series_title(s),
+                )));
+            }
+        }
+    }
     ui.horizontal(|ui| {
         ui.strong("Series");
         if let Some(s) = study {
@@ -210,8 +246,12 @@ fn series(ui: &mut egui::Ui, v: &View) {
                 cell(&s.description)
             ));
         }
+        ui.label(egui::RichText::new("(double-click or Enter opens the viewer)").weak());
     });
-    let columns: [(&str, f32); 9] = [
+    // Plain labels: a click selects the row, a double-click opens it.
+    ui.style_mut().interaction.selectable_labels = false;
+    let columns: [(&str, f32); 10] = [
+        ("", THUMB_ROW),
         ("#", 36.0),
         ("Modality", 64.0),
         ("Body part", 80.0),
@@ -229,6 +269,7 @@ fn series(ui: &mut egui::Ui, v: &View) {
         .id_salt("series")
         .striped(true)
         .resizable(true)
+        .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
     for (_, w) in &columns[..columns.len() - 1] {
         table = table.column(Column::initial(*w * scale).at_least(24.0).clip(true));
@@ -243,8 +284,23 @@ fn series(ui: &mut egui::Ui, v: &View) {
             }
         })
         .body(|body| {
-            body.rows(ROW_HEIGHT, v.series.len(), |mut row| {
+            // Only the rows on screen are laid out: only their thumbnails
+            // are asked for.
+            body.rows(THUMB_ROW, v.series.len(), |mut row| {
                 let s = &v.series[row.index()];
+                row.set_selected(v.selected_series == Some(&s.series_uid));
+                row.col(|ui| {
+                    let r = thumbs::draw(ui, v.thumbs.get(&s.series_uid), THUMB_ROW - 4.0);
+                    if r.clicked() {
+                        out.push(Command::Imaging(Cmd::SelectSeries(s.series_uid.clone())));
+                    }
+                    if r.double_clicked() {
+                        out.push(Command::Imaging(Cmd::OpenSeries(
+                            s.series_uid.clone(),
+                            series_title(s),
+                        )));
+                    }
+                });
                 row.col(|ui| {
                     ui.label(s.series_number.map(|n| n.to_string()).unwrap_or_default());
                 });
@@ -276,6 +332,16 @@ fn series(ui: &mut egui::Ui, v: &View) {
                 row.col(|ui| {
                     ui.label(cell(&s.station_name));
                 });
+                let r = row.response();
+                if r.clicked() {
+                    out.push(Command::Imaging(Cmd::SelectSeries(s.series_uid.clone())));
+                }
+                if r.double_clicked() {
+                    out.push(Command::Imaging(Cmd::OpenSeries(
+                        s.series_uid.clone(),
+                        series_title(s),
+                    )));
+                }
             });
         });
 }
