@@ -5,6 +5,7 @@
 //! binary (CLI, and later the GUI) only talks to [`engine::Engine`] and the
 //! plain types in [`model`]. See ARCHITECTURE.md.
 
+pub mod analysis;
 pub mod cancel;
 pub mod cohort;
 pub mod deid;

@@ -7,6 +7,10 @@
 use crate::model::{CohortComparison, CohortCounts};
 use serde::Serialize;
 
+/// Counts 1..=this are suppressed when released, unless the workspace
+/// sets another threshold (`pacs-cohort privacy`).
+pub const DEFAULT_THRESHOLD: u64 = 10;
+
 /// A count as released: `None` when hidden.
 pub type Cell = Option<u64>;
 

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, dispatch, exit codes.
 //! Human output on stdout, progress on stderr, `--json` for scripts.
 
+mod analyze;
 mod bench_cohort;
 mod bench_floor;
 mod cohort;
@@ -74,6 +75,8 @@ enum Command {
     Link(link::LinkCmd),
     /// Show or set the workspace's privacy mode and release threshold.
     Privacy(privacy::PrivacyArgs),
+    /// Run an analysis (trend, prevalence, standardised rate) from a JSON spec.
+    Analyze(analyze::AnalyzeArgs),
     /// Write a synthetic DICOM archive (deterministic from the seed).
     Synth(synth::SynthArgs),
     /// Benchmark floor: read the first 8 KiB of every file, or stat only.
@@ -140,6 +143,7 @@ pub fn run() -> i32 {
         Some(Command::Status(a)) => query::status(&db, a),
         Some(Command::Files(a)) => query::files(&db, a),
         Some(Command::Synth(a)) => synth::run(a),
+        Some(Command::Analyze(a)) => analyze::run(&db, a),
         Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::Link(c)) => link::run(&db, c),
         Some(Command::Findings(c)) => findings::run(&db, c),

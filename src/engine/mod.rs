@@ -2,6 +2,7 @@
 //! worker threads with progress events and cancellation, answers queries.
 //! It owns no UI types: a worker wakes the UI through a plain callback.
 
+mod analysis;
 mod export;
 mod job;
 mod masks;
@@ -59,6 +60,8 @@ pub enum EngineError {
     Review(#[from] ReviewError),
     #[error("this workspace is in aggregate-only mode: only suppressed counts can be shown; ask the workspace owner (`pacs-cohort privacy --aggregate-only false`)")]
     AggregateOnly,
+    #[error(transparent)]
+    Analysis(#[from] crate::analysis::AnalysisError),
     /// An image that cannot be read, masked or encoded for the preview.
     #[error("{0}")]
     Preview(String),
@@ -165,7 +168,7 @@ impl Engine {
                 == Some("true"),
             release_threshold: store::setting(&conn, &self.db, "release_threshold")?
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(10),
+                .unwrap_or(crate::privacy::DEFAULT_THRESHOLD),
         })
     }
 
@@ -210,7 +213,7 @@ impl Engine {
             store::setting(&conn, &self.db, "aggregate_only")?.as_deref() == Some("true");
         let release_threshold = store::setting(&conn, &self.db, "release_threshold")?
             .and_then(|v| v.parse().ok())
-            .unwrap_or(10);
+            .unwrap_or(crate::privacy::DEFAULT_THRESHOLD);
         Ok(Privacy {
             aggregate_only,
             release_threshold,

@@ -8,7 +8,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use std::collections::HashSet;
 use std::path::Path;
 
-fn bound(c: &CompiledCohort) -> impl Iterator<Item = Value> + '_ {
+pub(crate) fn bound(c: &CompiledCohort) -> impl Iterator<Item = Value> + '_ {
     c.params.iter().map(|p| match p {
         Param::Text(t) => Value::Text(t.clone()),
         Param::Num(n) => Value::Real(*n),

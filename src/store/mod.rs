@@ -4,6 +4,7 @@
 //! writer thread; readers open their own read-only connections. Errors are
 //! translated into messages that say what to do.
 
+pub(crate) mod analysis;
 pub(crate) mod audit;
 mod browse;
 pub(crate) mod cohorts;

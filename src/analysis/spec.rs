@@ -1,0 +1,198 @@
+//! What an analysis is asked to compute, as saved and re-run (JSON).
+
+use crate::stats::AgeBand;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The version of the specification format.
+pub const SPEC_VERSION: u32 = 1;
+
+/// One analysis, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AnalysisSpec {
+    Trend(TrendSpec),
+    Prevalence(PrevalenceSpec),
+    Standardised(StandardisedSpec),
+}
+
+/// Where counts come from: the index (a saved cohort, or everything), or
+/// a user's table of counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// Every indexed study.
+    Index,
+    /// The latest revision of a saved cohort.
+    Cohort(String),
+    /// A CSV of counts: one column per stratum (and `period` for trends),
+    /// then `events` and `population` (or `denominator`).
+    CountsCsv(PathBuf),
+}
+
+/// What is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    #[default]
+    Studies,
+    Patients,
+    Series,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Month,
+    Quarter,
+    #[default]
+    Year,
+}
+
+/// A variable that splits counts into strata.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stratum {
+    Modality,
+    BodyPart,
+    Site,
+    Manufacturer,
+    Sex,
+    AgeGroup,
+    Year,
+}
+
+impl Stratum {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stratum::Modality => "modality",
+            Stratum::BodyPart => "body_part",
+            Stratum::Site => "site",
+            Stratum::Manufacturer => "manufacturer",
+            Stratum::Sex => "sex",
+            Stratum::AgeGroup => "age_group",
+            Stratum::Year => "year",
+        }
+    }
+
+    /// Strata with a natural order (a trend test across them makes sense).
+    pub fn ordered(&self) -> bool {
+        matches!(self, Stratum::AgeGroup | Stratum::Year)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalMethod {
+    #[default]
+    Wilson,
+    ClopperPearson,
+}
+
+/// The age bands used by `age_group` (default: 0-17, 18-39, 40-64,
+/// 65-79, 80+).
+pub fn default_age_bands() -> Vec<AgeBand> {
+    [
+        (0, Some(17)),
+        (18, Some(39)),
+        (40, Some(64)),
+        (65, Some(79)),
+        (80, None),
+    ]
+    .into_iter()
+    .map(|(lo, hi)| AgeBand { lo, hi })
+    .collect()
+}
+
+fn default_level() -> f64 {
+    0.95
+}
+
+fn default_per_thousand() -> f64 {
+    1000.0
+}
+
+fn default_per_100k() -> f64 {
+    100_000.0
+}
+
+/// Counts over time, optionally split, optionally as rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendSpec {
+    pub source: Source,
+    #[serde(default)]
+    pub unit: Unit,
+    #[serde(default)]
+    pub time: TimeUnit,
+    #[serde(default)]
+    pub split: Option<Stratum>,
+    #[serde(default = "default_age_bands")]
+    pub age_bands: Vec<AgeBand>,
+    /// Rates against a population table (CSV: `period`, the split's
+    /// column if any, `population`), per `per`.
+    #[serde(default)]
+    pub population_csv: Option<PathBuf>,
+    #[serde(default = "default_per_thousand")]
+    pub per: f64,
+    /// First and last period included (e.g. "2015", "2023").
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default = "default_level")]
+    pub level: f64,
+}
+
+/// An outcome among a denominator, by strata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrevalenceSpec {
+    /// The denominator (the index, a cohort, or a counts CSV with
+    /// `events` and `denominator`).
+    pub denominator: Source,
+    /// The outcome: membership of this saved cohort (which can be defined
+    /// by findings, EHR values, modalities...). Not used with a CSV.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default = "patients")]
+    pub unit: Unit,
+    /// At most two strata (crossed).
+    #[serde(default)]
+    pub strata: Vec<Stratum>,
+    #[serde(default = "default_age_bands")]
+    pub age_bands: Vec<AgeBand>,
+    #[serde(default)]
+    pub interval: IntervalMethod,
+    /// The stratum label prevalence ratios are computed against (default:
+    /// the largest stratum).
+    #[serde(default)]
+    pub reference: Option<String>,
+    #[serde(default = "default_level")]
+    pub level: f64,
+}
+
+fn patients() -> Unit {
+    Unit::Patients
+}
+
+/// A directly age-standardised rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardisedSpec {
+    /// Cases: a cohort's patients by age band (age at their first study
+    /// in the cohort), or a counts CSV (age_lo, age_hi, events,
+    /// population).
+    pub cases: Source,
+    /// The population at risk by band (age_lo, age_hi, population); not
+    /// needed when the cases CSV carries it.
+    #[serde(default)]
+    pub population_csv: Option<PathBuf>,
+    /// A shipped standard's id (`us2000-19`, `us2000-11`,
+    /// `who2000-2025`) or a CSV path (age_lo, age_hi, weight).
+    pub standard: String,
+    #[serde(default = "default_per_100k")]
+    pub per: f64,
+    #[serde(default = "default_level")]
+    pub level: f64,
+}

@@ -1,0 +1,342 @@
+//! Running analyses: counts from the index (SQL aggregation over a saved
+//! cohort's studies, or all of them) or from the user's CSV, statistics
+//! and suppression from `crate::analysis`, with the specification, the
+//! cohort revisions and an index snapshot attached.
+
+use super::{Engine, EngineError};
+use crate::analysis::{
+    self, AnalysisError, AnalysisResult, AnalysisSpec, CohortUsed, CountRow, CountTable,
+    ResultBody, Source, Stratum, Suppression, SPEC_VERSION, SUPPRESSION_RULE,
+};
+use crate::cohort::{self, CompiledCohort};
+use crate::model::Rule;
+use crate::stats::{BandCount, Standard};
+use crate::store::{self, analysis::StudySet};
+use std::path::Path;
+
+impl Engine {
+    /// Runs an analysis. `release`: suppressed cells lose their numbers
+    /// (always so in an aggregate-only workspace).
+    pub fn run_analysis(
+        &self,
+        spec: &AnalysisSpec,
+        release: bool,
+    ) -> Result<AnalysisResult, EngineError> {
+        let privacy = self.privacy()?;
+        run(
+            Some(self),
+            spec,
+            release || privacy.aggregate_only,
+            privacy.release_threshold,
+        )
+    }
+
+    /// Runs an analysis whose counts all come from CSV files, without a
+    /// workspace (the default release threshold, 10).
+    pub fn run_analysis_on_counts(
+        spec: &AnalysisSpec,
+        release: bool,
+    ) -> Result<AnalysisResult, EngineError> {
+        run(None, spec, release, crate::privacy::DEFAULT_THRESHOLD)
+    }
+}
+
+/// The workspace an index source needs.
+fn workspace(engine: Option<&Engine>) -> Result<&Engine, EngineError> {
+    engine.ok_or_else(|| {
+        AnalysisError::Input(
+            "this analysis reads the index (a cohort or the whole index) but there is no workspace; index an archive first, or give counts as a CSV (`counts_csv`)".into(),
+        )
+        .into()
+    })
+}
+
+fn run(
+    engine: Option<&Engine>,
+    spec: &AnalysisSpec,
+    release: bool,
+    threshold: u64,
+) -> Result<AnalysisResult, EngineError> {
+    {
+        let mut cohorts = Vec::new();
+        let mut warnings = Vec::new();
+        let result = match spec {
+            AnalysisSpec::Trend(t) => {
+                let (mut table, undated) = match &t.source {
+                    Source::CountsCsv(path) => (analysis::read_counts_csv(path)?, 0),
+                    source => {
+                        let engine = workspace(engine)?;
+                        let compiled = engine.compiled(source, &mut cohorts)?;
+                        let set = study_set(compiled.as_ref());
+                        let conn = store::open_ro(&engine.db)?;
+                        let rows = store::analysis::trend_counts(
+                            &conn,
+                            &engine.db,
+                            &set,
+                            t.unit,
+                            t.time,
+                            t.split.as_ref(),
+                            &t.age_bands,
+                        )?;
+                        let undated = store::analysis::undated(&conn, &engine.db, &set)?;
+                        let mut columns = vec!["period".to_string()];
+                        columns.extend(t.split.as_ref().map(|s| s.name().to_string()));
+                        let rows = rows
+                            .into_iter()
+                            .map(|(period, label, n)| CountRow {
+                                labels: if t.split.is_some() {
+                                    vec![period, label]
+                                } else {
+                                    vec![period]
+                                },
+                                events: n,
+                                denominator: None,
+                            })
+                            .collect();
+                        (CountTable { columns, rows }, undated)
+                    }
+                };
+                if let Some(at) = table.column("period") {
+                    table.rows.retain(|r| {
+                        let p = &r.labels[at];
+                        t.from.as_deref().is_none_or(|f| p.as_str() >= f)
+                            && t.to
+                                .as_deref()
+                                .is_none_or(|to| p.as_str() <= to || p.starts_with(to))
+                    });
+                }
+                let population = t
+                    .population_csv
+                    .as_deref()
+                    .map(analysis::read_population_csv)
+                    .transpose()?;
+                let mut r = analysis::trend(
+                    &table,
+                    population.as_ref(),
+                    t.per,
+                    t.time,
+                    t.level,
+                    threshold,
+                    release,
+                )?;
+                r.undated = undated;
+                if undated > 0 {
+                    warnings.push(format!(
+                        "{undated} studies have no usable study date and are not in the trend"
+                    ));
+                }
+                ResultBody::Trend(r)
+            }
+            AnalysisSpec::Prevalence(p) => {
+                if p.strata.len() > 2 {
+                    return Err(
+                        AnalysisError::Input("at most two strata can be crossed".into()).into(),
+                    );
+                }
+                let table = match &p.denominator {
+                    Source::CountsCsv(path) => analysis::read_counts_csv(path)?,
+                    source => {
+                        let outcome = p.outcome.as_deref().ok_or_else(|| {
+                            AnalysisError::Input(
+                                "prevalence on the index needs an `outcome`: the name of a saved cohort (define it by findings, EHR values, modalities...)".into(),
+                            )
+                        })?;
+                        let engine = workspace(engine)?;
+                        let den = engine.compiled(source, &mut cohorts)?;
+                        let out = engine
+                            .compiled(&Source::Cohort(outcome.to_string()), &mut cohorts)?
+                            .expect("a cohort source compiles to a cohort");
+                        let conn = store::open_ro(&engine.db)?;
+                        let rows = store::analysis::prevalence_counts(
+                            &conn,
+                            &engine.db,
+                            &study_set(den.as_ref()),
+                            &StudySet::Cohort(&out),
+                            p.unit,
+                            &p.strata,
+                            &p.age_bands,
+                        )?;
+                        CountTable {
+                            columns: if p.strata.is_empty() {
+                                vec!["all".into()]
+                            } else {
+                                p.strata.iter().map(|s| s.name().to_string()).collect()
+                            },
+                            rows: rows
+                                .into_iter()
+                                .map(|(labels, n, x)| CountRow {
+                                    labels,
+                                    events: x,
+                                    denominator: Some(n as f64),
+                                })
+                                .collect(),
+                        }
+                    }
+                };
+                let order: Option<Vec<String>> = match p.strata.as_slice() {
+                    [Stratum::AgeGroup] => {
+                        Some(p.age_bands.iter().map(|b| b.to_string()).collect())
+                    }
+                    [Stratum::Year] => {
+                        let mut years: Vec<String> =
+                            table.rows.iter().map(|r| r.labels[0].clone()).collect();
+                        years.retain(|y| y != "unknown");
+                        years.sort();
+                        Some(years)
+                    }
+                    _ => None,
+                };
+                ResultBody::Prevalence(analysis::prevalence(
+                    &table,
+                    p.interval,
+                    p.reference.as_deref(),
+                    order.as_deref(),
+                    p.level,
+                    threshold,
+                    release,
+                )?)
+            }
+            AnalysisSpec::Standardised(s) => {
+                let standard = load_standard(&s.standard)?;
+                let counts = match &s.cases {
+                    Source::CountsCsv(path) => {
+                        analysis::bands_from_table(&analysis::read_counts_csv(path)?)?
+                    }
+                    source => {
+                        let population = s.population_csv.as_deref().ok_or_else(|| {
+                            AnalysisError::Input("standardising a cohort needs `population_csv` (age_lo, age_hi, population: the population at risk by band)".into())
+                        })?;
+                        let population = analysis::read_population_csv(population)?;
+                        let population = analysis::bands_from_table(&population)?;
+                        let engine = workspace(engine)?;
+                        let compiled = engine.compiled(source, &mut cohorts)?;
+                        let bands: Vec<_> = standard.bands.iter().map(|b| b.0).collect();
+                        let conn = store::open_ro(&engine.db)?;
+                        let (cases, unknown) = store::analysis::patients_by_age_band(
+                            &conn,
+                            &engine.db,
+                            &study_set(compiled.as_ref()),
+                            &bands,
+                        )?;
+                        if unknown > 0 {
+                            warnings.push(format!("{unknown} patients have no known age at their first study and are not counted"));
+                        }
+                        if population.iter().map(|b| b.band).ne(bands.iter().copied()) {
+                            return Err(AnalysisError::Input(format!(
+                                "the population's age bands differ from the standard's ({}): use the same bands in cases, population and standard",
+                                bands.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+                            ))
+                            .into());
+                        }
+                        population
+                            .iter()
+                            .zip(cases)
+                            .map(|(p, events)| BandCount {
+                                band: p.band,
+                                events,
+                                population: p.population,
+                            })
+                            .collect()
+                    }
+                };
+                ResultBody::Standardised(analysis::standardised(
+                    &counts, &standard, s.per, s.level, threshold, release,
+                )?)
+            }
+        };
+        Ok(AnalysisResult {
+            spec_version: SPEC_VERSION,
+            spec: spec.clone(),
+            app_version: env!("CARGO_PKG_VERSION"),
+            computed_at: now_utc(),
+            index_snapshot: engine.and_then(|e| e.index_snapshot().ok()),
+            cohorts,
+            suppression: Suppression {
+                threshold,
+                released: release,
+                rule: SUPPRESSION_RULE,
+            },
+            result,
+            warnings,
+        })
+    }
+}
+
+impl Engine {
+    /// A saved cohort compiled (None for the whole index), recording the
+    /// revision used.
+    fn compiled(
+        &self,
+        source: &Source,
+        used: &mut Vec<CohortUsed>,
+    ) -> Result<Option<CompiledCohort>, EngineError> {
+        match source {
+            Source::Index | Source::CountsCsv(_) => Ok(None),
+            Source::Cohort(name) => {
+                let saved = self.cohort(name, None)?;
+                used.push(CohortUsed {
+                    name: saved.name.clone(),
+                    revision: saved.revision,
+                });
+                let rules: Vec<&Rule> = saved.spec.rules.iter().collect();
+                Ok(Some(cohort::compile(&saved.spec, &rules)))
+            }
+        }
+    }
+
+    /// The state of the index: the last run and the number of instances.
+    fn index_snapshot(&self) -> Result<String, EngineError> {
+        let s = self.status()?;
+        Ok(format!(
+            "run {} · {} patients, {} studies, {} series, {} instances",
+            s.last_run.map_or(0, |r| r.id),
+            s.levels.patients,
+            s.levels.studies,
+            s.levels.series,
+            s.levels.instances
+        ))
+    }
+}
+
+fn study_set(c: Option<&CompiledCohort>) -> StudySet<'_> {
+    c.map_or(StudySet::Index, StudySet::Cohort)
+}
+
+/// A shipped standard by id, or a CSV file.
+fn load_standard(which: &str) -> Result<Standard, AnalysisError> {
+    if Standard::built_in_ids().contains(&which) {
+        return Ok(Standard::built_in(which)?);
+    }
+    let path = Path::new(which);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        AnalysisError::Input(format!(
+            "'{which}' is neither a shipped standard ({}) nor a readable CSV: {e}",
+            Standard::built_in_ids().join(", ")
+        ))
+    })?;
+    Ok(Standard::parse(which, &text)?)
+}
+
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,325 @@
+//! Aggregation for the analyses: GROUP BY in SQLite over the studies of
+//! the index or of compiled cohorts; no instance is loaded into memory.
+
+use super::{Ctx, Result};
+use crate::analysis::{Stratum, TimeUnit, Unit};
+use crate::cohort::CompiledCohort;
+use crate::model::CohortUnit;
+use crate::stats::AgeBand;
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection};
+use std::path::Path;
+
+/// The studies an analysis runs over: every indexed study, or a cohort's.
+pub(crate) enum StudySet<'a> {
+    Index,
+    Cohort(&'a CompiledCohort),
+}
+
+impl StudySet<'_> {
+    /// SQL selecting `id, patient_ref` of the studies, its parameters
+    /// numbered from `offset + 1`, and (for a series cohort) SQL selecting
+    /// the ids of its series.
+    fn sql(&self, offset: usize) -> (String, Vec<Value>, Option<String>) {
+        match self {
+            StudySet::Index => (
+                "SELECT id, patient_ref FROM studies".into(),
+                Vec::new(),
+                None,
+            ),
+            StudySet::Cohort(c) => {
+                let params: Vec<Value> = super::cohorts::bound(c).collect();
+                match (&c.content_studies_sql, c.unit) {
+                    (Some(content), _) => (renumber(content, offset), params, None),
+                    (None, _) => {
+                        let entries = renumber(&c.entries_sql, offset);
+                        debug_assert_eq!(c.unit, CohortUnit::Series);
+                        (
+                            format!(
+                                "SELECT DISTINCT study_ref AS id, patient_ref FROM ({entries})"
+                            ),
+                            params,
+                            Some(format!("SELECT id FROM ({entries})")),
+                        )
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Shifts the numbered parameters (`?N`) of SQL by `offset`, outside
+/// quoted literals, so two compiled cohorts can share one statement.
+fn renumber(sql: &str, offset: usize) -> String {
+    if offset == 0 {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '?' => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                match digits.parse::<usize>() {
+                    Ok(n) => out.push_str(&format!("?{}", n + offset)),
+                    Err(_) => out.push('?'),
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// The period of a study (its date is `YYYY-MM-DD`); unknown dates are NULL.
+fn period_expr(t: TimeUnit) -> &'static str {
+    match t {
+        TimeUnit::Year => "substr(st.study_date, 1, 4)",
+        TimeUnit::Quarter => {
+            "substr(st.study_date, 1, 4) || '-Q' || ((CAST(substr(st.study_date, 6, 2) AS INTEGER) + 2) / 3)"
+        }
+        TimeUnit::Month => "substr(st.study_date, 1, 7)",
+    }
+}
+
+/// A stratum's SQL over `st` (the study), `p` (its patient) and, for
+/// series attributes, `s` when `series_joined`, else the study's first
+/// series (so each study is in exactly one stratum).
+fn stratum_expr(s: &Stratum, bands: &[AgeBand], series_joined: bool) -> String {
+    let series = |column: &str| {
+        if series_joined {
+            format!("s.{column}")
+        } else {
+            format!("(SELECT s1.{column} FROM series s1 WHERE s1.study_ref = st.id AND s1.{column} IS NOT NULL ORDER BY s1.series_number, s1.id LIMIT 1)")
+        }
+    };
+    let expr = match s {
+        Stratum::Modality => series("modality"),
+        Stratum::BodyPart => series("body_part"),
+        Stratum::Site => series("institution_name"),
+        Stratum::Manufacturer => series("manufacturer"),
+        Stratum::Sex => "p.sex".to_string(),
+        Stratum::Year => "substr(st.study_date, 1, 4)".to_string(),
+        Stratum::AgeGroup => age_case(bands),
+    };
+    format!("coalesce(NULLIF(trim({expr}), ''), 'unknown')")
+}
+
+/// `CASE` of the age bands over the age at the study (bands are numbers
+/// the spec holds, never user text).
+fn age_case(bands: &[AgeBand]) -> String {
+    let mut sql = String::from("CASE");
+    for b in bands {
+        match b.hi {
+            Some(hi) => sql.push_str(&format!(
+                " WHEN st.age_at_study_years BETWEEN {} AND {hi} THEN '{b}'",
+                b.lo
+            )),
+            None => sql.push_str(&format!(
+                " WHEN st.age_at_study_years >= {} THEN '{b}'",
+                b.lo
+            )),
+        }
+    }
+    sql.push_str(" END");
+    sql
+}
+
+fn is_series_stratum(s: &Stratum) -> bool {
+    matches!(
+        s,
+        Stratum::Modality | Stratum::BodyPart | Stratum::Site | Stratum::Manufacturer
+    )
+}
+
+/// Counts per (period, split label). With a split on a series attribute,
+/// a study counts once in each stratum it has series in (a PET/CT study
+/// is a CT study and a PT study).
+pub(crate) fn trend_counts(
+    conn: &Connection,
+    path: &Path,
+    set: &StudySet,
+    unit: Unit,
+    time: TimeUnit,
+    split: Option<&Stratum>,
+    bands: &[AgeBand],
+) -> Result<Vec<(String, String, u64)>> {
+    let (studies, params, series_only) = set.sql(0);
+    let join_series = unit == Unit::Series || split.is_some_and(is_series_stratum);
+    let label = split.map_or("'all'".to_string(), |s| stratum_expr(s, bands, join_series));
+    let counted = match unit {
+        Unit::Studies => "st.id",
+        Unit::Patients => "st.patient_ref",
+        Unit::Series => "s.id",
+    };
+    let series_filter = match (&series_only, join_series) {
+        (Some(ids), true) => format!(" AND s.id IN ({ids})"),
+        _ => String::new(),
+    };
+    let sql = format!(
+        "WITH m AS MATERIALIZED ({studies})
+         SELECT {period} AS period, {label} AS label, COUNT(DISTINCT {counted})
+         FROM studies st JOIN patients p ON p.id = st.patient_ref
+         {join}
+         WHERE st.id IN (SELECT id FROM m) AND st.study_date IS NOT NULL{series_filter}
+         GROUP BY 1, 2 ORDER BY 1, 2",
+        period = period_expr(time),
+        join = if join_series {
+            "JOIN series s ON s.study_ref = st.id"
+        } else {
+            ""
+        },
+    );
+    let mut stmt = conn.prepare(&sql).at(path)?;
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })
+        .at(path)?;
+    rows.map(|r| r.at(path)).collect()
+}
+
+/// Studies without a usable date (left out of trends; reported).
+pub(crate) fn undated(conn: &Connection, path: &Path, set: &StudySet) -> Result<u64> {
+    let (studies, params, _) = set.sql(0);
+    let sql = format!(
+        "SELECT count(*) FROM studies st WHERE st.id IN (SELECT id FROM ({studies})) AND st.study_date IS NULL"
+    );
+    conn.query_row(&sql, params_from_iter(params), |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .at(path)
+}
+
+/// Per stratum (crossed): the denominator and how many of it are in the
+/// outcome. Patients are placed in strata by their first study of the
+/// denominator (by date, then id); studies by their own attributes, with
+/// series attributes from their first series, so strata partition the
+/// denominator.
+pub(crate) fn prevalence_counts(
+    conn: &Connection,
+    path: &Path,
+    denominator: &StudySet,
+    outcome: &StudySet,
+    unit: Unit,
+    strata: &[Stratum],
+    bands: &[AgeBand],
+) -> Result<Vec<(Vec<String>, u64, u64)>> {
+    let (den, mut params, _) = denominator.sql(0);
+    let (out, out_params, _) = outcome.sql(params.len());
+    params.extend(out_params);
+    let labels: Vec<String> = strata
+        .iter()
+        .map(|s| stratum_expr(s, bands, false))
+        .collect();
+    let select_labels = if labels.is_empty() {
+        "'all'".to_string()
+    } else {
+        labels.join(", ")
+    };
+    let group = (1..=labels.len().max(1))
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (rows_sql, event) = match unit {
+        Unit::Patients => (
+            "(SELECT (SELECT d2.id FROM d d2 JOIN studies s2 ON s2.id = d2.id
+                       WHERE d2.patient_ref = d.patient_ref
+                       ORDER BY s2.study_date IS NULL, s2.study_date, s2.id LIMIT 1) AS id
+              FROM d GROUP BY d.patient_ref)",
+            "st.patient_ref IN (SELECT patient_ref FROM o)",
+        ),
+        Unit::Studies | Unit::Series => ("(SELECT id FROM d)", "st.id IN (SELECT id FROM o)"),
+    };
+    let sql = format!(
+        "WITH d AS MATERIALIZED ({den}), o AS MATERIALIZED ({out})
+         SELECT {select_labels}, COUNT(*), SUM({event})
+         FROM {rows_sql} f JOIN studies st ON st.id = f.id JOIN patients p ON p.id = st.patient_ref
+         GROUP BY {group} ORDER BY {group}"
+    );
+    let mut stmt = conn.prepare(&sql).at(path)?;
+    let n_labels = labels.len().max(1);
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            let mut l = Vec::with_capacity(n_labels);
+            for i in 0..n_labels {
+                l.push(r.get::<_, String>(i)?);
+            }
+            Ok((
+                l,
+                r.get::<_, i64>(n_labels)? as u64,
+                r.get::<_, Option<i64>>(n_labels + 1)?.unwrap_or(0) as u64,
+            ))
+        })
+        .at(path)?;
+    rows.map(|r| r.at(path)).collect()
+}
+
+/// Patients of a set by the age band of their first study in it; patients
+/// without a known age are counted apart (the second value).
+pub(crate) fn patients_by_age_band(
+    conn: &Connection,
+    path: &Path,
+    set: &StudySet,
+    bands: &[AgeBand],
+) -> Result<(Vec<u64>, u64)> {
+    let (studies, params, _) = set.sql(0);
+    let sql = format!(
+        "WITH d AS MATERIALIZED ({studies})
+         SELECT {band}, COUNT(*) FROM
+           (SELECT (SELECT d2.id FROM d d2 JOIN studies s2 ON s2.id = d2.id
+                     WHERE d2.patient_ref = d.patient_ref
+                     ORDER BY s2.study_date IS NULL, s2.study_date, s2.id LIMIT 1) AS id
+            FROM d GROUP BY d.patient_ref) f
+         JOIN studies st ON st.id = f.id GROUP BY 1",
+        band = age_case(bands)
+    );
+    let mut counts = vec![0u64; bands.len()];
+    let mut unknown = 0;
+    let mut stmt = conn.prepare(&sql).at(path)?;
+    let rows = stmt
+        .query_map(params_from_iter(params), |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .at(path)?;
+    for row in rows {
+        let (band, n) = row.at(path)?;
+        match band.and_then(|b| bands.iter().position(|x| x.to_string() == b)) {
+            Some(i) => counts[i] += n,
+            None => unknown += n,
+        }
+    }
+    Ok((counts, unknown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_renumbered_outside_literals_only() {
+        assert_eq!(
+            renumber("a = ?1 AND b IN (?2, ?10) AND c = '?3' AND d = \"?4\"", 5),
+            "a = ?6 AND b IN (?7, ?15) AND c = '?3' AND d = \"?4\""
+        );
+        assert_eq!(renumber("x = ?1", 0), "x = ?1");
+    }
+}

@@ -1,0 +1,238 @@
+//! Analyses through the real CLI: counts checked against independent SQL
+//! on a generated archive, the SEER worked example from a counts CSV, and
+//! release files that hold no small cell.
+
+use crate::common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn save_cohort(db: &Path, dir: &Path, name: &str, json: &str) {
+    let spec = dir.join(format!("{name}.cohort.json"));
+    std::fs::write(&spec, json).unwrap();
+    let out = run(db, &["cohort", "save", "--spec", spec.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn analyze(db: &Path, dir: &Path, name: &str, spec: &str, release: bool) -> (i32, Value) {
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, spec).unwrap();
+    let out_dir = dir.join(format!("{name}-out"));
+    let mut args = vec![
+        "analyze",
+        "--spec",
+        path.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--json",
+    ];
+    if release {
+        args.push("--release");
+    }
+    run_json(db, &args)
+}
+
+#[test]
+fn a_yearly_trend_by_modality_counts_what_independent_sql_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    synth(&archive, 60, 12, false);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
+    let (code, v) = analyze(
+        &db,
+        tmp.path(),
+        "trend",
+        r#"{"kind": "trend", "source": {"cohort": "all"}, "unit": "studies", "time": "year", "split": "modality"}"#,
+        false,
+    );
+    assert_eq!(code, 0, "{v}");
+    let mut got: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for line in v["result"]["lines"].as_array().unwrap() {
+        for c in line["cells"].as_array().unwrap() {
+            let x = c["x"].as_u64().unwrap();
+            if x > 0 {
+                got.insert(
+                    (
+                        line["label"].as_str().unwrap().into(),
+                        c["period"].as_str().unwrap().into(),
+                    ),
+                    x,
+                );
+            }
+        }
+    }
+    let conn = sqlite(&db);
+    let mut stmt = conn
+        .prepare(
+            "SELECT coalesce(s.modality, 'unknown'), substr(st.study_date, 1, 4), count(DISTINCT st.id)
+             FROM studies st JOIN series s ON s.study_ref = st.id
+             WHERE st.study_date IS NOT NULL GROUP BY 1, 2",
+        )
+        .unwrap();
+    let want: BTreeMap<(String, String), u64> = stmt
+        .query_map([], |r| {
+            Ok(((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)? as u64))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    assert_eq!(v["cohorts"][0]["name"], "all");
+    assert!(v["index_snapshot"].as_str().unwrap().contains("studies"));
+    assert_eq!(v["suppression"]["released"], false);
+    let written = tmp.path().join("trend-out");
+    for f in ["result.json", "result.csv", "spec.json"] {
+        assert!(written.join(f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn prevalence_by_sex_matches_independent_sql_and_a_released_csv_holds_no_small_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    synth(&archive, 80, 31, false);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
+    save_cohort(
+        &db,
+        tmp.path(),
+        "ct",
+        r#"{"schema_version": 1, "name": "ct", "unit": "patient", "rules": [{"name": "CT", "criterion": {"modality": ["CT"]}}]}"#,
+    );
+    let spec = r#"{"kind": "prevalence", "denominator": {"cohort": "all"}, "outcome": "ct", "unit": "patients", "strata": ["sex"]}"#;
+    let (code, v) = analyze(&db, tmp.path(), "prev", spec, false);
+    assert_eq!(code, 0, "{v}");
+    let conn = sqlite(&db);
+    let mut stmt = conn
+        .prepare(
+            "SELECT coalesce(NULLIF(trim(p.sex), ''), 'unknown'), count(*),
+                    sum(EXISTS (SELECT 1 FROM studies st JOIN series s ON s.study_ref = st.id
+                                WHERE st.patient_ref = p.id AND upper(s.modality) = 'CT'))
+             FROM patients p WHERE EXISTS (SELECT 1 FROM studies st WHERE st.patient_ref = p.id)
+             GROUP BY 1 ORDER BY 1",
+        )
+        .unwrap();
+    let want: Vec<(String, u64, u64)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let got: Vec<(String, u64, u64)> = v["result"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["labels"][0].as_str().unwrap().to_string(),
+                c["n"].as_f64().unwrap() as u64,
+                c["x"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    // Released: every cell of 1..=10 (events or non-events) lost its
+    // numbers in the JSON and in the CSV.
+    let (code, v) = analyze(&db, tmp.path(), "prev-release", spec, true);
+    assert_eq!(code, 0, "{v}");
+    for (c, (_, n, x)) in v["result"]["cells"].as_array().unwrap().iter().zip(&want) {
+        let small = (1..=10).contains(x) || (1..=10).contains(&(n - x)) || (1..=10).contains(n);
+        if small {
+            assert!(c["x"].is_null() && c["estimate"].is_null(), "{c}");
+        }
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("prev-release-out/result.csv")).unwrap();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if let Ok(x) = f[3].parse::<u64>() {
+            assert!(
+                !(1..=10).contains(&x),
+                "a small count in the released CSV: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_seer_worked_example_from_a_counts_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    // No workspace: counts from a CSV need none.
+    let db = tmp.path().join("ws.db");
+    let counts = [
+        29, 87, 67, 71, 87, 177, 290, 657, 1072, 1691, 2428, 2931, 2881, 2817, 2817, 2744, 2634,
+        1884, 1705,
+    ];
+    let population = [
+        139879, 553189, 736212, 770999, 651390, 639159, 676354, 736557, 724826, 700200, 617437,
+        516541, 361170, 259440, 206204, 172087, 142958, 99654, 92692,
+    ];
+    let bands = [
+        (0, Some(0)),
+        (1, Some(4)),
+        (5, Some(9)),
+        (10, Some(14)),
+        (15, Some(19)),
+        (20, Some(24)),
+        (25, Some(29)),
+        (30, Some(34)),
+        (35, Some(39)),
+        (40, Some(44)),
+        (45, Some(49)),
+        (50, Some(54)),
+        (55, Some(59)),
+        (60, Some(64)),
+        (65, Some(69)),
+        (70, Some(74)),
+        (75, Some(79)),
+        (80, Some(84)),
+        (85, None),
+    ];
+    let mut csv = String::from("age_lo,age_hi,events,population\n");
+    for ((lo, hi), (x, n)) in bands.iter().zip(counts.iter().zip(population)) {
+        csv.push_str(&format!(
+            "{lo},{},{x},{n}\n",
+            hi.map(|h: u32| h.to_string()).unwrap_or_default()
+        ));
+    }
+    let csv_path = tmp.path().join("seer.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let spec = format!(
+        r#"{{"kind": "standardised", "cases": {{"counts_csv": "{}"}}, "standard": "us2000-19"}}"#,
+        csv_path.display()
+    );
+    let (code, v) = analyze(&db, tmp.path(), "seer", &spec, true);
+    assert_eq!(code, 0, "{v}");
+    let rate = v["result"]["adjusted"]["estimate"].as_f64().unwrap();
+    assert_eq!(format!("{rate:.1}"), "400.3");
+    // Bands of different limits than the standard: refused.
+    let spec = format!(
+        r#"{{"kind": "standardised", "cases": {{"counts_csv": "{}"}}, "standard": "us2000-11"}}"#,
+        csv_path.display()
+    );
+    let path = tmp.path().join("seer11.json");
+    std::fs::write(&path, spec).unwrap();
+    let out = run(
+        &db,
+        &[
+            "analyze",
+            "--spec",
+            path.to_str().unwrap(),
+            "--out",
+            tmp.path().join("o").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use the same bands"), "{err}");
+    assert!(!db.exists(), "a CSV analysis creates no workspace");
+}
