@@ -14,4 +14,5 @@ mod incremental;
 mod interrupt;
 mod link;
 mod masks;
+mod review;
 mod robustness;
