@@ -87,6 +87,17 @@ fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> String {
         .unwrap_or_default()
 }
 
+/// The name of a transfer syntax for a person ("JPEG-LS Lossless Image
+/// Compression"), or its UID when the registry does not know it.
+pub fn transfer_syntax_name(uid: &str) -> String {
+    use dicom_encoding::TransferSyntaxIndex;
+    let uid = uid.trim_end_matches('\0').trim();
+    dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(uid)
+        .map(|t| t.name().to_string())
+        .unwrap_or_else(|| uid.to_string())
+}
+
 /// Decodes frame `index` (from 0), or says why it cannot be shown.
 pub fn decode_frame(obj: &DefaultDicomObject, index: u32) -> Result<Frame, String> {
     let rows = number(obj, tags::ROWS).unwrap_or(0.0) as u64;
@@ -100,6 +111,9 @@ pub fn decode_frame(obj: &DefaultDicomObject, index: u32) -> Result<Frame, Strin
         .transfer_syntax()
         .trim_end_matches('\0')
         .to_string();
+    if obj.get(tags::PIXEL_DATA).is_none() {
+        return Err("the object has no pixel data".into());
+    }
     if rows == 0 || columns == 0 {
         return Err(format!("the image is {columns} x {rows}: nothing to show"));
     }
@@ -114,36 +128,45 @@ pub fn decode_frame(obj: &DefaultDicomObject, index: u32) -> Result<Frame, Strin
     if bits != 8 && bits != 16 && bits != 1 {
         return Err(format!("Bits Allocated {bits} is not shown (8 and 16 are)"));
     }
-    if photometric == "PALETTE COLOR" {
-        return Err("PALETTE COLOR images are not shown yet".into());
+    if samples != 1 && samples != 3 {
+        return Err(format!(
+            "{samples} samples per pixel are not shown (1 and 3 are)"
+        ));
     }
-    if samples == 3 && number(obj, tags::PLANAR_CONFIGURATION) == Some(1.0) {
-        return Err("planar configuration 1 (colour by plane) is not shown yet".into());
+    let palette = if photometric == "PALETTE COLOR" {
+        Some(Palette::from_header(obj)?)
+    } else {
+        None
+    };
+    let cannot = |why: String| format!("cannot decode {} pixels: {why}", transfer_syntax_name(&ts));
+    if ts == RLE_LOSSLESS {
+        check_rle_headers(obj).map_err(cannot)?;
     }
-    let decoded = obj.decode_pixel_data_frame(index).map_err(|e| {
-        use dicom_encoding::TransferSyntaxIndex;
-        let name = dicom_transfer_syntax_registry::TransferSyntaxRegistry
-            .get(&ts)
-            .map(|t| t.name().to_string())
-            .unwrap_or_else(|| ts.clone());
-        format!("cannot decode {name} pixels: {e}")
-    })?;
-    let values: Vec<f32> = if samples == 3 {
-        decoded
-            .to_vec_frame::<u8>(0)
-            .map_err(|e| format!("cannot convert the colour pixels: {e}"))?
-            .into_iter()
-            .map(f32::from)
-            .collect()
+    // A codec that panics on malformed data (seen in the RLE adapter) must
+    // give a placeholder, not take the worker down.
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        obj.decode_pixel_data_frame(index)
+    }))
+    .map_err(|_| cannot("the decoder failed on malformed data".into()))?
+    .map_err(|e| cannot(e.to_string()))?;
+    let values: Vec<f32> = if let Some(palette) = &palette {
+        let indices = decoded
+            .to_vec_frame::<u16>(0)
+            .map_err(|e| format!("cannot convert the palette indices: {e}"))?;
+        palette.apply(&indices)
+    } else if samples == 3 {
+        colour_values(&decoded, rows as usize * columns as usize)?
     } else {
         decoded
             .to_vec_frame::<f32>(0)
             .map_err(|e| format!("cannot convert the pixels: {e}"))?
     };
+    let samples = if palette.is_some() { 3 } else { samples };
     let expected = (rows * columns * samples) as usize;
     if values.len() != expected {
         return Err(format!(
-            "the pixel data holds {} values where {columns} x {rows} x {samples} need {expected}",
+            "the {} pixel data holds {} values where {columns} x {rows} x {samples} need {expected}",
+            transfer_syntax_name(&ts),
             values.len()
         ));
     }
@@ -162,6 +185,220 @@ pub fn decode_frame(obj: &DefaultDicomObject, index: u32) -> Result<Frame, Strin
         monochrome1: photometric == "MONOCHROME1",
         header_window,
     })
+}
+
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// Checks every RLE fragment's header (PS3.5 G.3.1: at most 15 segments,
+/// offsets inside the fragment) before the codec reads it: its adapter
+/// trusts the header, and a bad segment count can make it allocate
+/// gigabytes or panic.
+fn check_rle_headers(obj: &DefaultDicomObject) -> Result<(), String> {
+    let Some(fragments) = obj.get(tags::PIXEL_DATA).and_then(|e| e.fragments()) else {
+        return Err("the pixel data is not encapsulated".into());
+    };
+    for (i, f) in fragments.iter().enumerate() {
+        let word = |at: usize| u32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
+        if f.len() < 64 {
+            return Err(format!("fragment {} is shorter than an RLE header", i + 1));
+        }
+        let segments = word(0) as usize;
+        if segments == 0 || segments > 15 {
+            return Err(format!(
+                "fragment {} declares {segments} RLE segments (1 to 15 are possible)",
+                i + 1
+            ));
+        }
+        for s in 0..segments {
+            let offset = word(4 + 4 * s) as usize;
+            if offset < 64 || offset >= f.len() {
+                return Err(format!(
+                    "fragment {} has an RLE segment outside its {} bytes",
+                    i + 1,
+                    f.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One colour frame as interleaved RGB, 0-255 per sample: planes
+/// de-interleaved (planar configuration 1), YBR_FULL and YBR_FULL_422
+/// converted to RGB (PS3.3 C.7.6.3.1.2), 16-bit samples scaled to 8 bits.
+/// (The codecs already deliver RGB for JPEG and JPEG 2000.)
+fn colour_values(
+    decoded: &dicom_pixeldata::DecodedPixelData<'_>,
+    pixels: usize,
+) -> Result<Vec<f32>, String> {
+    let data = decoded
+        .frame_data(0)
+        .map_err(|e| format!("cannot read the colour pixels: {e}"))?;
+    let raw: Vec<f32> = match decoded.bits_allocated() {
+        8 => data.iter().map(|v| f32::from(*v)).collect(),
+        16 => {
+            let max = ((1u32 << decoded.bits_stored().clamp(1, 16)) - 1) as f32;
+            data.chunks_exact(2)
+                .map(|b| (f32::from(u16::from_le_bytes([b[0], b[1]])) * 255.0 / max).min(255.0))
+                .collect()
+        }
+        b => return Err(format!("colour with Bits Allocated {b} is not shown")),
+    };
+    let photometric = decoded.photometric_interpretation().as_str().to_string();
+    if photometric == "YBR_FULL_422" {
+        // Two pixels share Cb and Cr: Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2).
+        if raw.len() != pixels * 2 {
+            return Err(format!(
+                "the YBR_FULL_422 pixel data holds {} samples where {} pixels need {}",
+                raw.len(),
+                pixels,
+                pixels * 2
+            ));
+        }
+        let mut out = Vec::with_capacity(pixels * 3);
+        for q in raw.chunks_exact(4) {
+            out.extend(ybr_to_rgb(q[0], q[2], q[3]));
+            out.extend(ybr_to_rgb(q[1], q[2], q[3]));
+        }
+        return Ok(out);
+    }
+    if raw.len() != pixels * 3 {
+        return Err(format!(
+            "the colour pixel data holds {} samples where {pixels} pixels need {}",
+            raw.len(),
+            pixels * 3
+        ));
+    }
+    let interleaved = match decoded.planar_configuration() {
+        // Planar configuration 1: all reds, then all greens, then blues.
+        dicom_pixeldata::PlanarConfiguration::PixelFirst => {
+            let (r, rest) = raw.split_at(pixels);
+            let (g, b) = rest.split_at(pixels);
+            (0..pixels).flat_map(|i| [r[i], g[i], b[i]]).collect()
+        }
+        dicom_pixeldata::PlanarConfiguration::Standard => raw,
+    };
+    Ok(match photometric.as_str() {
+        "YBR_FULL" => interleaved
+            .chunks_exact(3)
+            .flat_map(|p| ybr_to_rgb(p[0], p[1], p[2]))
+            .collect(),
+        "RGB" => interleaved,
+        other => {
+            return Err(format!(
+                "colour in {other} is not shown (RGB and YBR_FULL are)"
+            ))
+        }
+    })
+}
+
+/// YBR_FULL to RGB as PS3.3 C.7.6.3.1.2 defines it.
+fn ybr_to_rgb(y: f32, cb: f32, cr: f32) -> [f32; 3] {
+    let (cb, cr) = (cb - 128.0, cr - 128.0);
+    [
+        (y + 1.402 * cr).round().clamp(0.0, 255.0),
+        (y - 0.344_136 * cb - 0.714_136 * cr)
+            .round()
+            .clamp(0.0, 255.0),
+        (y + 1.772 * cb).round().clamp(0.0, 255.0),
+    ]
+}
+
+/// The red, green and blue palette lookup tables of a PALETTE COLOR image
+/// (PS3.3 C.7.6.3.1.5), each to 0-255.
+struct Palette {
+    first_mapped: i64,
+    tables: [Vec<u8>; 3],
+}
+
+impl Palette {
+    fn from_header(obj: &DefaultDicomObject) -> Result<Palette, String> {
+        if obj
+            .get(tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA)
+            .is_some()
+        {
+            return Err("PALETTE COLOR with segmented lookup tables is not shown".into());
+        }
+        let mut first_mapped = 0;
+        let mut tables: [Vec<u8>; 3] = Default::default();
+        let channels = [
+            (
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            ),
+            (
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            ),
+            (
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            ),
+        ];
+        for (i, (descriptor, data)) in channels.into_iter().enumerate() {
+            let missing = || "PALETTE COLOR without its lookup tables cannot be shown".to_string();
+            let d: Vec<i64> = obj
+                .get(descriptor)
+                .and_then(|e| e.to_multi_int::<i64>().ok())
+                .ok_or_else(missing)?;
+            let [entries, first, bits] = d[..] else {
+                return Err("a PALETTE COLOR lookup table descriptor without 3 values".into());
+            };
+            // 0 entries means 65536 (PS3.3 C.7.6.3.1.5); the first mapped
+            // value may have been written as signed.
+            let entries = if entries == 0 {
+                65536
+            } else {
+                entries as usize & 0xFFFF
+            };
+            first_mapped = first & 0xFFFF;
+            let words: Vec<u16> = match obj.get(data).map(|e| e.value()) {
+                Some(dicom_core::value::Value::Primitive(dicom_core::PrimitiveValue::U16(w))) => {
+                    w.to_vec()
+                }
+                Some(dicom_core::value::Value::Primitive(p)) => p
+                    .to_bytes()
+                    .chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                    .collect(),
+                _ => return Err(missing()),
+            };
+            tables[i] = match bits {
+                16 if words.len() >= entries => words[..entries].iter().map(|w| (w >> 8) as u8).collect(),
+                // 8-bit entries: one per 16-bit word, or two packed in each.
+                8 if words.len() >= entries => words[..entries].iter().map(|w| (w & 0xFF) as u8).collect(),
+                8 if words.len() * 2 >= entries => words
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .take(entries)
+                    .collect(),
+                _ => {
+                    return Err(format!(
+                        "a PALETTE COLOR lookup table of {entries} entries of {bits} bits holds {} words",
+                        words.len()
+                    ))
+                }
+            };
+        }
+        Ok(Palette {
+            first_mapped,
+            tables,
+        })
+    }
+
+    /// Interleaved RGB of each index; indices outside the table take its
+    /// first or last entry.
+    fn apply(&self, indices: &[u16]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(indices.len() * 3);
+        for &v in indices {
+            let at = i64::from(v) - self.first_mapped;
+            for t in &self.tables {
+                let i = at.clamp(0, t.len() as i64 - 1) as usize;
+                out.push(f32::from(t[i]));
+            }
+        }
+        out
+    }
 }
 
 /// The window to start with: the header's, else the values' full range.

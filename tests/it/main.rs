@@ -14,5 +14,6 @@ mod incremental;
 mod interrupt;
 mod link;
 mod masks;
+mod preview;
 mod review;
 mod robustness;
