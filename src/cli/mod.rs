@@ -3,6 +3,7 @@
 
 mod analyze;
 mod bench_cohort;
+mod bench_preview;
 mod bench_floor;
 mod cohort;
 mod export;
@@ -88,6 +89,9 @@ enum Command {
     /// Benchmark: cohort count and attrition latency, in-process.
     #[command(hide = true)]
     BenchCohort(bench_cohort::BenchCohortArgs),
+    /// Benchmark: preview decode and window/level latency, in-process.
+    #[command(hide = true)]
+    BenchPreview(bench_preview::BenchPreviewArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -157,6 +161,7 @@ pub fn run() -> i32 {
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),
         Some(Command::BenchCohort(a)) => bench_cohort::bench_cohort(&db, a),
+        Some(Command::BenchPreview(a)) => bench_preview::run(a),
     };
     match result {
         Ok(code) => code,
