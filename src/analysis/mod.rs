@@ -5,6 +5,7 @@
 //! Every result carries its full specification so it can be re-run.
 
 mod compute;
+pub mod plot;
 pub mod spec;
 pub mod suppress;
 pub mod table;

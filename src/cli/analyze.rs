@@ -12,7 +12,8 @@ pub struct AnalyzeArgs {
     /// The analysis specification (JSON; see README "Analyses").
     #[arg(long, value_name = "FILE")]
     spec: PathBuf,
-    /// Folder for result.json, result.csv and spec.json (created if needed).
+    /// Folder for result.json, result.csv, spec.json, plot.svg and plot.png
+    /// (created if needed).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Print the result as JSON on stdout.
@@ -24,6 +25,9 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     release: bool,
 }
+
+/// The size of the written plots, in pixels.
+const PLOT_SIZE: (u32, u32) = (1000, 620);
 
 pub fn run(db: &Path, a: AnalyzeArgs) -> anyhow::Result<i32> {
     let text = std::fs::read_to_string(&a.spec)
@@ -61,6 +65,16 @@ fn write_outputs(dir: &Path, r: &AnalysisResult) -> anyhow::Result<()> {
     write("result.json", serde_json::to_vec_pretty(r)?)?;
     write("spec.json", serde_json::to_vec_pretty(&r.spec)?)?;
     write("result.csv", csv_bytes(r)?)?;
+    write(
+        "plot.svg",
+        pacs_cohort::analysis::plot::svg(r, PLOT_SIZE)?.into_bytes(),
+    )?;
+    // The plot library opens the PNG itself: create it owner-only first
+    // (opening an existing file keeps its mode).
+    let png = dir.join("plot.png");
+    pacs_cohort::private_fs::touch(&png)
+        .with_context(|| format!("cannot create {}", png.display()))?;
+    pacs_cohort::analysis::plot::png(r, &png, PLOT_SIZE)?;
     Ok(())
 }
 

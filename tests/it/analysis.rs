@@ -236,3 +236,39 @@ fn the_seer_worked_example_from_a_counts_csv() {
     assert!(err.contains("use the same bands"), "{err}");
     assert!(!db.exists(), "a CSV analysis creates no workspace");
 }
+
+#[test]
+fn plots_are_written_and_a_released_plot_draws_no_suppressed_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("ws.db");
+    let csv = tmp.path().join("counts.csv");
+    std::fs::write(
+        &csv,
+        "period,modality,events\n2018,CT,140\n2019,CT,7\n2020,CT,160\n2021,CT,171\n2018,MR,40\n2019,MR,44\n2020,MR,52\n2021,MR,61\n",
+    )
+    .unwrap();
+    let spec = format!(
+        r#"{{"kind": "trend", "source": {{"counts_csv": "{}"}}, "time": "year"}}"#,
+        csv.display()
+    );
+    for release in [false, true] {
+        let name = if release { "released" } else { "local" };
+        let (code, v) = analyze(&db, tmp.path(), name, &spec, release);
+        assert_eq!(code, 0, "{v}");
+        let out = tmp.path().join(format!("{name}-out"));
+        let svg = std::fs::read_to_string(out.join("plot.svg")).unwrap();
+        assert!(svg.contains("Trend over time") && svg.contains("count (95% CI)"));
+        // One marker per drawn point: 8 periods, 7 when 2019/CT (7) is
+        // suppressed.
+        let markers = svg.matches("<circle").count();
+        assert_eq!(markers, if release { 7 } else { 8 }, "{name}");
+        let png = std::fs::read(out.join("plot.png")).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("plot.png"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "owner-only");
+    }
+}
