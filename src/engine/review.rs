@@ -351,7 +351,10 @@ impl Engine {
         for f in facts {
             let ev = events.remove(&f.series_uid).unwrap_or_default();
             let uid = f.series_uid.clone();
-            let assessed = self.assess(&conn, f, &ev, &inputs, true)?;
+            // A series nobody reviewed is exported as it is unless
+            // approved-only: its images need no look then.
+            let per_image = approved_only || !ev.is_empty();
+            let assessed = self.assess(&conn, f, &ev, &inputs, per_image)?;
             summary.counts.add(&assessed.item);
             for (inst, verdict) in assessed.images {
                 by_path.insert(inst.path, (uid.clone(), verdict));

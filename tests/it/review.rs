@@ -728,3 +728,60 @@ fn the_cli_lists_decides_and_refuses_row_level_output_in_aggregate_only_mode() {
         );
     }
 }
+
+#[test]
+fn an_approved_only_export_resumes_with_its_approvals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, _db, engine) = workspace(tmp.path(), &["CT_small.dcm", "MR_small_RLE.dcm"]);
+    let (ct, _) = uids(&archive.join("CT_small.dcm"));
+    let (mr, _) = uids(&archive.join("MR_small_RLE.dcm"));
+    let opts = ProfileOptions::default();
+    for s in [&ct, &mr] {
+        engine
+            .set_review(s, None, ReviewState::Approved, "erin", "", &opts)
+            .unwrap();
+    }
+    let out = tmp.path().join("export");
+    let cancel = CancelToken::new();
+    let r = engine
+        .export_cohort("all", &out, &ExportOptions::default(), &cancel, &mut |p| {
+            if p.phase == pacs_cohort::export::ExportPhase::Scanning {
+                cancel.cancel();
+            }
+        })
+        .unwrap();
+    assert!(r.cancelled && r.review.approved_only, "{r:?}");
+    let resume = ExportOptions {
+        resume: true,
+        ..Default::default()
+    };
+    let r = engine
+        .export_cohort("all", &out, &resume, &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!((r.reused, r.written), (2, 2));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["reviewed_series"].as_array().unwrap().len(), 2);
+    for f in dcm_files(&out) {
+        assert_eq!(claims_clean_pixels(&f), (true, Some("NO".into())));
+    }
+    // A new approval (another reviewer) is not the run that was cancelled.
+    let cancel = CancelToken::new();
+    let out2 = tmp.path().join("export2");
+    engine
+        .export_cohort("all", &out2, &ExportOptions::default(), &cancel, &mut |p| {
+            if p.phase == pacs_cohort::export::ExportPhase::Scanning {
+                cancel.cancel();
+            }
+        })
+        .unwrap();
+    engine
+        .set_review(&ct, None, ReviewState::Approved, "frank", "", &opts)
+        .unwrap();
+    let e = engine
+        .export_cohort("all", &out2, &resume, &CancelToken::new(), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no unfinished run"), "{e}");
+}
