@@ -2,6 +2,7 @@
 //! Human output on stdout, progress on stderr, `--json` for scripts.
 
 mod analyze;
+mod bench_burnin;
 mod bench_cohort;
 mod bench_preview;
 mod bench_floor;
@@ -89,6 +90,9 @@ enum Command {
     /// Benchmark: cohort count and attrition latency, in-process.
     #[command(hide = true)]
     BenchCohort(bench_cohort::BenchCohortArgs),
+    /// Benchmark: the burned-in text detector on generated images.
+    #[command(hide = true)]
+    BenchBurnin(bench_burnin::BenchBurninArgs),
     /// Benchmark: preview decode and window/level latency, in-process.
     #[command(hide = true)]
     BenchPreview(bench_preview::BenchPreviewArgs),
@@ -162,6 +166,7 @@ pub fn run() -> i32 {
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),
         Some(Command::BenchCohort(a)) => bench_cohort::bench_cohort(&db, a),
         Some(Command::BenchPreview(a)) => bench_preview::run(a),
+        Some(Command::BenchBurnin(a)) => bench_burnin::run(a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 //! It owns no UI types: a worker wakes the UI through a plain callback.
 
 mod analysis;
+mod burnin;
 mod export;
 mod job;
 mod masks;

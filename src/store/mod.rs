@@ -7,6 +7,7 @@
 pub(crate) mod analysis;
 pub(crate) mod audit;
 mod browse;
+pub(crate) mod burnin;
 pub(crate) mod cohorts;
 pub(crate) mod ehr;
 pub(crate) mod findings;

@@ -2,6 +2,7 @@
 //! a seed, never reads the clock. Used for sample_data, tests and
 //! benchmarks. Builds plain [`ObjectSpec`]s; `dicom::write` encodes them.
 
+pub mod burnin;
 mod catalog;
 pub mod faults;
 mod rng;
