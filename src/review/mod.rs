@@ -14,14 +14,42 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The person reviewing, by default: the operating system's user name.
+/// The person reviewing, by default: the operating system's user name
+/// (from the environment, else, on Unix, the password database entry of
+/// the process's user: services and containers often set no USER).
 pub fn default_reviewer() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .filter_map(|v| std::env::var(v).ok())
         .map(|v| v.trim().to_string())
         .find(|v| !v.is_empty())
+        .or_else(unix_user_name)
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(unix)]
+fn unix_user_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of /proc/self is the process's real user (Linux).
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd_name(&passwd, uid)
+}
+
+#[cfg(not(unix))]
+fn unix_user_name() -> Option<String> {
+    None
+}
+
+/// The name of user `uid` in a passwd file's text.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?.trim();
+        let id: u32 = f.nth(1)?.trim().parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 fn short_hash(text: &str) -> String {
@@ -283,6 +311,16 @@ mod tests {
             stale_reason(&base, "garbage"),
             Some("approval record unreadable")
         );
+    }
+
+    #[test]
+    fn the_default_reviewer_is_found_in_the_password_database() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\n# comment\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(passwd_name(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(passwd_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(passwd_name(passwd, 7), None);
+        assert!(!default_reviewer().is_empty());
     }
 
     #[test]
