@@ -785,3 +785,59 @@ fn an_approved_only_export_resumes_with_its_approvals() {
         .to_string();
     assert!(e.contains("no unfinished run"), "{e}");
 }
+
+#[test]
+fn the_approved_bytes_are_the_final_word_when_a_change_hides_from_the_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, _db, engine) = workspace(tmp.path(), &["CT_small.dcm"]);
+    let ct = archive.join("CT_small.dcm");
+    let (series, _) = uids(&ct);
+    let opts = ProfileOptions::default();
+    engine
+        .set_review(&series, None, ReviewState::Approved, "gina", "", &opts)
+        .unwrap();
+    // A pixel changed in place, size and modification time restored: the
+    // cheap check cannot see it, the export's hash of the bytes does.
+    let modified = std::fs::metadata(&ct).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&ct).unwrap();
+    // Inside the pixel data (the file ends with elements the profile removes).
+    let at = bytes.len() - 1000;
+    bytes[at] ^= 0x40;
+    std::fs::write(&ct, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&ct)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    assert_eq!(
+        state_of(&engine, &series, &opts),
+        (ReviewState::Approved, None)
+    );
+    let export = |out: &Path, approved_only: Option<bool>| {
+        engine
+            .export_cohort(
+                "all",
+                out,
+                &ExportOptions {
+                    approved_only,
+                    ..Default::default()
+                },
+                &CancelToken::new(),
+                &mut |_| {},
+            )
+            .unwrap()
+    };
+    let out = tmp.path().join("approved-only");
+    let r = export(&out, None);
+    assert!(r.review.approved_only && r.written == 0, "{r:?}");
+    assert_eq!(r.skipped.len(), 1, "{r:?}");
+    assert!(
+        r.skipped[0].1.contains("not what a reviewer approved"),
+        "{r:?}"
+    );
+    let out = tmp.path().join("all-series");
+    let r = export(&out, Some(false));
+    assert_eq!((r.written, r.review.clean_pixels_claimed), (1, 0), "{r:?}");
+    assert!(!claims_clean_pixels(&dcm_files(&out)[0]).0);
+}
