@@ -1176,3 +1176,336 @@ fn a_finding_is_waived_in_the_dialog_and_the_next_export_completes() {
     assert_eq!(second.waived.len(), first.findings.len());
     h.get_by_label_contains("waived by a reviewer");
 }
+
+// ---------------------------------------------------------------------
+// Images (#11): the viewer, masks drawn in it, the review queue.
+
+use super::imaging::viewer::Mode;
+use egui::{Event, PointerButton, Pos2};
+
+fn pointer(h: &mut Harness<'static, PacsApp>, pos: Pos2, button: PointerButton, pressed: bool) {
+    h.event(Event::PointerMoved(pos));
+    h.event(Event::PointerButton {
+        pos,
+        button,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.step();
+}
+
+/// Presses `button` at `from`, moves to `to` in a few steps, releases.
+fn drag(h: &mut Harness<'static, PacsApp>, from: Pos2, to: Pos2, button: PointerButton) {
+    h.event(Event::PointerMoved(from));
+    h.step();
+    pointer(h, from, button, true);
+    for i in 1..=4 {
+        h.event(Event::PointerMoved(from + (to - from) * (i as f32 / 4.0)));
+        h.step();
+    }
+    pointer(h, to, button, false);
+}
+
+/// An indexed archive, the app on it, and the viewer open (by a
+/// double-click on the first study's series with the most images).
+fn viewer_on_a_series(dir: &Path) -> (Engine, Harness<'static, PacsApp>, String) {
+    let archive_dir = dir.join("archive");
+    archive(&archive_dir, 3, false);
+    let (db, engine) = indexed(dir, &archive_dir);
+    let mut h = harness(&db, &archive_dir);
+    wait_until(&mut h, "the studies", |a| !a.studies.is_empty() && idle(a));
+    // A CT or MR study (several images per series).
+    let study = h
+        .state()
+        .studies
+        .iter()
+        .find(|s| s.instance_count > s.series_count)
+        .expect("a study with a multi-image series")
+        .clone();
+    h.get_all_by_label(&study.patient_id)
+        .next()
+        .unwrap()
+        .click();
+    wait_until(&mut h, "the series", |a| {
+        a.selected_study.as_ref() == Some(&study.study_uid) && !a.series.is_empty() && idle(a)
+    });
+    let series = h
+        .state()
+        .series
+        .iter()
+        .max_by_key(|s| s.instance_count)
+        .unwrap()
+        .clone();
+    let label = series.description.clone().expect("a series description");
+    let at = h.get_by_label(&label).rect().center();
+    // A click selects the row, Enter opens it (a double-click too: seen
+    // under Xvfb; kittest's synthetic double-click did not register).
+    pointer(&mut h, at, PointerButton::Primary, true);
+    pointer(&mut h, at, PointerButton::Primary, false);
+    assert_eq!(
+        h.state().imaging.selected_series.as_ref(),
+        Some(&series.series_uid)
+    );
+    h.key_press(egui::Key::Enter);
+    h.step();
+    assert!(h.state().imaging.viewer.is_some(), "Enter opens the viewer");
+    wait_until(&mut h, "the decoded image", |a| {
+        a.imaging
+            .viewer
+            .as_ref()
+            .is_some_and(|v| matches!(v.decoded(), Some(Ok(_))) && v.image_rect.is_some())
+    });
+    (engine, h, series.series_uid)
+}
+
+#[test]
+fn the_viewer_opens_a_series_and_a_right_drag_changes_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_engine, mut h, uid) = viewer_on_a_series(tmp.path());
+    let v = h.state().imaging.viewer.as_ref().unwrap();
+    assert_eq!(v.series_uid, uid);
+    let before = v.window.expect("a first window");
+    let rect = v.image_rect.unwrap();
+    // Right-drag: right widens the window, down raises the center.
+    drag(
+        &mut h,
+        rect.center(),
+        rect.center() + egui::vec2(80.0, 40.0),
+        PointerButton::Secondary,
+    );
+    let after = h.state().imaging.viewer.as_ref().unwrap().window.unwrap();
+    assert!(after.width > before.width, "{before:?} -> {after:?}");
+    assert!(after.center > before.center, "{before:?} -> {after:?}");
+    assert_eq!(h.state().imaging.viewer.as_ref().unwrap().preset, "custom");
+    // The next image keeps the window; the arrow key steps.
+    let index = h.state().imaging.viewer.as_ref().unwrap().index;
+    h.key_press(egui::Key::ArrowUp);
+    h.step();
+    let v = h.state().imaging.viewer.as_ref().unwrap();
+    assert_eq!(v.index, index - 1, "the series opens on its middle image");
+    assert_eq!(v.window, Some(after));
+    // A preset sets the window.
+    h.get_by_label_contains("W/L:").click();
+    h.run_steps(2);
+    h.get_by_label("lung").click();
+    h.run_steps(2);
+    let v = h.state().imaging.viewer.as_ref().unwrap();
+    assert_eq!(v.window, Some(pacs_cohort::preview::PRESETS[0].1));
+}
+
+#[test]
+fn a_mask_drawn_in_the_viewer_is_recorded_for_every_image_and_burned_into_the_export_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (engine, mut h, uid) = viewer_on_a_series(tmp.path());
+    h.key_press(egui::Key::M);
+    h.step();
+    assert_eq!(h.state().imaging.viewer.as_ref().unwrap().mode, Mode::Mask);
+    let rect = h
+        .state()
+        .imaging
+        .viewer
+        .as_ref()
+        .unwrap()
+        .image_rect
+        .unwrap();
+    // From a quarter in to the middle of the image.
+    let from = rect.min + rect.size() * 0.25;
+    drag(&mut h, from, rect.center(), PointerButton::Primary);
+    let v = h.state().imaging.viewer.as_ref().unwrap();
+    assert_eq!(v.drafts.len(), 1, "one rectangle drawn");
+    let (frame, _) = v.decoded().unwrap().as_ref().unwrap().clone();
+    let drawn = v.draft_rects(frame.columns, frame.rows)[0];
+    let (c, r) = (frame.columns, frame.rows);
+    // Whole pixels from a quarter to the middle (rounded).
+    assert!(
+        drawn.x.abs_diff(c / 4) <= 1 && drawn.y.abs_diff(r / 4) <= 1,
+        "{drawn:?}"
+    );
+    assert!(
+        drawn.width.abs_diff(c / 4) <= 1 && drawn.height.abs_diff(r / 4) <= 1,
+        "{drawn:?}"
+    );
+    h.get_by_label("Apply to every image of the series").click();
+    wait_until(&mut h, "the masks to be recorded", |a| {
+        !a.imaging.busy()
+            && a.imaging
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.drafts.is_empty() && !v.masks.0.is_empty())
+    });
+    let images = engine.series_instances(&uid).unwrap();
+    let (masks, templates) = engine.masks().unwrap();
+    assert!(templates.is_empty());
+    assert_eq!(masks.len(), images.len(), "one rectangle per image");
+    for i in &images {
+        let m = masks
+            .iter()
+            .find(|m| m.sop_instance_uid == i.sop_uid)
+            .expect("each image masked");
+        assert_eq!(m.rect, drawn);
+    }
+    // The de-identified view (D) shows the rectangle burned in: one fill
+    // value where the original has the image's own values.
+    let original = frame;
+    h.key_press(egui::Key::D);
+    wait_until(&mut h, "the de-identified image", |a| {
+        a.imaging
+            .viewer
+            .as_ref()
+            .is_some_and(|v| v.deid && matches!(v.decoded(), Some(Ok(_))))
+    });
+    let v = h.state().imaging.viewer.as_ref().unwrap();
+    let (deid, _) = v.decoded().unwrap().as_ref().unwrap().clone();
+    let inside = |f: &pacs_cohort::preview::Frame| -> Vec<f32> {
+        (drawn.y..drawn.y + drawn.height)
+            .flat_map(|y| (drawn.x..drawn.x + drawn.width).map(move |x| (x, y)))
+            .map(|(x, y)| f.values[(y * f.columns + x) as usize])
+            .collect()
+    };
+    let masked = inside(&deid);
+    assert!(masked.iter().all(|v| *v == masked[0]), "filled");
+    let was = inside(&original);
+    assert!(
+        was.iter().any(|v| *v != was[0]),
+        "the source had detail there"
+    );
+    let outside = (0, 0);
+    let (ox, oy) = outside;
+    assert_eq!(
+        deid.values[(oy * deid.columns + ox) as usize],
+        original.values[(oy * original.columns + ox) as usize],
+        "outside the mask the pixels are the source's"
+    );
+    // The recorded mask is listed; removing it goes through the engine.
+    h.get_all_by_label("remove").next().unwrap().click();
+    wait_until(&mut h, "the mask removed", |a| {
+        !a.imaging.busy()
+            && a.imaging
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.masks.0.len() == images.len() - 1)
+    });
+    assert_eq!(engine.masks().unwrap().0.len(), images.len() - 1);
+}
+
+#[test]
+fn the_review_queue_approves_and_excludes_by_keyboard_and_records_the_history() {
+    use pacs_cohort::model::ReviewState;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive_dir = tmp.path().join("archive");
+    archive(&archive_dir, 2, false);
+    let (db, engine) = indexed(tmp.path(), &archive_dir);
+    let mut h = harness(&db, &archive_dir);
+    wait_until(&mut h, "the workspace", |a| a.status.is_some() && idle(a));
+    h.get_by_label("Review").click();
+    wait_until(&mut h, "the queue", |a| {
+        a.imaging.review.loaded && !a.imaging.review.items.is_empty() && idle(a)
+    });
+    let first = h.state().imaging.review.items[0].series_uid.clone();
+    assert!(h
+        .state()
+        .imaging
+        .review
+        .items
+        .iter()
+        .all(|i| i.state == ReviewState::Unreviewed));
+    // A note, then X excludes the selected series (a click on the queue
+    // takes the focus from the note field, so the keys go to the queue).
+    h.state_mut().prefs.reviewer = "dr test".into();
+    h.get_by_label("Note").click();
+    h.step();
+    h.get_by_label("Note").type_text("a scout");
+    h.step();
+    let row = h.state().imaging.review.items[0].description.clone();
+    h.get_all_by_label(&row).next().unwrap().click();
+    h.run_steps(2);
+    assert_eq!(h.state().imaging.review.note, "a scout");
+    h.key_press(egui::Key::X);
+    h.step();
+    assert!(h.state().imaging.review.working.is_some(), "X decides");
+    wait_until(&mut h, "the exclusion", |a| {
+        !a.imaging.review.busy() && a.imaging.review.working.is_none()
+    });
+    let history = engine.review_history(Some(&first)).unwrap();
+    assert_eq!(history.len(), 1, "{:?}", h.state().imaging.review.message);
+    assert_eq!(history[0].state, ReviewState::Excluded);
+    assert_eq!(history[0].reviewer, "dr test");
+    assert_eq!(history[0].note, "a scout");
+    // The queue lists it as excluded (after the unreviewed ones); J moves
+    // to the next series and A approves it (rendered on the worker).
+    wait_until(&mut h, "the queue again", |a| {
+        !a.imaging.review.busy()
+            && a.imaging
+                .review
+                .items
+                .iter()
+                .any(|i| i.series_uid == first && i.state == ReviewState::Excluded)
+    });
+    let selected = h.state().imaging.review.selected;
+    let second = h.state().imaging.review.items[selected].series_uid.clone();
+    assert_ne!(second, first, "the selection moved on to the next series");
+    h.key_press(egui::Key::J);
+    h.key_press(egui::Key::K);
+    h.step();
+    assert_eq!(h.state().imaging.review.selected, selected);
+    h.key_press(egui::Key::A);
+    h.step();
+    assert!(h.state().imaging.review.working.is_some(), "A decides");
+    wait_until(&mut h, "the approval", |a| {
+        !a.imaging.review.busy() && a.imaging.review.working.is_none()
+    });
+    assert!(
+        matches!(h.state().imaging.review.message, Some(Ok(_))),
+        "{:?}",
+        h.state().imaging.review.message
+    );
+    let options = h.state().prefs.profile.options();
+    let items = engine.review_items(None, &options).unwrap();
+    let state = |uid: &str| items.iter().find(|i| i.series_uid == uid).unwrap().state;
+    assert_eq!(state(&second), ReviewState::Approved);
+    assert_eq!(state(&first), ReviewState::Excluded);
+    let all = engine.review_history(None).unwrap();
+    assert_eq!(all.len(), 2);
+    // The history view lists both decisions.
+    h.get_by_label("History…").click();
+    wait_until(&mut h, "the history", |a| {
+        a.imaging.review.history.len() == 2
+    });
+    h.get_by_label_contains("2 decisions");
+}
+
+#[test]
+fn an_image_the_stack_cannot_decode_shows_its_reason_in_the_viewer_and_as_a_thumbnail() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One JPEG-LS image (the stack has no JPEG-LS decoder).
+    let archive_dir = tmp.path().join("archive");
+    std::fs::create_dir_all(&archive_dir).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/real/MR_small_jpeg_ls_lossless.dcm"),
+        archive_dir.join("jls.dcm"),
+    )
+    .unwrap();
+    let (db, engine) = indexed(tmp.path(), &archive_dir);
+    let mut h = harness(&db, &archive_dir);
+    wait_until(&mut h, "the studies", |a| !a.studies.is_empty() && idle(a));
+    let study = h.state().studies[0].clone();
+    let series = engine.series(&study.study_uid).unwrap().remove(0);
+    h.state_mut().push(super::commands::Command::SelectStudy(
+        study.study_uid.clone(),
+    ));
+    wait_until(&mut h, "its series and thumbnails", |a| {
+        !a.series.is_empty() && idle(a)
+    });
+    h.get_by_label_contains("JPEG-LS");
+    h.state_mut().push(super::commands::Command::Imaging(
+        super::imaging::Cmd::OpenSeries(series.series_uid.clone(), "jls".into()),
+    ));
+    wait_until(&mut h, "the placeholder", |a| {
+        a.imaging
+            .viewer
+            .as_ref()
+            .is_some_and(|v| matches!(v.decoded(), Some(Err(_))))
+    });
+    h.get_by_label_contains("cannot be shown");
+}

@@ -68,6 +68,9 @@ pub struct Queue {
     pub options: ProfileOptions,
     pub reviewer: String,
     pending: usize,
+    /// After a decision the selection moves on to the series that followed
+    /// the decided one.
+    next_after: Option<String>,
 }
 
 impl Queue {
@@ -104,6 +107,7 @@ impl Queue {
             options: ProfileOptions::default(),
             reviewer: String::new(),
             pending: 0,
+            next_after: None,
         }
     }
 
@@ -145,7 +149,10 @@ impl Queue {
             self.pending = self.pending.saturating_sub(1);
             match reply {
                 Reply::Items(cohort, Ok(mut items)) if cohort == self.cohort => {
-                    let keep = self.selected_item().map(|i| i.series_uid.clone());
+                    let keep = self
+                        .next_after
+                        .take()
+                        .or_else(|| self.selected_item().map(|i| i.series_uid.clone()));
                     order(&mut items);
                     self.items = items;
                     self.loaded = true;
@@ -222,11 +229,16 @@ impl Queue {
             Cmd::Decide(state) => {
                 let item = self.selected_item()?;
                 let series = item.series_uid.clone();
+                let images = item.instances;
+                self.next_after = self
+                    .items
+                    .get(self.selected + 1)
+                    .map(|i| i.series_uid.clone());
                 self.working = Some(match state {
                     ReviewState::Approved => {
                         format!(
                             "approving {} images (rendering each as the export writes it)…",
-                            item.instances
+                            images
                         )
                     }
                     _ => "recording…".into(),

@@ -248,6 +248,10 @@ pub fn draw(ui: &mut egui::Ui, thumb: Thumb, size: f32) -> egui::Response {
             } else {
                 format!("{ts}: {reason}")
             };
+            // Screen readers (and tests) get the reason too.
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, &text)
+            });
             response.on_hover_text(text)
         }
     }

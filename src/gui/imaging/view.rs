@@ -143,9 +143,7 @@ fn toolbar(ui: &mut egui::Ui, v: &mut Viewer, out: &mut Vec<Cmd>) {
             Some(Ok((f, _))) => f.header_window,
             _ => None,
         };
-        egui::ComboBox::from_id_salt("viewer_preset")
-            .selected_text(format!("W/L: {}", v.preset))
-            .show_ui(ui, |ui| {
+        ui.menu_button(format!("W/L: {}", v.preset), |ui| {
                 for (name, w) in PRESETS {
                     if ui.selectable_label(v.preset == name, name).clicked() {
                         v.window = Some(w);
@@ -328,8 +326,12 @@ fn image(ui: &mut egui::Ui, v: &mut Viewer, out: &mut Vec<Cmd>) {
                 .current()
                 .map(|i| pacs_cohort::thumbs::transfer_syntax_name(&i.transfer_syntax))
                 .unwrap_or_default();
+            let text = format!("This image cannot be shown\n{ts}\n{reason}");
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, &text)
+            });
             let galley = painter.layout(
-                format!("This image cannot be shown\n{ts}\n{reason}"),
+                text,
                 egui::FontId::proportional(15.0),
                 egui::Color32::from_rgb(240, 190, 90),
                 (area.width() - 40.0).max(100.0),
@@ -346,6 +348,7 @@ fn image(ui: &mut egui::Ui, v: &mut Viewer, out: &mut Vec<Cmd>) {
     v.fit = fit;
     let scale = v.zoom.unwrap_or(fit);
     let img_rect = egui::Rect::from_center_size(area.center() + v.pan, size * scale);
+    v.image_rect = Some(img_rect);
     if let Some(t) = v.texture(ui.ctx()) {
         painter.image(
             t.id(),

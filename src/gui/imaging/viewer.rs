@@ -69,6 +69,8 @@ pub struct Viewer {
     /// The header diff's filter text and changed-only switch.
     pub diff_filter: String,
     pub diff_changed_only: bool,
+    /// Where the image was last drawn, in screen points (tests aim here).
+    pub image_rect: Option<egui::Rect>,
 }
 
 impl Viewer {
@@ -98,6 +100,7 @@ impl Viewer {
             fit: 1.0,
             diff_filter: String::new(),
             diff_changed_only: true,
+            image_rect: None,
         }
     }
 
