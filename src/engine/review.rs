@@ -245,15 +245,30 @@ impl Engine {
         devices: &HashMap<String, DeviceKey>,
         options: &Options,
     ) -> Result<Vec<store::review::ApprovedImage>, EngineError> {
+        use rayon::prelude::*;
         let inputs = self.review_inputs(options)?;
+        // Big stacks like the export's workers: the same parser and
+        // profile run here.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("pacs-review-{i}"))
+            .stack_size(16 * 1024 * 1024)
+            .build()
+            .map_err(|e| EngineError::Preview(format!("cannot start worker threads: {e}")))?;
+        let rendered: Vec<Result<store::review::ApprovedImage, EngineError>> = pool.install(|| {
+            targets
+                .par_iter()
+                .map(|inst| {
+                    let current = inputs.of(inst, devices.get(&inst.sop_uid));
+                    let p = self.render_deidentified(inst, options, &inputs.masks)?;
+                    Ok((inst.sop_uid.clone(), p.rendered.sha256(), current.to_text()))
+                })
+                .collect()
+        });
         let mut content = Vec::with_capacity(targets.len());
         let mut failed: Vec<(String, String)> = Vec::new();
-        for inst in targets {
-            let current = inputs.of(inst, devices.get(&inst.sop_uid));
-            match self.render_deidentified(inst, options, &inputs.masks) {
-                Ok(p) => {
-                    content.push((inst.sop_uid.clone(), p.rendered.sha256(), current.to_text()))
-                }
+        for (inst, r) in targets.iter().zip(rendered) {
+            match r {
+                Ok(c) => content.push(c),
                 Err(EngineError::Preview(reason)) => failed.push((inst.sop_uid.clone(), reason)),
                 Err(e) => return Err(e),
             }
