@@ -44,6 +44,9 @@ pub enum Cmd {
         id: i64,
         template: bool,
     },
+    /// Propose masks where the text detector finds text-like regions (in
+    /// the series' middle image).
+    FindText,
     /// List the series of this cohort definition for the grid.
     CohortSeries(CohortSpec),
     Review(review::Cmd),
@@ -180,6 +183,29 @@ impl Imaging {
                 }
             }
             Reply::CohortSeries(spec, rows) => self.grid.answered(spec, rows),
+            Reply::FoundText(uid, found) => {
+                self.writes = self.writes.saturating_sub(1);
+                if let Some(v) = self.viewer.as_mut().filter(|v| v.series_uid == uid) {
+                    v.message = Some(match found {
+                        Ok(rects) => {
+                            let n = rects.len();
+                            v.drafts.extend(rects.iter().map(|r| {
+                                egui::Rect::from_min_size(
+                                    egui::pos2(r.x as f32, r.y as f32),
+                                    egui::vec2(r.width as f32, r.height as f32),
+                                )
+                            }));
+                            Ok(if n == 0 {
+                                "the text detector found no text-like regions in the middle image"
+                                    .into()
+                            } else {
+                                format!("{n} text-like regions proposed (new rectangles): check, adjust, then apply")
+                            })
+                        }
+                        Err(e) => Err(e),
+                    });
+                }
+            }
         }
     }
 
@@ -230,6 +256,12 @@ impl Imaging {
                         facts.device.clone(),
                         rects,
                     ));
+                }
+            }
+            Cmd::FindText => {
+                if let Some(v) = &self.viewer {
+                    self.writes += 1;
+                    self.worker.ask(Request::FindText(v.series_uid.clone()));
                 }
             }
             Cmd::RemoveMask { id, template } => {

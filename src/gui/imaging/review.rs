@@ -5,9 +5,11 @@
 //! decisions with CSV export.
 
 use crate::gui::picker::FolderPicker;
+use pacs_cohort::burnin::SeriesRisk;
 use pacs_cohort::engine::ProfileOptions;
 use pacs_cohort::model::{ReviewEvent, ReviewItem, ReviewState};
 use pacs_cohort::Engine;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -42,8 +44,11 @@ enum Request {
     Csv(Arc<dyn FolderPicker>),
 }
 
+/// Burned-in text risk per series (header rules; empty when unknown).
+type Risks = HashMap<String, SeriesRisk>;
+
 enum Reply {
-    Items(Option<String>, Result<Vec<ReviewItem>, String>),
+    Items(Option<String>, Result<(Vec<ReviewItem>, Risks), String>),
     Decided(Result<ReviewEvent, String>),
     History(Result<Vec<ReviewEvent>, String>),
     Csv(Result<Option<PathBuf>, String>),
@@ -56,6 +61,7 @@ pub struct Queue {
     /// The saved cohort reviewed (None: every series of the workspace).
     pub cohort: Option<String>,
     pub items: Vec<ReviewItem>,
+    pub risks: Risks,
     pub loaded: bool,
     pub selected: usize,
     pub note: String,
@@ -97,6 +103,7 @@ impl Queue {
             picker,
             cohort: None,
             items: Vec::new(),
+            risks: HashMap::new(),
             loaded: false,
             selected: 0,
             note: String::new(),
@@ -148,13 +155,14 @@ impl Queue {
             };
             self.pending = self.pending.saturating_sub(1);
             match reply {
-                Reply::Items(cohort, Ok(mut items)) if cohort == self.cohort => {
+                Reply::Items(cohort, Ok((mut items, risks))) if cohort == self.cohort => {
                     let keep = self
                         .next_after
                         .take()
                         .or_else(|| self.selected_item().map(|i| i.series_uid.clone()));
-                    order(&mut items);
+                    order(&mut items, &risks);
                     self.items = items;
+                    self.risks = risks;
                     self.loaded = true;
                     self.selected = keep
                         .and_then(|k| self.items.iter().position(|i| i.series_uid == k))
@@ -275,25 +283,33 @@ impl Queue {
 }
 
 /// Review order: what needs a look first (unreviewed, then needs
-/// masking), then what is decided; the engine's order within each.
-fn order(items: &mut [ReviewItem]) {
+/// masking), then what is decided; within each the highest burned-in
+/// text risk first, then the engine's order.
+fn order(items: &mut [ReviewItem], risks: &Risks) {
     let rank = |s: ReviewState| match s {
         ReviewState::Unreviewed => 0,
         ReviewState::NeedsMasking => 1,
         ReviewState::Approved => 2,
         ReviewState::Excluded => 3,
     };
-    items.sort_by_key(|i| rank(i.state));
+    items.sort_by_key(|i| {
+        let risk = risks.get(&i.series_uid).map(|r| r.level);
+        (rank(i.state), std::cmp::Reverse(risk))
+    });
 }
 
 fn run(engine: &Engine, r: Request) -> Reply {
     match r {
-        Request::Items(cohort, options) => Reply::Items(
-            cohort.clone(),
-            engine
+        Request::Items(cohort, options) => {
+            let listed = engine
                 .review_items(cohort.as_deref(), &options)
-                .map_err(|e| e.to_string()),
-        ),
+                .and_then(|items| {
+                    let uids: Vec<String> = items.iter().map(|i| i.series_uid.clone()).collect();
+                    Ok((items, engine.series_risks(&uids)?))
+                })
+                .map_err(|e| e.to_string());
+            Reply::Items(cohort, listed)
+        }
         Request::Set {
             series,
             state,

@@ -133,6 +133,13 @@ fn queue(
         ))
         .weak(),
     );
+    ui.label(
+        egui::RichText::new(
+            "Ordered by state, then burned-in text risk (hover a risk for its reasons).",
+        )
+        .weak()
+        .small(),
+    );
     ui.label(egui::RichText::new("J/K or N/P: next/previous · A approve · X exclude · M needs masking · D original/de-identified").weak().small());
     egui::Panel::bottom("review_decide").show(ui, |ui| decide(ui, q, reviewer, out));
     ui.style_mut().interaction.selectable_labels = false;
@@ -143,11 +150,12 @@ fn queue(
         .sense(egui::Sense::click())
         .scroll_to_row(selected, None)
         .column(Column::exact(92.0))
+        .column(Column::exact(44.0))
         .column(Column::exact(40.0))
         .column(Column::remainder().clip(true))
         .column(Column::exact(40.0))
         .header(20.0, |mut h| {
-            for t in ["State", "Mod.", "Description", "Imgs"] {
+            for t in ["State", "Risk", "Mod.", "Description", "Imgs"] {
                 h.col(|ui| {
                     ui.strong(t);
                 });
@@ -167,6 +175,21 @@ fn queue(
                     let r = ui.colored_label(state_color(ui, item.state), text);
                     if let Some(why) = &item.stale {
                         r.on_hover_text(format!("The approval no longer holds: {why}"));
+                    }
+                });
+                row.col(|ui| match q.risks.get(&item.series_uid) {
+                    Some(r) => {
+                        use pacs_cohort::burnin::RiskLevel;
+                        let color = match r.level {
+                            RiskLevel::High => ui.visuals().error_fg_color,
+                            RiskLevel::Medium => ui.visuals().warn_fg_color,
+                            RiskLevel::Low => ui.visuals().weak_text_color(),
+                        };
+                        ui.colored_label(color, r.level.as_str())
+                            .on_hover_text(r.reasons.join("\n"));
+                    }
+                    None => {
+                        ui.label("");
                     }
                 });
                 row.col(|ui| {

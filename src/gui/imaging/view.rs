@@ -261,6 +261,13 @@ fn masks_bar(ui: &mut egui::Ui, v: &mut Viewer, out: &mut Vec<Cmd>) {
         {
             out.push(Cmd::SaveTemplate);
         }
+        if ui
+            .button("Find text")
+            .on_hover_text("Propose rectangles where the burned-in text detector finds text-like regions (in the series' middle image)")
+            .clicked()
+        {
+            out.push(Cmd::FindText);
+        }
         if drafts && ui.button("Discard new").clicked() {
             v.drafts.clear();
             v.selected = None;

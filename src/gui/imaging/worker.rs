@@ -57,6 +57,8 @@ pub enum Request {
     },
     /// The series of a cohort definition's content (the grid).
     CohortSeries(CohortSpec),
+    /// Text-like regions in a series' middle image (proposed masks).
+    FindText(String),
 }
 
 pub enum Reply {
@@ -67,6 +69,7 @@ pub enum Reply {
     /// A mask write: what it did, or why it failed.
     Written(Result<String, String>),
     CohortSeries(CohortSpec, Result<Vec<GridItem>, String>),
+    FoundText(String, Result<Vec<Rect>, String>),
 }
 
 pub struct Worker {
@@ -154,6 +157,10 @@ fn run(engine: &Engine, r: Request) -> Vec<Reply> {
                 .map(|_| "mask removed".to_string())
                 .map_err(|e| e.to_string());
             vec![Reply::Written(done), masks(engine)]
+        }
+        Request::FindText(uid) => {
+            let found = engine.pixel_text_regions(&uid).map_err(|e| e.to_string());
+            vec![Reply::FoundText(uid, found)]
         }
         Request::CohortSeries(spec) => {
             let rows = engine
