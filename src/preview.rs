@@ -437,21 +437,77 @@ pub fn window_value(x: f64, w: Window) -> u8 {
 }
 
 /// The frame as RGBA8 under window `w` (grey; MONOCHROME1 inverted), or its
-/// colours as they are.
+/// colours as they are. Rows are windowed in parallel; when every value is
+/// an integer in a range of at most [`LUT_MAX_RANGE`] (stored values through
+/// an integer rescale: nearly every CT and MR), each distinct value is
+/// windowed once into a table by [`window_value`] itself, so the result is
+/// the same as windowing every pixel.
 pub fn window_rgba(f: &Frame, w: Window) -> Vec<u8> {
-    let mut out = Vec::with_capacity(f.rows as usize * f.columns as usize * 4);
+    use rayon::prelude::*;
+    let pixels = f.rows as usize * f.columns as usize;
+    let mut out = vec![255u8; pixels * 4];
+    // Rows per parallel task: enough work to outweigh scheduling.
+    let chunk = (f.columns as usize).max(1) * 16;
     if f.samples == 3 {
-        for px in f.values.chunks_exact(3) {
-            out.extend([px[0] as u8, px[1] as u8, px[2] as u8, 255]);
+        out.par_chunks_mut(chunk * 4)
+            .zip(f.values.par_chunks(chunk * 3))
+            .for_each(|(o, v)| {
+                for (px, c) in o.chunks_exact_mut(4).zip(v.chunks_exact(3)) {
+                    px[..3].copy_from_slice(&[c[0] as u8, c[1] as u8, c[2] as u8]);
+                }
+            });
+        return out;
+    }
+    let invert = |g: u8| if f.monochrome1 { 255 - g } else { g };
+    match integral_range(&f.values) {
+        Some((low, high)) => {
+            let lut: Vec<u8> = (low..=high)
+                .map(|v| invert(window_value(v as f64, w)))
+                .collect();
+            out.par_chunks_mut(chunk * 4)
+                .zip(f.values.par_chunks(chunk))
+                .for_each(|(o, v)| {
+                    for (px, x) in o.chunks_exact_mut(4).zip(v) {
+                        let g = lut[(*x as i64 - low) as usize];
+                        px[..3].copy_from_slice(&[g, g, g]);
+                    }
+                });
         }
-    } else {
-        for v in &f.values {
-            let g = window_value(f64::from(*v), w);
-            let g = if f.monochrome1 { 255 - g } else { g };
-            out.extend([g, g, g, 255]);
+        None => {
+            out.par_chunks_mut(chunk * 4)
+                .zip(f.values.par_chunks(chunk))
+                .for_each(|(o, v)| {
+                    for (px, x) in o.chunks_exact_mut(4).zip(v) {
+                        let g = invert(window_value(f64::from(*x), w));
+                        px[..3].copy_from_slice(&[g, g, g]);
+                    }
+                });
         }
     }
     out
+}
+
+/// The widest value range windowed through a table (1 Mi entries).
+pub const LUT_MAX_RANGE: i64 = 1 << 20;
+
+/// (lowest, highest) when every value is an integer and the range fits
+/// [`LUT_MAX_RANGE`].
+fn integral_range(values: &[f32]) -> Option<(i64, i64)> {
+    let (mut low, mut high) = (i64::MAX, i64::MIN);
+    for v in values {
+        // A cast round trip, not `fract()` (a libm call per value); the
+        // bound keeps the cast exact and refuses NaN and infinities.
+        if !(v.abs() < 1e9) {
+            return None;
+        }
+        let i = *v as i64;
+        if i as f32 != *v {
+            return None;
+        }
+        low = low.min(i);
+        high = high.max(i);
+    }
+    (low <= high && high - low < LUT_MAX_RANGE).then_some((low, high))
 }
 
 #[cfg(test)]
@@ -500,6 +556,48 @@ mod tests {
                 width: 2000.0
             }
         );
+    }
+
+    #[test]
+    fn the_table_and_the_per_pixel_window_agree() {
+        // 50 rows of 28: several parallel chunks.
+        let integral: Vec<f32> = (0..1400).map(|i| (i * 3 - 1100) as f32).collect();
+        let fractional: Vec<f32> = integral.iter().map(|v| v + 0.25).collect();
+        let windows = PRESETS.iter().map(|p| p.1).chain([
+            Window {
+                center: 0.5,
+                width: 1.0,
+            },
+            Window {
+                center: 10.0,
+                width: 2.0,
+            },
+        ]);
+        for w in windows {
+            for monochrome1 in [false, true] {
+                for values in [&integral, &fractional] {
+                    let f = Frame {
+                        rows: 50,
+                        columns: 28,
+                        samples: 1,
+                        values: values.clone(),
+                        monochrome1,
+                        header_window: None,
+                    };
+                    let got = window_rgba(&f, w);
+                    assert_eq!(got.len(), 1400 * 4);
+                    for (i, v) in values.iter().enumerate() {
+                        let g = window_value(f64::from(*v), w);
+                        let g = if monochrome1 { 255 - g } else { g };
+                        assert_eq!(got[i * 4..i * 4 + 4], [g, g, g, 255], "{v} under {w:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(integral_range(&integral), Some((-1100, 3097)));
+        assert_eq!(integral_range(&fractional), None);
+        assert_eq!(integral_range(&[0.0, f32::NAN]), None);
+        assert_eq!(integral_range(&[0.0, 2e6]), None, "too wide for a table");
     }
 
     #[test]
