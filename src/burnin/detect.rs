@@ -31,11 +31,13 @@ const MAX_PAIRINGS: usize = 4_000_000;
 /// Most background roughness (see [`TextCandidate::roughness`]) a row may
 /// sit on near the borders, and in the middle.
 const ROUGH_SMOOTH: f64 = 6.0;
-const ROUGH_BORDER: f64 = 12.0;
+const ROUGH_BORDER: f64 = 9.0;
 const ROUGH_MIDDLE: f64 = 8.0;
+const ROUGH_TEXTURE: f64 = 24.0;
 
 /// The frame as 8-bit grey, stretched between its 0.5th and 99.5th
-/// percentiles (so any value range, signed or not, looks alike), colour as
+/// percentiles widened (so any value range, signed or not, looks alike
+/// and outliers do not squash it), colour as
 /// the brightest channel (coloured text on a dark ground stays bright),
 /// averaged down by `factor`.
 struct Work {
@@ -73,7 +75,11 @@ fn percentile_range(values: &[f32], samples: usize) -> Option<(f32, f32)> {
     // Mostly uniform frames (a black screen with a little white text):
     // the percentiles meet, the extremes do not.
     if hi - lo > 1e-6 {
-        Some((lo, hi))
+        // Widened by up to the same span on each side: text is often the
+        // brightest (or darkest) value, and clipping it to the level of a
+        // bright background would erase it.
+        let span = hi - lo;
+        Some(((lo - span).max(min), (hi + span).min(max)))
     } else if max - min > 1e-6 {
         Some((min, max))
     } else {
@@ -476,13 +482,18 @@ fn judge(
     let (cx, cy) = (f64::from(x0 + x1) / 2.0 / w, f64::from(y0 + y1) / 2.0 / h);
     let near_border = !(0.2..=0.8).contains(&cx) || !(0.2..=0.8).contains(&cy);
     // Three marks on a smooth ground are enough near the borders; rough
-    // ground (speckle) and the middle of the image need four.
+    // ground (speckle) and the middle of the image need more and flatter
+    // marks.
     let accepted = !pattern
         && !mixed
         && if near_border {
-            flatness <= 40.0 && (rough <= ROUGH_SMOOTH || (n >= 4 && rough <= ROUGH_BORDER))
+            flatness <= 40.0
+                && (rough <= ROUGH_SMOOTH
+                    || (n >= 4 && rough <= ROUGH_BORDER)
+                    || (n >= 6 && flatness <= 15.0 && rough <= ROUGH_TEXTURE))
         } else {
-            n >= 4 && flatness <= 24.0 && rough <= ROUGH_MIDDLE
+            (n >= 4 && flatness <= 24.0 && rough <= ROUGH_MIDDLE)
+                || (n >= 9 && flatness <= 12.0 && rough <= ROUGH_TEXTURE)
         };
     let f = work.factor;
     TextCandidate {
