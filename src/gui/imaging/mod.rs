@@ -109,7 +109,9 @@ impl Imaging {
         if self.review.reviewer != reviewer {
             self.review.reviewer = reviewer.to_string();
         }
-        self.review.drain(deadline);
+        if let Some((uid, title)) = self.review.drain(deadline) {
+            self.open_for_review(uid, title);
+        }
         while Instant::now() < deadline {
             let Ok(reply) = self.worker.rx.try_recv() else {
                 break;
@@ -147,9 +149,9 @@ impl Imaging {
                     v.frame = v.current().map(|i| i.frames.max(1) / 2).unwrap_or(0);
                 }
             }
-            Reply::Decoded(key, d) => {
+            Reply::Decoded(key, d, diff) => {
                 if let Some(v) = &mut self.viewer {
-                    v.insert(key, *d);
+                    v.insert(key, *d, diff);
                 }
             }
             Reply::Masks(Ok(m)) => {
@@ -270,11 +272,7 @@ impl Imaging {
             }
             Cmd::Review(c) => {
                 if let Some((uid, title)) = self.review.handle(c) {
-                    self.open(uid, title);
-                    if let Some(v) = &mut self.viewer {
-                        // The review looks at what the export writes.
-                        v.deid = true;
-                    }
+                    self.open_for_review(uid, title);
                 }
             }
             Cmd::CohortSeries(spec) => {
@@ -282,6 +280,14 @@ impl Imaging {
                     self.worker.ask(Request::CohortSeries(spec));
                 }
             }
+        }
+    }
+
+    /// The review looks at what the export writes.
+    fn open_for_review(&mut self, uid: String, title: String) {
+        self.open(uid, title);
+        if let Some(v) = &mut self.viewer {
+            v.deid = true;
         }
     }
 

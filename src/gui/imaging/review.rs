@@ -77,6 +77,8 @@ pub struct Queue {
     /// After a decision the selection moves on to the series that followed
     /// the decided one.
     next_after: Option<String>,
+    /// Open the selected series once the queue is listed.
+    open_on_load: bool,
 }
 
 impl Queue {
@@ -115,6 +117,7 @@ impl Queue {
             reviewer: String::new(),
             pending: 0,
             next_after: None,
+            open_on_load: false,
         }
     }
 
@@ -148,7 +151,10 @@ impl Queue {
         }
     }
 
-    pub fn drain(&mut self, deadline: Instant) {
+    /// Takes the workers' answers; returns a series to show when the
+    /// queue was just listed.
+    pub fn drain(&mut self, deadline: Instant) -> Option<(String, String)> {
+        let mut open = None;
         while Instant::now() < deadline {
             let Ok(reply) = self.rx.try_recv() else {
                 break;
@@ -168,6 +174,9 @@ impl Queue {
                         .and_then(|k| self.items.iter().position(|i| i.series_uid == k))
                         .unwrap_or(0)
                         .min(self.items.len().saturating_sub(1));
+                    if std::mem::take(&mut self.open_on_load) {
+                        open = self.open_selected();
+                    }
                 }
                 Reply::Items(_, Ok(_)) => {}
                 Reply::Items(_, Err(e)) => {
@@ -212,6 +221,7 @@ impl Queue {
                 Reply::Csv(Err(e)) => self.message = Some(Err(e)),
             }
         }
+        open
     }
 
     /// Handles a command; returns a series to show in the viewer.
@@ -219,8 +229,8 @@ impl Queue {
         match c {
             Cmd::Load(cohort) => {
                 self.cohort = cohort;
+                self.open_on_load = true;
                 self.ask(Request::Items(self.cohort.clone(), self.options));
-                return self.open_selected();
             }
             Cmd::Select(i) => {
                 self.selected = i.min(self.items.len().saturating_sub(1));

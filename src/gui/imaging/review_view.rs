@@ -29,14 +29,14 @@ pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Cmd>) {
     }
     egui::Panel::left("review_queue")
         .resizable(true)
-        .default_size(330.0)
-        .min_size(260.0)
+        .default_size(300.0)
+        .min_size(240.0)
         .show(ui, |ui| queue(ui, q, v.cohorts, v.reviewer, out));
     match v.viewer {
         Some(viewer) => {
             egui::Panel::right("review_diff")
                 .resizable(true)
-                .default_size(380.0)
+                .default_size(470.0)
                 .min_size(200.0)
                 .show(ui, |ui| diff(ui, viewer));
             egui::CentralPanel::default().show(ui, |ui| view::show(ui, viewer, true, out));
@@ -137,10 +137,14 @@ fn queue(
         egui::RichText::new(
             "Ordered by state, then burned-in text risk (hover a risk for its reasons).",
         )
-        .weak()
-        .small(),
+        .weak(),
     );
-    ui.label(egui::RichText::new("J/K or N/P: next/previous · A approve · X exclude · M needs masking · D original/de-identified").weak().small());
+    ui.label(
+        egui::RichText::new(
+            "J/K or N/P: next/previous · A approve · X exclude · M needs masking · D original/de-identified",
+        )
+        .weak(),
+    );
     egui::Panel::bottom("review_decide").show(ui, |ui| decide(ui, q, reviewer, out));
     ui.style_mut().interaction.selectable_labels = false;
     let selected = q.selected;
@@ -149,9 +153,9 @@ fn queue(
         .striped(true)
         .sense(egui::Sense::click())
         .scroll_to_row(selected, None)
-        .column(Column::exact(92.0))
-        .column(Column::exact(44.0))
-        .column(Column::exact(40.0))
+        .column(Column::exact(88.0))
+        .column(Column::exact(58.0))
+        .column(Column::exact(36.0))
         .column(Column::remainder().clip(true))
         .column(Column::exact(40.0))
         .header(20.0, |mut h| {
@@ -247,7 +251,7 @@ fn decide(ui: &mut egui::Ui, q: &mut Queue, reviewer: &mut String, out: &mut Vec
             ui.end_row();
         });
     let idle = q.working.is_none() && q.selected_item().is_some();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         for (state, text, hover) in [
             (ReviewState::Approved, "Approve (A)", "These de-identified pixels and header carry no PHI: renders the whole series as the export writes it and records its hash"),
             (ReviewState::NeedsMasking, "Needs masking (M)", "Burned-in text to cover first"),
@@ -355,21 +359,20 @@ fn diff(ui: &mut egui::Ui, v: &mut Viewer) {
             .hint_text("filter: keyword, tag, value, action or rule")
             .desired_width(f32::INFINITY),
     );
-    let rows = match v.decoded() {
-        Some(Ok((_, facts))) => facts.diff.clone(),
-        Some(Err(_)) => None,
-        None => {
+    let rows = match v.diff() {
+        (true, rows) => rows.cloned(),
+        (false, _) => {
             ui.label(egui::RichText::new("rendering…").weak());
             return;
         }
     };
     let Some(rows) = rows else {
-        ui.label(
-            egui::RichText::new(
-                "Switch to De-identified (D) to see what the export writes for each element.",
-            )
-            .weak(),
-        );
+        let text = if v.deid {
+            "The export cannot render this image (the reason is on the image)."
+        } else {
+            "Switch to De-identified (D) to see what the export writes for each element."
+        };
+        ui.label(egui::RichText::new(text).weak());
         return;
     };
     let needle = v.diff_filter.trim().to_lowercase();
@@ -396,11 +399,11 @@ fn diff(ui: &mut egui::Ui, v: &mut Viewer) {
         .id_salt("diff_table")
         .striped(true)
         .resizable(true)
-        .column(Column::initial(120.0).clip(true))
-        .column(Column::initial(90.0).clip(true))
-        .column(Column::initial(90.0).clip(true))
-        .column(Column::initial(80.0).clip(true))
-        .column(Column::remainder().clip(true))
+        .column(Column::initial(112.0).clip(true))
+        .column(Column::initial(84.0).clip(true))
+        .column(Column::initial(84.0).clip(true))
+        .column(Column::initial(76.0).clip(true))
+        .column(Column::remainder().at_least(60.0).clip(true))
         .header(20.0, |mut h| {
             for t in ["Element", "Original", "De-identified", "Action", "Rule"] {
                 h.col(|ui| {
@@ -425,7 +428,7 @@ fn diff(ui: &mut egui::Ui, v: &mut Viewer) {
                     ui.label(t).on_hover_text(t);
                 });
                 row.col(|ui| {
-                    ui.label(r.action.as_str());
+                    ui.label(r.action.as_str()).on_hover_text(&r.rule);
                 });
                 row.col(|ui| {
                     ui.label(&r.rule).on_hover_text(&r.rule);

@@ -3,7 +3,7 @@
 //! a window drag re-windows them, never the file), and the mask
 //! rectangles being drawn. Layout is in `view`; decoding in `worker`.
 
-use super::worker::{Decoded, ImageKey};
+use super::worker::{Decoded, Diff, ImageKey};
 use eframe::egui;
 use pacs_cohort::model::{InstanceMask, InstanceRef, MaskTemplate, Rect};
 use pacs_cohort::preview::{self, Window};
@@ -49,7 +49,7 @@ pub struct Viewer {
     pub zoom: Option<f32>,
     pub pan: egui::Vec2,
     pub mode: Mode,
-    cache: Vec<(ImageKey, Decoded)>,
+    cache: Vec<(ImageKey, Decoded, Option<Diff>)>,
     /// The decode asked for and not answered.
     pub asked: Option<ImageKey>,
     texture: Option<(ImageKey, Window, egui::TextureHandle)>,
@@ -128,22 +128,37 @@ impl Viewer {
     /// The decoded image shown now, if it arrived.
     pub fn decoded(&self) -> Option<&Decoded> {
         let key = self.key()?;
-        self.cache.iter().find(|(k, _)| *k == key).map(|(_, d)| d)
+        self.cache
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, d, _)| d)
+    }
+
+    /// The header diff of the image shown (de-identified view only), and
+    /// whether the image's answer arrived at all.
+    pub fn diff(&self) -> (bool, Option<&Diff>) {
+        let Some(key) = self.key() else {
+            return (false, None);
+        };
+        match self.cache.iter().find(|(k, _, _)| *k == key) {
+            Some((_, _, diff)) => (true, diff.as_ref()),
+            None => (false, None),
+        }
     }
 
     pub fn has(&self, key: &ImageKey) -> bool {
-        self.cache.iter().any(|(k, _)| k == key)
+        self.cache.iter().any(|(k, _, _)| k == key)
     }
 
-    pub fn insert(&mut self, key: ImageKey, d: Decoded) {
+    pub fn insert(&mut self, key: ImageKey, d: Decoded, diff: Option<Diff>) {
         if self.asked.as_ref() == Some(&key) {
             self.asked = None;
         }
         if key.series != self.series_uid {
             return;
         }
-        self.cache.retain(|(k, _)| *k != key);
-        self.cache.push((key, d));
+        self.cache.retain(|(k, _, _)| *k != key);
+        self.cache.push((key, d, diff));
         if self.cache.len() > CACHED {
             self.cache.drain(..1);
         }
@@ -152,7 +167,7 @@ impl Viewer {
     /// The de-identified renderings are out of date (masks or options
     /// changed).
     pub fn forget_deidentified(&mut self) {
-        self.cache.retain(|(k, _)| !k.deid);
+        self.cache.retain(|(k, _, _)| !k.deid);
         if self.texture.as_ref().is_some_and(|(k, _, _)| k.deid) {
             self.texture = None;
         }

@@ -32,12 +32,13 @@ pub struct ImageFacts {
     pub device: DeviceKey,
     pub transfer_syntax: String,
     pub photometric: String,
-    /// The header diff (de-identified images only).
-    pub diff: Option<Arc<Vec<DiffRow>>>,
 }
 
 /// A decoded image, or why it cannot be shown.
 pub type Decoded = Result<(Arc<Frame>, ImageFacts), String>;
+
+/// Every element of a source beside what the export writes for it.
+pub type Diff = Arc<Vec<DiffRow>>;
 
 pub enum Request {
     /// The images of a series.
@@ -63,7 +64,9 @@ pub enum Request {
 
 pub enum Reply {
     Opened(String, Result<Vec<InstanceRef>, String>),
-    Decoded(ImageKey, Box<Decoded>),
+    /// With the header diff of a de-identified image (also when its
+    /// pixels cannot be decoded).
+    Decoded(ImageKey, Box<Decoded>, Option<Diff>),
     /// Every recorded mask and template (after any change, and on open).
     Masks(Result<(Vec<InstanceMask>, Vec<MaskTemplate>), String>),
     /// A mask write: what it did, or why it failed.
@@ -127,8 +130,9 @@ fn run(engine: &Engine, r: Request) -> Vec<Reply> {
             instance,
             options,
         } => {
-            let d = decode(engine, &key, &instance, &options);
-            vec![Reply::Decoded(key, Box::new(d))]
+            let mut diff = None;
+            let d = decode(engine, &key, &instance, &options, &mut diff);
+            vec![Reply::Decoded(key, Box::new(d), diff)]
         }
         Request::AddMasks(list) => {
             let n = list.len();
@@ -177,6 +181,7 @@ fn decode(
     key: &ImageKey,
     instance: &InstanceRef,
     options: &ProfileOptions,
+    diff: &mut Option<Diff>,
 ) -> Decoded {
     if key.deid {
         // The export's own rendering: the same bytes the export writes.
@@ -184,8 +189,8 @@ fn decode(
         let p = engine
             .render_deidentified(instance, options, &book)
             .map_err(|e| e.to_string())?;
-        let mut facts = facts(&p.source);
-        facts.diff = Some(Arc::new(file_diff(&p.source, &p.rendered.file, options)));
+        *diff = Some(Arc::new(file_diff(&p.source, &p.rendered.file, options)));
+        let facts = facts(&p.source);
         let frame = preview::decode_frame(&p.rendered.file, key.frame)?;
         Ok((Arc::new(frame), facts))
     } else {
@@ -224,6 +229,5 @@ fn facts(obj: &dicom_object::DefaultDicomObject) -> ImageFacts {
         },
         transfer_syntax: pacs_cohort::thumbs::transfer_syntax_name(obj.meta().transfer_syntax()),
         photometric: text(tags::PHOTOMETRIC_INTERPRETATION),
-        diff: None,
     }
 }

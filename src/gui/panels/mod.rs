@@ -40,20 +40,24 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
         busy: app.queries_busy(),
     };
     egui::Panel::bottom("status_bar").show(ui, |ui| status_bar::show(ui, &bar, &mut out));
-    egui::Panel::left("archives")
-        .resizable(true)
-        .default_size(300.0)
-        .min_size(220.0)
-        .show(ui, |ui| {
-            let view = archives::View {
-                status: app.status.as_ref(),
-                index: app.index.as_ref(),
-                recent: &app.prefs.recent,
-                typed_path: &mut app.typed_archive_path,
-                dark,
-            };
-            archives::show(ui, view, &mut out)
-        });
+    // The review needs the width for the queue, the image and the header
+    // diff: the archives panel steps aside there.
+    if app.prefs.tab != Tab::Review {
+        egui::Panel::left("archives")
+            .resizable(true)
+            .default_size(300.0)
+            .min_size(220.0)
+            .show(ui, |ui| {
+                let view = archives::View {
+                    status: app.status.as_ref(),
+                    index: app.index.as_ref(),
+                    recent: &app.prefs.recent,
+                    typed_path: &mut app.typed_archive_path,
+                    dark,
+                };
+                archives::show(ui, view, &mut out)
+            });
+    }
     egui::CentralPanel::default_margins().show(ui, |ui| {
         ui.horizontal(|ui| {
             let current = app.prefs.tab;
