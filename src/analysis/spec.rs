@@ -157,7 +157,7 @@ pub struct PrevalenceSpec {
     pub outcome: Option<String>,
     #[serde(default = "patients")]
     pub unit: Unit,
-    /// At most two strata (crossed).
+    /// At most three strata (crossed).
     #[serde(default)]
     pub strata: Vec<Stratum>,
     #[serde(default = "default_age_bands")]

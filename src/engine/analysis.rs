@@ -128,9 +128,9 @@ fn run(
                 ResultBody::Trend(r)
             }
             AnalysisSpec::Prevalence(p) => {
-                if p.strata.len() > 2 {
+                if p.strata.len() > 3 {
                     return Err(
-                        AnalysisError::Input("at most two strata can be crossed".into()).into(),
+                        AnalysisError::Input("at most three strata can be crossed".into()).into(),
                     );
                 }
                 let table = match &p.denominator {
@@ -284,17 +284,10 @@ impl Engine {
         }
     }
 
-    /// The state of the index: the last run and the number of instances.
+    /// Identifies the state of the index (cheaply: no counting).
     fn index_snapshot(&self) -> Result<String, EngineError> {
-        let s = self.status()?;
-        Ok(format!(
-            "run {} · {} patients, {} studies, {} series, {} instances",
-            s.last_run.map_or(0, |r| r.id),
-            s.levels.patients,
-            s.levels.studies,
-            s.levels.series,
-            s.levels.instances
-        ))
+        let conn = store::open_ro(&self.db)?;
+        Ok(store::analysis::snapshot(&conn, &self.db)?)
     }
 }
 

@@ -109,10 +109,9 @@ fn stratum_expr(s: &Stratum, bands: &[AgeBand], series_joined: bool) -> String {
         }
     };
     let expr = match s {
-        Stratum::Modality => series("modality"),
-        Stratum::BodyPart => series("body_part"),
-        Stratum::Site => series("institution_name"),
-        Stratum::Manufacturer => series("manufacturer"),
+        Stratum::Modality | Stratum::BodyPart | Stratum::Site | Stratum::Manufacturer => {
+            series(series_column(s))
+        }
         Stratum::Sex => "p.sex".to_string(),
         Stratum::Year => "substr(st.study_date, 1, 4)".to_string(),
         Stratum::AgeGroup => age_case(bands),
@@ -160,30 +159,48 @@ pub(crate) fn trend_counts(
     bands: &[AgeBand],
 ) -> Result<Vec<(String, String, u64)>> {
     let (studies, params, series_only) = set.sql(0);
-    let join_series = unit == Unit::Series || split.is_some_and(is_series_stratum);
-    let label = split.map_or("'all'".to_string(), |s| stratum_expr(s, bands, join_series));
+    let series_split = split.filter(|s| is_series_stratum(s));
+    // Series are joined one row per series when series are counted, else
+    // one row per (study, value) of the split, so a plain COUNT counts
+    // studies.
+    let (join, label) = match (unit, series_split) {
+        (Unit::Series, _) => (
+            "JOIN series s ON s.study_ref = st.id".to_string(),
+            split.map(|s| stratum_expr(s, bands, true)),
+        ),
+        (_, Some(s)) => {
+            let column = series_column(s);
+            let restrict = series_only
+                .as_ref()
+                .map(|ids| format!(" WHERE id IN ({ids})"))
+                .unwrap_or_default();
+            (
+                format!("JOIN (SELECT DISTINCT study_ref, {column} FROM series{restrict}) s ON s.study_ref = st.id"),
+                Some(stratum_expr(s, bands, true)),
+            )
+        }
+        (_, None) => (String::new(), split.map(|s| stratum_expr(s, bands, false))),
+    };
+    let label = label.unwrap_or_else(|| "'all'".to_string());
     let counted = match unit {
-        Unit::Studies => "st.id",
-        Unit::Patients => "st.patient_ref",
-        Unit::Series => "s.id",
+        Unit::Patients => "COUNT(DISTINCT st.patient_ref)",
+        Unit::Studies | Unit::Series => "COUNT(*)",
     };
-    let series_filter = match (&series_only, join_series) {
-        (Some(ids), true) => format!(" AND s.id IN ({ids})"),
-        _ => String::new(),
-    };
+    let mut filter = String::new();
+    if !matches!(set, StudySet::Index) {
+        filter.push_str(" AND st.id IN (SELECT id FROM m)");
+    }
+    if let (Unit::Series, Some(ids)) = (unit, &series_only) {
+        filter.push_str(&format!(" AND s.id IN ({ids})"));
+    }
     let sql = format!(
         "WITH m AS MATERIALIZED ({studies})
-         SELECT {period} AS period, {label} AS label, COUNT(DISTINCT {counted})
+         SELECT {period} AS period, {label} AS label, {counted}
          FROM studies st JOIN patients p ON p.id = st.patient_ref
          {join}
-         WHERE st.id IN (SELECT id FROM m) AND st.study_date IS NOT NULL{series_filter}
+         WHERE st.study_date IS NOT NULL{filter}
          GROUP BY 1, 2 ORDER BY 1, 2",
         period = period_expr(time),
-        join = if join_series {
-            "JOIN series s ON s.study_ref = st.id"
-        } else {
-            ""
-        },
     );
     let mut stmt = conn.prepare(&sql).at(path)?;
     let rows = stmt
@@ -198,16 +215,66 @@ pub(crate) fn trend_counts(
     rows.map(|r| r.at(path)).collect()
 }
 
+/// The series column a series stratum reads.
+fn series_column(s: &Stratum) -> &'static str {
+    match s {
+        Stratum::Modality => "modality",
+        Stratum::BodyPart => "body_part",
+        Stratum::Site => "institution_name",
+        _ => "manufacturer",
+    }
+}
+
+/// Identifies the state of the index without counting it: the last index
+/// run (id, end) and the highest row id of each level. Any index run,
+/// removal or addition changes it.
+pub(crate) fn snapshot(conn: &Connection, path: &Path) -> Result<String> {
+    conn.query_row(
+        "SELECT (SELECT max(id) FROM index_runs),
+                (SELECT finished_at FROM index_runs ORDER BY id DESC LIMIT 1),
+                (SELECT max(id) FROM patients), (SELECT max(id) FROM studies),
+                (SELECT max(id) FROM series), (SELECT max(id) FROM instances),
+                (SELECT count(*) FROM roots)",
+        [],
+        |r| {
+            Ok(format!(
+                "run {} finished {} · max ids patient {} study {} series {} instance {} · {} roots",
+                r.get::<_, Option<i64>>(0)?.unwrap_or(0),
+                r.get::<_, Option<String>>(1)?.unwrap_or_else(|| "-".into()),
+                r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                r.get::<_, i64>(6)?,
+            ))
+        },
+    )
+    .at(path)
+}
+
 /// Studies without a usable date (left out of trends; reported).
 pub(crate) fn undated(conn: &Connection, path: &Path, set: &StudySet) -> Result<u64> {
     let (studies, params, _) = set.sql(0);
-    let sql = format!(
-        "SELECT count(*) FROM studies st WHERE st.id IN (SELECT id FROM ({studies})) AND st.study_date IS NULL"
-    );
+    let filter = match set {
+        StudySet::Index => String::new(),
+        StudySet::Cohort(_) => format!(" AND st.id IN (SELECT id FROM ({studies}))"),
+    };
+    let sql = format!("SELECT count(*) FROM studies st WHERE st.study_date IS NULL{filter}");
+    let params: Vec<Value> = if matches!(set, StudySet::Index) {
+        Vec::new()
+    } else {
+        params
+    };
     conn.query_row(&sql, params_from_iter(params), |r| r.get::<_, i64>(0))
         .map(|n| n as u64)
         .at(path)
 }
+
+/// The first study (by date, then id) of each patient in `d`, as `id`:
+/// one window pass, not a lookup per patient.
+const FIRST_STUDY_PER_PATIENT: &str = "(SELECT id FROM (SELECT st0.id, row_number() OVER (
+        PARTITION BY st0.patient_ref ORDER BY st0.study_date IS NULL, st0.study_date, st0.id) AS rn
+      FROM studies st0 WHERE st0.id IN (SELECT id FROM d)) WHERE rn = 1)";
 
 /// Per stratum (crossed): the denominator and how many of it are in the
 /// outcome. Patients are placed in strata by their first study of the
@@ -241,10 +308,7 @@ pub(crate) fn prevalence_counts(
         .join(", ");
     let (rows_sql, event) = match unit {
         Unit::Patients => (
-            "(SELECT (SELECT d2.id FROM d d2 JOIN studies s2 ON s2.id = d2.id
-                       WHERE d2.patient_ref = d.patient_ref
-                       ORDER BY s2.study_date IS NULL, s2.study_date, s2.id LIMIT 1) AS id
-              FROM d GROUP BY d.patient_ref)",
+            FIRST_STUDY_PER_PATIENT,
             "st.patient_ref IN (SELECT patient_ref FROM o)",
         ),
         Unit::Studies | Unit::Series => ("(SELECT id FROM d)", "st.id IN (SELECT id FROM o)"),
@@ -284,11 +348,7 @@ pub(crate) fn patients_by_age_band(
     let (studies, params, _) = set.sql(0);
     let sql = format!(
         "WITH d AS MATERIALIZED ({studies})
-         SELECT {band}, COUNT(*) FROM
-           (SELECT (SELECT d2.id FROM d d2 JOIN studies s2 ON s2.id = d2.id
-                     WHERE d2.patient_ref = d.patient_ref
-                     ORDER BY s2.study_date IS NULL, s2.study_date, s2.id LIMIT 1) AS id
-            FROM d GROUP BY d.patient_ref) f
+         SELECT {band}, COUNT(*) FROM {FIRST_STUDY_PER_PATIENT} f
          JOIN studies st ON st.id = f.id GROUP BY 1",
         band = age_case(bands)
     );

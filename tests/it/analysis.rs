@@ -83,7 +83,7 @@ fn a_yearly_trend_by_modality_counts_what_independent_sql_counts() {
     assert!(!want.is_empty());
     assert_eq!(got, want);
     assert_eq!(v["cohorts"][0]["name"], "all");
-    assert!(v["index_snapshot"].as_str().unwrap().contains("studies"));
+    assert!(v["index_snapshot"].as_str().unwrap().contains("max ids"));
     assert_eq!(v["suppression"]["released"], false);
     let written = tmp.path().join("trend-out");
     for f in ["result.json", "result.csv", "spec.json"] {
