@@ -605,3 +605,214 @@ pub fn detect_text(frame: &Frame) -> Vec<Rect> {
         .collect();
     merge_rects(rects)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::burnin::{
+        draw_text, generate_image, ImageSpec, Placement, Scene, PLACEMENTS,
+    };
+
+    /// The share of `line` inside the union of `regions`.
+    fn coverage(line: &Rect, regions: &[Rect]) -> f64 {
+        let mut covered = 0u64;
+        for y in line.y..line.y + line.height {
+            for x in line.x..line.x + line.width {
+                if regions
+                    .iter()
+                    .any(|r| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height)
+                {
+                    covered += 1;
+                }
+            }
+        }
+        covered as f64 / f64::from(line.width * line.height)
+    }
+
+    fn spec(scene: Scene, text: Option<(Placement, u32)>, decoys: bool, seed: u64) -> ImageSpec {
+        ImageSpec {
+            scene,
+            text,
+            decoys,
+            seed,
+        }
+    }
+
+    fn assert_found(spec: &ImageSpec) {
+        let img = generate_image(spec);
+        assert!(!img.lines.is_empty());
+        let regions = detect_text(&img.frame);
+        for r in &regions {
+            assert!(
+                r.fits(img.frame.rows, img.frame.columns),
+                "{r:?} outside the image"
+            );
+        }
+        for l in &img.lines {
+            let c = coverage(&l.rect, &regions);
+            assert!(
+                c >= 0.9,
+                "{spec:?}: '{}' at {:?} covered {:.0}% by {regions:?}",
+                l.text,
+                l.rect,
+                c * 100.0
+            );
+        }
+    }
+
+    #[test]
+    fn finds_text_at_every_position_and_size_on_a_ct_slice() {
+        for (k, placement) in PLACEMENTS.into_iter().enumerate() {
+            for scale in 1..=4 {
+                assert_found(&spec(
+                    Scene::CtDisc,
+                    Some((placement, scale)),
+                    scale % 2 == 0,
+                    100 + k as u64 * 10 + u64::from(scale),
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn finds_text_in_the_corners_and_bands_of_ultrasound_grey_and_colour() {
+        for (k, placement) in PLACEMENTS[..6].iter().enumerate() {
+            for scene in [Scene::UsFan, Scene::UsFanColour] {
+                let scale = 1 + (k as u32 % 4);
+                assert_found(&spec(
+                    scene,
+                    Some((*placement, scale)),
+                    true,
+                    300 + k as u64,
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn finds_text_on_a_radiograph_in_a_corner_and_the_middle() {
+        assert_found(&spec(
+            Scene::CrGradient,
+            Some((Placement::BottomRight, 2)),
+            true,
+            41,
+        ));
+        assert_found(&spec(
+            Scene::CrGradient,
+            Some((Placement::Middle, 4)),
+            false,
+            42,
+        ));
+    }
+
+    #[test]
+    fn quiet_on_a_plain_ct_disc_a_gradient_rulers_calipers_and_a_lone_marker() {
+        for seed in 0..3 {
+            let plain = generate_image(&spec(Scene::CtDisc, None, false, seed));
+            assert_eq!(detect_text(&plain.frame), vec![], "plain CT disc {seed}");
+            let decoys = generate_image(&spec(Scene::CtDisc, None, true, seed));
+            assert_eq!(detect_text(&decoys.frame), vec![], "CT with decoys {seed}");
+            let us = generate_image(&spec(Scene::UsFan, None, true, seed));
+            assert_eq!(detect_text(&us.frame), vec![], "US with decoys {seed}");
+        }
+        let (w, h) = (512u32, 512u32);
+        let gradient = Frame {
+            rows: h,
+            columns: w,
+            samples: 1,
+            values: (0..w * h)
+                .map(|i| ((i % w) * 8 + (i / w) * 3) as f32)
+                .collect(),
+            monochrome1: false,
+            header_window: None,
+        };
+        assert_eq!(detect_text(&gradient), vec![], "gradient");
+        for scale in 1..=5 {
+            let mut marker = generate_image(&spec(Scene::CtDisc, None, false, 7)).frame;
+            draw_text(&mut marker, "L", 20, 20, scale, [3071.0; 3]);
+            assert_eq!(detect_text(&marker), vec![], "a lone L at scale {scale}");
+        }
+    }
+
+    #[test]
+    fn any_value_range_and_either_polarity() {
+        let img = generate_image(&spec(
+            Scene::CtDisc,
+            Some((Placement::TopLeft, 2)),
+            false,
+            5,
+        ));
+        let base = detect_text(&img.frame);
+        assert!(!base.is_empty());
+        // Stored values with a large offset and gain, and inverted values
+        // (MONOCHROME1 or dark text on a light ground) find the same text.
+        let mut shifted = img.frame.clone();
+        for v in &mut shifted.values {
+            *v = *v * 7.5 + 30_000.0;
+        }
+        assert_eq!(detect_text(&shifted), base);
+        let mut inverted = img.frame.clone();
+        inverted.monochrome1 = true;
+        for v in &mut inverted.values {
+            *v = -*v;
+        }
+        let found = detect_text(&inverted);
+        for l in &img.lines {
+            assert!(coverage(&l.rect, &found) >= 0.9, "inverted: {found:?}");
+        }
+    }
+
+    #[test]
+    fn blank_or_inconsistent_frames_give_nothing() {
+        let frame = |rows, columns, samples, values: Vec<f32>| Frame {
+            rows,
+            columns,
+            samples,
+            values,
+            monochrome1: false,
+            header_window: None,
+        };
+        assert!(detect_text(&frame(0, 0, 1, vec![])).is_empty());
+        assert!(detect_text(&frame(64, 64, 1, vec![7.0; 64 * 64])).is_empty());
+        assert!(detect_text(&frame(64, 64, 1, vec![1.0; 10])).is_empty());
+        assert!(detect_text(&frame(8, 8, 2, vec![1.0; 128])).is_empty());
+        let mut nan = vec![0.0; 64 * 64];
+        nan[5] = f32::NAN;
+        nan[6] = f32::INFINITY;
+        assert!(detect_text(&frame(64, 64, 1, nan)).is_empty());
+    }
+
+    #[test]
+    fn large_frames_are_worked_on_smaller_and_mapped_back() {
+        // 2048 x 2048: averaged down by 2; the text (scale 4 = 28 px high)
+        // is found and the rectangle is in full-size coordinates.
+        let (w, h) = (2048u32, 2048u32);
+        let mut f = Frame {
+            rows: h,
+            columns: w,
+            samples: 1,
+            values: (0..w * h).map(|i| 800.0 + ((i / w) as f32) * 0.3).collect(),
+            monochrome1: false,
+            header_window: None,
+        };
+        let line = draw_text(&mut f, "DOE^JANE 1984", 1500, 1900, 4, [4095.0; 3]);
+        let found = detect_text(&f);
+        assert!(coverage(&line, &found) >= 0.9, "{found:?} for {line:?}");
+        assert!(found.iter().all(|r| r.fits(h, w)));
+    }
+
+    #[test]
+    fn real_ct_and_mr_fixtures_have_no_text_like_regions() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real");
+        for name in [
+            "CT_small.dcm",
+            "MR_small_implicit.dcm",
+            "MR_small_RLE.dcm",
+            "MR_small_bigendian.dcm",
+        ] {
+            let obj = dicom_object::open_file(dir.join(name)).unwrap();
+            let frame = crate::preview::decode_frame(&obj, 0).unwrap();
+            assert_eq!(detect_text(&frame), vec![], "{name}");
+        }
+    }
+}

@@ -921,6 +921,28 @@ fn place_text(
         .collect()
 }
 
+/// Draws `text` into a frame (grey: `colour[0]`; RGB: all three) with
+/// its top-left at (x, y); returns the box of its ink cells. For tests
+/// that build their own images.
+pub fn draw_text(
+    frame: &mut Frame,
+    text: &str,
+    x: u32,
+    y: u32,
+    scale: u32,
+    colour: [f32; 3],
+) -> Rect {
+    let mut c = Canvas {
+        w: frame.columns,
+        h: frame.rows,
+        samples: frame.samples.max(1) as usize,
+        v: std::mem::take(&mut frame.values),
+    };
+    let r = c.text(text, x, y, scale, colour);
+    frame.values = c.v;
+    r
+}
+
 /// Generates one image.
 pub fn generate_image(spec: &ImageSpec) -> BurninImage {
     let mut rng = Rng::new(spec.seed);

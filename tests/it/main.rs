@@ -3,6 +3,7 @@
 mod adversarial;
 mod analysis;
 mod browse;
+mod burnin;
 mod cohorts;
 mod common;
 mod equivalence;
