@@ -6,6 +6,7 @@
 //! plain types in [`model`]. See ARCHITECTURE.md.
 
 pub mod analysis;
+pub mod biomarker;
 pub mod burnin;
 pub mod cancel;
 pub mod cohort;
