@@ -28,7 +28,7 @@ PEER = r'''
 import json, sys, time
 import numpy as np
 import pydicom
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels import apply_modality_lut, pixel_array
 
 PRESETS = [(-600.0, 1500.0), (50.0, 350.0), (400.0, 1800.0), (40.0, 80.0), (40.0, 400.0)]
 
@@ -59,8 +59,8 @@ results = []
 for path in sys.argv[2:]:
     ds = pydicom.dcmread(path)
     def decode_window():
-        ds.convert_pixel_data()          # decodes again every time
-        arr = ds.pixel_array
+        # Decodes every time (Dataset.pixel_array caches the first result).
+        arr = pixel_array(ds)
         values = apply_modality_lut(arr, ds).astype(np.float32)
         c = float(ds.WindowCenter) if "WindowCenter" in ds else float(values.min() + values.max()) / 2
         w = float(ds.WindowWidth) if "WindowWidth" in ds else float(values.max() - values.min())

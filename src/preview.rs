@@ -461,15 +461,18 @@ pub fn window_rgba(f: &Frame, w: Window) -> Vec<u8> {
     let invert = |g: u8| if f.monochrome1 { 255 - g } else { g };
     match integral_range(&f.values) {
         Some((low, high)) => {
-            let lut: Vec<u8> = (low..=high)
-                .map(|v| invert(window_value(v as f64, w)))
+            // Whole RGBA pixels in the table: one 4-byte copy per pixel.
+            let lut: Vec<[u8; 4]> = (low..=high)
+                .map(|v| {
+                    let g = invert(window_value(v as f64, w));
+                    [g, g, g, 255]
+                })
                 .collect();
             out.par_chunks_mut(chunk * 4)
                 .zip(f.values.par_chunks(chunk))
                 .for_each(|(o, v)| {
                     for (px, x) in o.chunks_exact_mut(4).zip(v) {
-                        let g = lut[(*x as i64 - low) as usize];
-                        px[..3].copy_from_slice(&[g, g, g]);
+                        px.copy_from_slice(&lut[(*x as i64 - low) as usize]);
                     }
                 });
         }

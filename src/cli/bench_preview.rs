@@ -80,7 +80,16 @@ fn ct_object(transfer_syntax: &str, pixels: Value<InMemDicomObject>) -> DefaultD
         text(tags::WINDOW_WIDTH, VR::DS, "400"),
         text(tags::RESCALE_INTERCEPT, VR::DS, "-1024"),
         text(tags::RESCALE_SLOPE, VR::DS, "1"),
-        DataElement::new(tags::PIXEL_DATA, VR::OW, pixels),
+        // Encapsulated pixel data is OB (PS3.5 A.4), native 16-bit OW.
+        DataElement::new(
+            tags::PIXEL_DATA,
+            if matches!(pixels, Value::PixelSequence(_)) {
+                VR::OB
+            } else {
+                VR::OW
+            },
+            pixels,
+        ),
     ]);
     obj.with_meta(
         FileMetaTableBuilder::new()

@@ -226,7 +226,13 @@ impl Image {
         for e in self.extra {
             o.put(e);
         }
-        let vr = if self.bits > 8 { VR::OW } else { VR::OB };
+        // Encapsulated pixel data is OB (PS3.5 A.4).
+        let encapsulated = matches!(pixels, Value::PixelSequence(_));
+        let vr = if self.bits > 8 && !encapsulated {
+            VR::OW
+        } else {
+            VR::OB
+        };
         o.put(DataElement::new(tags::PIXEL_DATA, vr, pixels));
         o.with_meta(
             FileMetaTableBuilder::new()
