@@ -3,7 +3,8 @@
 //! and suppression from `crate::analysis`, with the specification, the
 //! cohort revisions and an index snapshot attached.
 
-use super::{Engine, EngineError};
+use super::job::{self, JobHandle};
+use super::{CancelToken, Engine, EngineError};
 use crate::analysis::{
     self, AnalysisError, AnalysisResult, AnalysisSpec, CohortUsed, CountRow, CountTable,
     ResultBody, Source, Stratum, Suppression, SPEC_VERSION, SUPPRESSION_RULE,
@@ -13,6 +14,7 @@ use crate::model::Rule;
 use crate::stats::{BandCount, Standard};
 use crate::store::{self, analysis::StudySet};
 use std::path::Path;
+use std::sync::Arc;
 
 impl Engine {
     /// Runs an analysis. `release`: suppressed cells lose their numbers
@@ -28,7 +30,35 @@ impl Engine {
             spec,
             release || privacy.aggregate_only,
             privacy.release_threshold,
+            None,
         )
+    }
+
+    /// Runs an analysis on a worker thread; cancelling interrupts the
+    /// running SQL statement at once.
+    pub fn spawn_analysis(
+        &self,
+        spec: AnalysisSpec,
+        release: bool,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> JobHandle<(), AnalysisResult> {
+        let engine = self.clone();
+        job::spawn("pacs-analysis-job", wake, move |cancel, _| {
+            let privacy = engine.privacy()?;
+            let result = run(
+                Some(&engine),
+                &spec,
+                release || privacy.aggregate_only,
+                privacy.release_threshold,
+                Some(cancel),
+            );
+            if cancel.is_cancelled() {
+                return Err(EngineError::Analysis(AnalysisError::Input(
+                    "the analysis was cancelled".into(),
+                )));
+            }
+            result
+        })
     }
 
     /// Runs an analysis whose counts all come from CSV files, without a
@@ -37,7 +67,7 @@ impl Engine {
         spec: &AnalysisSpec,
         release: bool,
     ) -> Result<AnalysisResult, EngineError> {
-        run(None, spec, release, crate::privacy::DEFAULT_THRESHOLD)
+        run(None, spec, release, crate::privacy::DEFAULT_THRESHOLD, None)
     }
 }
 
@@ -56,6 +86,7 @@ fn run(
     spec: &AnalysisSpec,
     release: bool,
     threshold: u64,
+    cancel: Option<&CancelToken>,
 ) -> Result<AnalysisResult, EngineError> {
     {
         let mut cohorts = Vec::new();
@@ -68,7 +99,7 @@ fn run(
                         let engine = workspace(engine)?;
                         let compiled = engine.compiled(source, &mut cohorts)?;
                         let set = study_set(compiled.as_ref());
-                        let conn = store::open_ro(&engine.db)?;
+                        let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
                         let rows = store::analysis::trend_counts(
                             &conn,
                             &engine.db,
@@ -146,7 +177,7 @@ fn run(
                         let out = engine
                             .compiled(&Source::Cohort(outcome.to_string()), &mut cohorts)?
                             .expect("a cohort source compiles to a cohort");
-                        let conn = store::open_ro(&engine.db)?;
+                        let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
                         let rows = store::analysis::prevalence_counts(
                             &conn,
                             &engine.db,
@@ -211,7 +242,7 @@ fn run(
                         let engine = workspace(engine)?;
                         let compiled = engine.compiled(source, &mut cohorts)?;
                         let bands: Vec<_> = standard.bands.iter().map(|b| b.0).collect();
-                        let conn = store::open_ro(&engine.db)?;
+                        let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
                         let (cases, unknown) = store::analysis::patients_by_age_band(
                             &conn,
                             &engine.db,

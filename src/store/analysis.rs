@@ -375,11 +375,84 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cancelling_interrupts_a_running_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ws.db");
+        drop(super::super::open_rw(&db).unwrap());
+        let cancel = crate::cancel::CancelToken::new();
+        let conn = Interruptible::open(&db, Some(&cancel)).unwrap();
+        let c = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            c.cancel();
+        });
+        // Minutes of work if nothing stops it.
+        let r = conn.query_row(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000)
+             SELECT count(*) FROM n",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
+        assert!(r.is_err(), "the statement ran to the end");
+    }
+
+    #[test]
     fn parameters_are_renumbered_outside_literals_only() {
         assert_eq!(
             renumber("a = ?1 AND b IN (?2, ?10) AND c = '?3' AND d = \"?4\"", 5),
             "a = ?6 AND b IN (?7, ?15) AND c = '?3' AND d = \"?4\""
         );
         assert_eq!(renumber("x = ?1", 0), "x = ?1");
+    }
+}
+
+/// A read-only connection whose running statement is interrupted when the
+/// job is cancelled (a watcher polls the token), so a long aggregation
+/// stops at once.
+pub(crate) struct Interruptible {
+    conn: Connection,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Interruptible {
+    pub(crate) fn open(path: &Path, cancel: Option<&crate::cancel::CancelToken>) -> Result<Self> {
+        let conn = super::open_ro(path)?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = cancel.map(|cancel| {
+            let (cancel, stop, handle) =
+                (cancel.clone(), stop.clone(), conn.get_interrupt_handle());
+            std::thread::spawn(move || {
+                use std::sync::atomic::Ordering;
+                while !stop.load(Ordering::Relaxed) {
+                    if cancel.is_cancelled() {
+                        handle.interrupt();
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            })
+        });
+        Ok(Interruptible {
+            conn,
+            stop,
+            watcher,
+        })
+    }
+}
+
+impl std::ops::Deref for Interruptible {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Drop for Interruptible {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
     }
 }
