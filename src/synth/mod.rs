@@ -3,6 +3,7 @@
 //! benchmarks. Builds plain [`ObjectSpec`]s; `dicom::write` encodes them.
 
 pub mod burnin;
+pub mod ct_volume;
 mod catalog;
 pub mod faults;
 mod rng;
