@@ -25,6 +25,9 @@ impl FolderPicker for FakePicker {
     fn pick_export_parent(&self) -> Option<PathBuf> {
         self.0.parent().map(Path::to_path_buf)
     }
+    fn pick_save_csv(&self, default_name: &str) -> Option<PathBuf> {
+        self.0.parent().map(|p| p.join(default_name))
+    }
 }
 
 fn archive(dir: &Path, patients: u32, faults: bool) -> SynthSummary {
@@ -1472,6 +1475,21 @@ fn the_review_queue_approves_and_excludes_by_keyboard_and_records_the_history() 
         a.imaging.review.history.len() == 2
     });
     h.get_by_label_contains("2 decisions");
+    // Exported as CSV (the file dialog answers with a path), owner-only.
+    h.get_by_label("Export history as CSV…").click();
+    wait_until(&mut h, "the CSV", |a| {
+        !a.imaging.review.busy()
+            && matches!(&a.imaging.review.message, Some(Ok(m)) if m.contains("history written"))
+    });
+    let csv = tmp.path().join("review-history.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("excluded") && text.contains("approved") && text.contains("a scout"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&csv).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 #[test]

@@ -41,7 +41,8 @@ enum Request {
         options: ProfileOptions,
     },
     History,
-    Csv(Arc<dyn FolderPicker>),
+    /// Write the history where the file dialog said (None: cancelled).
+    Csv(Option<PathBuf>),
 }
 
 /// Burned-in text risk per series (header rules; empty when unknown).
@@ -277,7 +278,21 @@ impl Queue {
                     self.ask(Request::History);
                 }
             }
-            Cmd::ExportCsv => self.ask(Request::Csv(self.picker.clone())),
+            Cmd::ExportCsv => {
+                // The (blocking) dialog gets its own thread: the queue
+                // keeps working while it is open.
+                self.pending += 1;
+                let (picker, tx) = (self.picker.clone(), self.tx.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("pacs-gui-picker".into())
+                    .spawn(move || {
+                        let _ = tx.send(Request::Csv(picker.pick_save_csv("review-history.csv")));
+                    });
+                if let Err(e) = spawned {
+                    self.pending -= 1;
+                    self.message = Some(Err(format!("cannot open the file dialog: {e}")));
+                }
+            }
         }
         None
     }
@@ -332,8 +347,8 @@ fn run(engine: &Engine, r: Request) -> Reply {
                 .map_err(|e| e.to_string()),
         ),
         Request::History => Reply::History(engine.review_history(None).map_err(|e| e.to_string())),
-        Request::Csv(picker) => {
-            let Some(path) = picker.pick_save_csv("review-history.csv") else {
+        Request::Csv(path) => {
+            let Some(path) = path else {
                 return Reply::Csv(Ok(None));
             };
             let mut bytes = Vec::new();

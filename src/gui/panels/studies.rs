@@ -70,7 +70,8 @@ pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
     egui::Panel::bottom("series_panel")
         .resizable(true)
         .default_size(260.0)
-        .min_size(80.0)
+        // Room for two thumbnail rows at least.
+        .min_size(170.0)
         .show(ui, |ui| series(ui, &mut v, out));
     egui::CentralPanel::default().show(ui, |ui| studies_table(ui, &v, out));
 }
