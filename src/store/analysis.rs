@@ -370,42 +370,6 @@ pub(crate) fn patients_by_age_band(
     Ok((counts, unknown))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cancelling_interrupts_a_running_statement() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("ws.db");
-        drop(super::super::open_rw(&db).unwrap());
-        let cancel = crate::cancel::CancelToken::new();
-        let conn = Interruptible::open(&db, Some(&cancel)).unwrap();
-        let c = cancel.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            c.cancel();
-        });
-        // Minutes of work if nothing stops it.
-        let r = conn.query_row(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000)
-             SELECT count(*) FROM n",
-            [],
-            |r| r.get::<_, i64>(0),
-        );
-        assert!(r.is_err(), "the statement ran to the end");
-    }
-
-    #[test]
-    fn parameters_are_renumbered_outside_literals_only() {
-        assert_eq!(
-            renumber("a = ?1 AND b IN (?2, ?10) AND c = '?3' AND d = \"?4\"", 5),
-            "a = ?6 AND b IN (?7, ?15) AND c = '?3' AND d = \"?4\""
-        );
-        assert_eq!(renumber("x = ?1", 0), "x = ?1");
-    }
-}
-
 /// A read-only connection whose running statement is interrupted when the
 /// job is cancelled (a watcher polls the token), so a long aggregation
 /// stops at once.
@@ -454,5 +418,41 @@ impl Drop for Interruptible {
         if let Some(w) = self.watcher.take() {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancelling_interrupts_a_running_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ws.db");
+        drop(super::super::open_rw(&db).unwrap());
+        let cancel = crate::cancel::CancelToken::new();
+        let conn = Interruptible::open(&db, Some(&cancel)).unwrap();
+        let c = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            c.cancel();
+        });
+        // Minutes of work if nothing stops it.
+        let r = conn.query_row(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000)
+             SELECT count(*) FROM n",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
+        assert!(r.is_err(), "the statement ran to the end");
+    }
+
+    #[test]
+    fn parameters_are_renumbered_outside_literals_only() {
+        assert_eq!(
+            renumber("a = ?1 AND b IN (?2, ?10) AND c = '?3' AND d = \"?4\"", 5),
+            "a = ?6 AND b IN (?7, ?15) AND c = '?3' AND d = \"?4\""
+        );
+        assert_eq!(renumber("x = ?1", 0), "x = ?1");
     }
 }
