@@ -270,8 +270,12 @@ fn components(work: &Work, candidate: &dyn Fn(usize) -> bool) -> Vec<Comp> {
     let mut slot: Vec<u32> = vec![u32::MAX; runs.len()];
     let mut comps: Vec<Comp> = Vec::new();
     for y in 0..h {
-        for r in row_start[y]..row_start[y + 1] {
-            let (x0, x1) = runs[r];
+        for (r, &(x0, x1)) in runs
+            .iter()
+            .enumerate()
+            .take(row_start[y + 1])
+            .skip(row_start[y])
+        {
             let root = find(&mut parent, r as u32) as usize;
             let (mut sum, mut sum_sq) = (0u64, 0u64);
             for x in x0..=x1 {
@@ -667,7 +671,7 @@ mod tests {
                 assert_found(&spec(
                     Scene::CtDisc,
                     Some((placement, scale)),
-                    scale % 2 == 0,
+                    scale.is_multiple_of(2),
                     100 + k as u64 * 10 + u64::from(scale),
                 ));
             }

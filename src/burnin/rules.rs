@@ -170,7 +170,7 @@ pub fn assess(f: &SeriesFacts) -> SeriesRisk {
         .max()
         .unwrap_or(RiskLevel::Low);
     // Most serious first; the order of the rules above breaks ties.
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut reasons: Vec<String> = found.into_iter().map(|(_, r)| r).collect();
     if reasons.is_empty() {
         let m = if modality.is_empty() {

@@ -407,7 +407,7 @@ pub fn spec_for(i: u64, with_text: bool, seed: u64) -> ImageSpec {
     ImageSpec {
         scene,
         text: with_text.then_some((placement, scale)),
-        decoys: (i / 2) % 2 == 0,
+        decoys: (i / 2).is_multiple_of(2),
         seed: seed
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(i * 2 + with_text as u64),
