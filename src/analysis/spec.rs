@@ -196,3 +196,27 @@ pub struct StandardisedSpec {
     #[serde(default = "default_level")]
     pub level: f64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_examples_parse() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### Analyses").unwrap()..];
+        let block = &section[section.find("```json").unwrap() + 7..];
+        let block = &block[..block.find("```").unwrap()];
+        let specs: Vec<AnalysisSpec> = block
+            .split("\n\n")
+            .map(|s| serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}")))
+            .collect();
+        assert_eq!(specs.len(), 3);
+        assert!(matches!(&specs[0], AnalysisSpec::Trend(t) if t.split == Some(Stratum::Modality)));
+        assert!(
+            matches!(&specs[1], AnalysisSpec::Prevalence(p) if p.age_bands.len() == 3 && p.age_bands[2].hi.is_none())
+        );
+        let unknown = r#"{"kind": "trend", "source": "index", "colour": "red"}"#;
+        assert!(serde_json::from_str::<AnalysisSpec>(unknown).is_err());
+    }
+}
