@@ -1,10 +1,13 @@
-//! Pixels for a person to look at (the viewer and thumbnails to come): one
-//! frame decoded with dicom-pixeldata's pure-Rust codecs to values with the
-//! Modality LUT applied (HU for CT), then windowed to RGBA8 as PS3.3
-//! C.11.2.1.2.1 says. Re-windowing reuses the decoded values (a drag never
-//! re-reads the file). Every refusal is a reason for a placeholder, never a
-//! panic, and a frame larger than [`MAX_SAMPLES`] is refused before
-//! anything is allocated.
+//! Pixels for a person to look at (the viewer, thumbnails, the review):
+//! one frame decoded with dicom-pixeldata's pure-Rust codecs (native,
+//! deflate, RLE, JPEG baseline and lossless, JPEG 2000 through openjp2) to
+//! values with the Modality LUT applied (HU for CT), colour as RGB (planes
+//! de-interleaved, YBR converted, PALETTE COLOR through its tables), 1-bit
+//! frames unpacked; then windowed to RGBA8 as PS3.3 C.11.2.1.2.1 says.
+//! Re-windowing reuses the decoded values (a drag never re-reads the file).
+//! Every refusal is a reason for a placeholder, never a panic (a codec
+//! that panics is caught), and a frame larger than [`MAX_SAMPLES`] is
+//! refused before anything is allocated.
 
 use dicom_dictionary_std::tags;
 use dicom_object::DefaultDicomObject;
@@ -138,6 +141,9 @@ pub fn decode_frame(obj: &DefaultDicomObject, index: u32) -> Result<Frame, Strin
     } else {
         None
     };
+    if bits == 1 {
+        return bitmap_frame(obj, &ts, rows, columns, samples, index, &photometric);
+    }
     let cannot = |why: String| format!("cannot decode {} pixels: {why}", transfer_syntax_name(&ts));
     if ts == RLE_LOSSLESS {
         check_rle_headers(obj).map_err(cannot)?;
@@ -188,6 +194,61 @@ pub fn decode_frame(obj: &DefaultDicomObject, index: u32) -> Result<Frame, Strin
 }
 
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// One frame of a 1-bit image (a binary segmentation, an overlay-like
+/// mask): values 0 and 1. Frames are packed back to back without padding
+/// (PS3.5 8.1.1), so frame `index` starts at bit `index x rows x columns`,
+/// least significant bit first. Native little endian only.
+fn bitmap_frame(
+    obj: &DefaultDicomObject,
+    ts: &str,
+    rows: u64,
+    columns: u64,
+    samples: u64,
+    index: u32,
+    photometric: &str,
+) -> Result<Frame, String> {
+    use dicom_core::value::Value;
+    if samples != 1 {
+        return Err(format!(
+            "1-bit images with {samples} samples per pixel are not shown"
+        ));
+    }
+    if !matches!(
+        ts,
+        "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2.1.99"
+    ) {
+        return Err(format!(
+            "1-bit pixels in {} are not shown (native little endian ones are)",
+            transfer_syntax_name(ts)
+        ));
+    }
+    let bytes = match obj.get(tags::PIXEL_DATA).map(|e| e.value()) {
+        Some(Value::Primitive(p)) => p.to_bytes(),
+        _ => return Err("the 1-bit pixel data is not a plain value".into()),
+    };
+    let pixels = rows * columns;
+    let first = u64::from(index) * pixels;
+    if (first + pixels).div_ceil(8) > bytes.len() as u64 {
+        return Err(format!(
+            "the {} pixel data holds {} bytes, too few for frame {} of {columns} x {rows} bits",
+            transfer_syntax_name(ts),
+            bytes.len(),
+            index + 1
+        ));
+    }
+    let values = (first..first + pixels)
+        .map(|bit| f32::from((bytes[(bit / 8) as usize] >> (bit % 8)) & 1))
+        .collect();
+    Ok(Frame {
+        rows: rows as u32,
+        columns: columns as u32,
+        samples: 1,
+        values,
+        monochrome1: photometric == "MONOCHROME1",
+        header_window: None,
+    })
+}
 
 /// Checks every RLE fragment's header (PS3.5 G.3.1: at most 15 segments,
 /// offsets inside the fragment) before the codec reads it: its adapter
@@ -500,7 +561,7 @@ fn integral_range(values: &[f32]) -> Option<(i64, i64)> {
     for v in values {
         // A cast round trip, not `fract()` (a libm call per value); the
         // bound keeps the cast exact and refuses NaN and infinities.
-        if !(v.abs() < 1e9) {
+        if !v.is_finite() || v.abs() >= 1e9 {
             return None;
         }
         let i = *v as i64;
@@ -601,6 +662,41 @@ mod tests {
         assert_eq!(integral_range(&fractional), None);
         assert_eq!(integral_range(&[0.0, f32::NAN]), None);
         assert_eq!(integral_range(&[0.0, 2e6]), None, "too wide for a table");
+    }
+
+    #[test]
+    fn one_bit_frames_are_unpacked_from_their_bit_offset() {
+        // 3 frames of 2 x 3 = 6 bits each, packed without padding:
+        // frame 0 = 101100, frame 1 = 011111, frame 2 = 000001.
+        let bits = "101100011111000001";
+        let mut packed = vec![0u8; 4];
+        for (i, b) in bits.chars().enumerate() {
+            if b == '1' {
+                packed[i / 8] |= 1 << (i % 8);
+            }
+        }
+        let mut obj = image(2, 3, 1, "MONOCHROME2", packed);
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("3"),
+        ));
+        for (frame, want) in ["101100", "011111", "000001"].iter().enumerate() {
+            let f = decode_frame(&obj, frame as u32).unwrap();
+            let got: String = f
+                .values
+                .iter()
+                .map(|v| if *v == 1.0 { '1' } else { '0' })
+                .collect();
+            assert_eq!(&got, want, "frame {frame}");
+        }
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("6"),
+        ));
+        let e = decode_frame(&obj, 5).unwrap_err();
+        assert!(e.contains("too few for frame 6"), "{e}");
     }
 
     #[test]
