@@ -1169,44 +1169,57 @@ mod tests {
             options,
             key: &key,
         };
-        let source = fixture("MR_small_RLE.dcm");
-        let sop = source
-            .get(tags::SOP_INSTANCE_UID)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .trim_end_matches('\0')
-            .to_string();
-        let masks = MaskBook::new(
-            &[crate::model::InstanceMask {
-                id: 1,
-                sop_instance_uid: sop,
-                rect: crate::model::Rect {
-                    x: 0,
-                    y: 0,
-                    width: 16,
-                    height: 16,
-                },
-                note: String::new(),
-            }],
-            &[],
-        );
-        let rendered = render(
-            &deid,
-            &masks,
-            &PatientContext::new(&key, "", "P"),
-            source.clone(),
-            &mut Trace::default(),
-            &ApprovedContent::default(),
-        )
-        .unwrap();
-        let rows = file_diff(&source, &rendered.file, &options);
-        let pixels = row(&rows, "(7FE0,0010)");
-        assert_eq!(pixels.action, DiffAction::Replaced, "{pixels:?}");
-        assert!(pixels.rule.starts_with("pixel masks"), "{pixels:?}");
-        assert!(pixels.original.as_deref().unwrap().contains("encapsulated"));
-        let ts = row(&rows, "(0002,0010)");
-        assert_eq!(ts.action, DiffAction::Replaced);
-        assert!(ts.rule.contains("explicit VR little endian"), "{ts:?}");
+        for name in ["MR_small_RLE.dcm", "SC_rgb_jpeg_dcmtk.dcm"] {
+            let source = fixture(name);
+            let sop = source
+                .get(tags::SOP_INSTANCE_UID)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .trim_end_matches('\0')
+                .to_string();
+            let masks = MaskBook::new(
+                &[crate::model::InstanceMask {
+                    id: 1,
+                    sop_instance_uid: sop,
+                    rect: crate::model::Rect {
+                        x: 0,
+                        y: 0,
+                        width: 16,
+                        height: 16,
+                    },
+                    note: String::new(),
+                }],
+                &[],
+            );
+            let rendered = render(
+                &deid,
+                &masks,
+                &PatientContext::new(&key, "", "P"),
+                source.clone(),
+                &mut Trace::default(),
+                &ApprovedContent::default(),
+            )
+            .unwrap();
+            let rows = file_diff(&source, &rendered.file, &options);
+            let pixels = row(&rows, "(7FE0,0010)");
+            assert_eq!(pixels.action, DiffAction::Replaced, "{name}: {pixels:?}");
+            assert!(pixels.rule.starts_with("pixel masks"), "{pixels:?}");
+            assert!(pixels.original.as_deref().unwrap().contains("encapsulated"));
+            assert!(!pixels
+                .deidentified
+                .as_deref()
+                .unwrap()
+                .contains("encapsulated"));
+            if name.starts_with("SC_rgb") {
+                // The JPEG's YBR_FULL is written as the decoded RGB.
+                let pi = row(&rows, "(0028,0004)");
+                assert_eq!(pi.action, DiffAction::Replaced, "{pi:?}");
+                assert!(pi.rule.starts_with("pixel masks"), "{pi:?}");
+            }
+            let ts = row(&rows, "(0002,0010)");
+            assert_eq!(ts.action, DiffAction::Replaced);
+            assert!(ts.rule.contains("explicit VR little endian"), "{ts:?}");
+        }
     }
 }
