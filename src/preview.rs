@@ -253,8 +253,9 @@ fn bitmap_frame(
 /// Checks every RLE fragment's header (PS3.5 G.3.1: at most 15 segments,
 /// offsets inside the fragment) before the codec reads it: its adapter
 /// trusts the header, and a bad segment count can make it allocate
-/// gigabytes or panic.
-fn check_rle_headers(obj: &DefaultDicomObject) -> Result<(), String> {
+/// gigabytes or panic. Anything that decodes RLE from untrusted files
+/// (the export's masking too) should call this first.
+pub fn check_rle_headers(obj: &DefaultDicomObject) -> Result<(), String> {
     let Some(fragments) = obj.get(tags::PIXEL_DATA).and_then(|e| e.fragments()) else {
         return Err("the pixel data is not encapsulated".into());
     };
