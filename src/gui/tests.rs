@@ -1527,3 +1527,89 @@ fn an_image_the_stack_cannot_decode_shows_its_reason_in_the_viewer_and_as_a_thum
     });
     h.get_by_label_contains("cannot be shown");
 }
+
+#[test]
+fn a_drawn_rectangle_is_moved_resized_and_saved_as_a_device_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (engine, mut h, _uid) = viewer_on_a_series(tmp.path());
+    h.get_by_label("Draw masks").click();
+    h.step();
+    let rect = h
+        .state()
+        .imaging
+        .viewer
+        .as_ref()
+        .unwrap()
+        .image_rect
+        .unwrap();
+    let at = |fx: f32, fy: f32| rect.min + egui::vec2(rect.width() * fx, rect.height() * fy);
+    drag(&mut h, at(0.1, 0.1), at(0.3, 0.3), PointerButton::Primary);
+    let first = h.state().imaging.viewer.as_ref().unwrap().drafts[0];
+    // Dragging its inside moves it (same size).
+    drag(&mut h, at(0.2, 0.2), at(0.4, 0.5), PointerButton::Primary);
+    let moved = h.state().imaging.viewer.as_ref().unwrap().drafts[0];
+    assert_eq!(h.state().imaging.viewer.as_ref().unwrap().drafts.len(), 1);
+    assert!(
+        moved.min.x > first.min.x && moved.min.y > first.min.y,
+        "{first:?} -> {moved:?}"
+    );
+    assert!(
+        (moved.width() - first.width()).abs() <= 1.0,
+        "{first:?} -> {moved:?}"
+    );
+    // Dragging its bottom-right corner handle resizes it.
+    let v = h.state().imaging.viewer.as_ref().unwrap();
+    let rect = v.image_rect.unwrap();
+    let scale = rect.width() / v.decoded().unwrap().as_ref().unwrap().0.columns as f32;
+    let corner = rect.min + moved.max.to_vec2() * scale;
+    drag(
+        &mut h,
+        corner,
+        corner + egui::vec2(30.0, 20.0),
+        PointerButton::Primary,
+    );
+    let resized = h.state().imaging.viewer.as_ref().unwrap().drafts[0];
+    assert_eq!(resized.min, moved.min, "the opposite corner stays");
+    assert!(
+        resized.width() > moved.width() && resized.height() > moved.height(),
+        "{moved:?} -> {resized:?}"
+    );
+    // Saved as a template for the image's manufacturer, model and size.
+    h.get_by_label("Template").click();
+    h.get_by_label("Template").type_text("corner label");
+    h.step();
+    h.get_by_label("Save as template").click();
+    wait_until(&mut h, "the template", |a| {
+        !a.imaging.busy()
+            && a.imaging
+                .viewer
+                .as_ref()
+                .is_some_and(|v| !v.masks.1.is_empty() && v.drafts.is_empty())
+    });
+    let v = h.state().imaging.viewer.as_ref().unwrap();
+    let (frame, facts) = v.decoded().unwrap().as_ref().unwrap().clone();
+    let (_, templates) = engine.masks().unwrap();
+    assert_eq!(templates.len(), 1);
+    let t = &templates[0];
+    assert_eq!(t.name, "corner label");
+    assert_eq!(t.device, facts.device);
+    assert_eq!(
+        (t.device.columns, t.device.rows),
+        (frame.columns, frame.rows)
+    );
+    let r = egui::Rect::from_min_max(resized.min.round(), resized.max.round());
+    assert_eq!(
+        (t.rect.x, t.rect.y, t.rect.width, t.rect.height),
+        (
+            r.min.x as u32,
+            r.min.y as u32,
+            r.width() as u32,
+            r.height() as u32
+        )
+    );
+    // Listed with the image's recorded masks, as a template.
+    h.get_by_label(&format!(
+        "template 'corner label' {},{} {}x{}",
+        t.rect.x, t.rect.y, t.rect.width, t.rect.height
+    ));
+}

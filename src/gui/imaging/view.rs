@@ -268,7 +268,12 @@ fn masks_bar(ui: &mut egui::Ui, v: &mut Viewer, out: &mut Vec<Cmd>) {
         {
             out.push(Cmd::FindText);
         }
-        if drafts && ui.button("Discard new").clicked() {
+        // Always there (disabled without drafts): the image does not jump
+        // when the first rectangle is drawn.
+        if ui
+            .add_enabled(drafts, egui::Button::new("Discard new"))
+            .clicked()
+        {
             v.drafts.clear();
             v.selected = None;
         }
@@ -298,7 +303,14 @@ fn masks_bar(ui: &mut egui::Ui, v: &mut Viewer, out: &mut Vec<Cmd>) {
         Some(Err(e)) => {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        None => {}
+        None => {
+            ui.label(
+                egui::RichText::new(
+                    "Rectangles are in image pixels; the export fills them in every frame.",
+                )
+                .weak(),
+            );
+        }
     }
 }
 
@@ -518,11 +530,15 @@ fn mask_input(
     let to_screen = |p: egui::Pos2| img_rect.min + (p.to_vec2() * scale);
     let bounds = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
     if response.drag_started_by(egui::PointerButton::Primary) {
-        let Some(start) = response.interact_pointer_pos() else {
+        // Where the button went down (the drag is recognised a few points
+        // later).
+        let Some(start) = response
+            .ctx
+            .input(|i| i.pointer.press_origin())
+            .or(response.interact_pointer_pos())
+        else {
             return;
         };
-        // The press position: the drag began a few points before.
-        let start = start - response.drag_delta();
         let hit_handle = v.selected.and_then(|s| {
             let r = v.drafts.get(s)?;
             let sr = egui::Rect::from_min_max(to_screen(r.min), to_screen(r.max));
