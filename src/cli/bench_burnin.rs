@@ -1,12 +1,16 @@
 //! Hidden benchmark: the burned-in text detector on generated images with
 //! and without text (fixed seeds): sensitivity per image and per text
-//! line, false positives per image, time per image (detector only).
+//! line, false positives per image, time per image (detector only); or
+//! the header risks of every series of a workspace, timed.
 
 use super::exit;
 use pacs_cohort::burnin::{detect_text, explain_text, TextCandidate};
 use pacs_cohort::model::Rect;
+use pacs_cohort::model::StudyQuery;
 use pacs_cohort::synth::burnin::{generate_image, spec_for, BurninImage, PLACEMENTS, SCENES};
+use pacs_cohort::Engine;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
@@ -19,6 +23,10 @@ pub struct BenchBurninArgs {
     /// List every missed line and every false region.
     #[arg(long)]
     failures: bool,
+    /// Instead: time `Engine::series_risks` for every series of the
+    /// workspace given by `--db` (e.g. one made by `synth-index`).
+    #[arg(long)]
+    risks: bool,
 }
 
 /// A line counts as found when the regions cover this share of its box
@@ -108,7 +116,49 @@ fn timed(img: &BurninImage) -> (Vec<Rect>, f64) {
     (regions, start.elapsed().as_secs_f64() * 1e3)
 }
 
-pub fn run(a: BenchBurninArgs) -> anyhow::Result<i32> {
+/// Header risks for every indexed series, as the review queue asks for
+/// them (one call), timed after one warm-up.
+fn risks(db: &Path) -> anyhow::Result<i32> {
+    let engine = Engine::open(db)?;
+    let studies = engine.studies(&StudyQuery {
+        limit: None,
+        ..Default::default()
+    })?;
+    let mut uids = Vec::new();
+    for s in &studies {
+        uids.extend(
+            engine
+                .series(&s.study_uid)?
+                .into_iter()
+                .map(|r| r.series_uid),
+        );
+    }
+    engine.series_risks(&uids)?;
+    let mut runs = Vec::new();
+    let mut levels = BTreeMap::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let r = engine.series_risks(&uids)?;
+        runs.push(start.elapsed().as_secs_f64() * 1e3);
+        levels = r.values().fold(BTreeMap::new(), |mut m, v| {
+            *m.entry(v.level.as_str()).or_insert(0u64) += 1;
+            m
+        });
+    }
+    runs.sort_by(f64::total_cmp);
+    println!(
+        "series_risks for {} series: median {:.1} ms, max {:.1} ms (5 runs); levels {levels:?}",
+        uids.len(),
+        runs[2],
+        runs[4]
+    );
+    Ok(exit::OK)
+}
+
+pub fn run(db: &Path, a: BenchBurninArgs) -> anyhow::Result<i32> {
+    if a.risks {
+        return risks(db);
+    }
     let mut total = Tally::default();
     let mut by_scene: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut by_place: BTreeMap<&str, Tally> = BTreeMap::new();

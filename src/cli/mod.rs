@@ -166,7 +166,7 @@ pub fn run() -> i32 {
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),
         Some(Command::BenchCohort(a)) => bench_cohort::bench_cohort(&db, a),
         Some(Command::BenchPreview(a)) => bench_preview::run(a),
-        Some(Command::BenchBurnin(a)) => bench_burnin::run(a),
+        Some(Command::BenchBurnin(a)) => bench_burnin::run(&db, a),
     };
     match result {
         Ok(code) => code,
