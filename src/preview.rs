@@ -558,21 +558,44 @@ pub const LUT_MAX_RANGE: i64 = 1 << 20;
 /// (lowest, highest) when every value is an integer and the range fits
 /// [`LUT_MAX_RANGE`].
 fn integral_range(values: &[f32]) -> Option<(i64, i64)> {
-    let (mut low, mut high) = (i64::MAX, i64::MIN);
-    for v in values {
-        // A cast round trip, not `fract()` (a libm call per value); the
-        // bound keeps the cast exact and refuses NaN and infinities.
-        if !v.is_finite() || v.abs() >= 1e9 {
-            return None;
+    use rayon::prelude::*;
+    // Eight independent lanes and branch-free selects, so that the loop
+    // vectorises; a cast round trip rather than `fract()` (a libm call per
+    // value). NaN fails the round trip (NaN as i32 is 0), infinities and
+    // huge values saturate and fail it or the range check below.
+    let scan = |chunk: &[f32]| {
+        let mut low = [f32::INFINITY; 8];
+        let mut high = [f32::NEG_INFINITY; 8];
+        let mut integral = [true; 8];
+        let lanes = chunk.chunks_exact(8);
+        let rest = lanes.remainder();
+        for c in lanes {
+            for i in 0..8 {
+                let v = c[i];
+                integral[i] &= (v as i32) as f32 == v;
+                low[i] = if v < low[i] { v } else { low[i] };
+                high[i] = if v > high[i] { v } else { high[i] };
+            }
         }
-        let i = *v as i64;
-        if i as f32 != *v {
-            return None;
+        for &v in rest {
+            integral[0] &= (v as i32) as f32 == v;
+            low[0] = low[0].min(v);
+            high[0] = high[0].max(v);
         }
-        low = low.min(i);
-        high = high.max(i);
+        (
+            integral.iter().all(|b| *b),
+            low.iter().fold(f32::INFINITY, |a, b| a.min(*b)),
+            high.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b)),
+        )
+    };
+    let (integral, low, high) = values.par_chunks(64 * 1024).map(scan).reduce(
+        || (true, f32::INFINITY, f32::NEG_INFINITY),
+        |a, b| (a.0 && b.0, a.1.min(b.1), a.2.max(b.2)),
+    );
+    if !integral || low > high || f64::from(high) - f64::from(low) >= LUT_MAX_RANGE as f64 {
+        return None;
     }
-    (low <= high && high - low < LUT_MAX_RANGE).then_some((low, high))
+    Some((low as i64, high as i64))
 }
 
 #[cfg(test)]
