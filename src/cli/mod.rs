@@ -3,6 +3,7 @@
 
 mod analyze;
 mod bench_burnin;
+mod biomarker;
 mod bench_cohort;
 mod bench_preview;
 mod bench_floor;
@@ -79,6 +80,9 @@ enum Command {
     Privacy(privacy::PrivacyArgs),
     /// Run an analysis (trend, prevalence, standardised rate) from a JSON spec.
     Analyze(analyze::AnalyzeArgs),
+    /// Imaging biomarkers from pixels: the CT emphysema index per series.
+    #[command(subcommand)]
+    Biomarker(biomarker::BiomarkerCmd),
     /// Write a synthetic DICOM archive (deterministic from the seed).
     Synth(synth::SynthArgs),
     /// Benchmark floor: read the first 8 KiB of every file, or stat only.
@@ -152,6 +156,7 @@ pub fn run() -> i32 {
         Some(Command::Files(a)) => query::files(&db, a),
         Some(Command::Synth(a)) => synth::run(a),
         Some(Command::Analyze(a)) => analyze::run(&db, a),
+        Some(Command::Biomarker(c)) => biomarker::run(&db, c),
         Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::Link(c)) => link::run(&db, c),
         Some(Command::Findings(c)) => findings::run(&db, c),

@@ -237,6 +237,19 @@ impl Builder {
         }
     }
 
+    /// A stored series feature in range, computed from the series' files
+    /// as indexed now (`biomarker::SOURCE_DIGEST_SQL`).
+    fn feature(&mut self, f: &crate::model::FeatureCondition) -> String {
+        let name = self.bind(Param::Text(f.name.trim().to_string()));
+        let range = self.range("sf.value", &f.range);
+        format!(
+            "EXISTS (SELECT 1 FROM series_features sf WHERE sf.series_uid = s.series_uid
+               AND sf.name = {name} AND {range}
+               AND sf.source_digest = {})",
+            crate::biomarker::SOURCE_DIGEST_SQL
+        )
+    }
+
     fn condition(&mut self, c: &Criterion, scope: Scope) -> (Level, String) {
         let instances_of_study = "(SELECT count(*) FROM instances ci JOIN series cs ON cs.id = ci.series_ref WHERE cs.study_ref = st.id)";
         match c {
@@ -281,6 +294,7 @@ impl Builder {
             ),
             Criterion::Ehr(e) => (Level::Study, self.ehr(e)),
             Criterion::Finding(f) => (Level::Study, self.finding(f)),
+            Criterion::Feature(f) => (Level::Series, self.feature(f)),
             // Handled by `expr` before reaching here.
             Criterion::All(_)
             | Criterion::Any(_)

@@ -112,6 +112,13 @@ fn check(c: &Criterion, depth: usize) -> Result<(), String> {
             }
             text_ok(&f.name)
         }
+        Criterion::Feature(f) => {
+            if f.name.trim().is_empty() {
+                return Err("name the feature (e.g. laa950_percent)".into());
+            }
+            text_ok(&f.name)?;
+            range_ok(&f.range)
+        }
         Criterion::Ehr(e) => {
             if e.dataset.trim().is_empty() || e.column.trim().is_empty() {
                 return Err("name the EHR dataset and column".into());

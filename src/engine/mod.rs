@@ -3,6 +3,7 @@
 //! It owns no UI types: a worker wakes the UI through a plain callback.
 
 mod analysis;
+mod biomarker;
 mod burnin;
 mod export;
 mod job;
@@ -19,6 +20,7 @@ pub use crate::deid::profile::{Choices as ProfileChoices, Options as ProfileOpti
 pub use crate::export::{
     ExportOptions, ExportPhase, ExportProgress, ExportReport, Finding, Waiver,
 };
+pub use biomarker::{EmphysemaProgress, EmphysemaReport, SeriesFailure, CHEST_CT_RULE};
 pub use masks::MaskError;
 pub use preview::DeidentifiedPreview;
 pub use crate::deid::diff::{file_diff, DiffAction, DiffRow};

@@ -93,6 +93,9 @@ pub enum Criterion {
     Ehr(super::EhrCondition),
     /// A report-derived finding (see `pacs-cohort findings`).
     Finding(FindingCondition),
+    /// A feature computed from a series' pixels (see `pacs-cohort
+    /// biomarker`), within a range.
+    Feature(FeatureCondition),
     /// This study matches and is the patient's earliest study that matches
     /// (the index event: "first chest CT").
     FirstOf(Box<Criterion>),
@@ -123,6 +126,17 @@ pub struct FindingCondition {
     pub name: String,
     #[serde(default = "yes")]
     pub present: bool,
+}
+
+/// `{"feature": {"name": "laa950_percent", "min": 10}}`: a series whose
+/// stored feature (e.g. the emphysema index) lies in the range, computed
+/// from the files the index holds now (a feature computed before a file
+/// changed does not match). At study or patient level: any of its series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureCondition {
+    pub name: String,
+    #[serde(flatten)]
+    pub range: NumRange,
 }
 
 fn yes() -> bool {

@@ -16,7 +16,8 @@ mod values;
 pub use browse::{SeriesRow, StudyQuery, StudyRow, StudySort};
 pub use cohort::{
     AttritionStep, CohortComparison, CohortCounts, CohortSpec, CohortUnit, Criterion, DateRange,
-    FindingCondition, FindingSummary, FollowUp, NumRange, Rule, SavedCohort, COHORT_SCHEMA_VERSION,
+    FeatureCondition, FindingCondition, FindingSummary, FollowUp, NumRange, Rule, SavedCohort,
+    COHORT_SCHEMA_VERSION,
 };
 pub use ehr::{EhrColumn, EhrCondition, EhrImport, EhrKey, EhrKind, EhrLink};
 pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};

@@ -6,6 +6,7 @@
 
 pub(crate) mod analysis;
 pub(crate) mod audit;
+pub(crate) mod biomarker;
 mod browse;
 pub(crate) mod burnin;
 pub(crate) mod cohorts;

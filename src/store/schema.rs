@@ -291,4 +291,33 @@ BEGIN SELECT RAISE(ABORT, 'the review history is append-only'); END;
 CREATE TRIGGER review_content_no_delete BEFORE DELETE ON review_approved_content
 BEGIN SELECT RAISE(ABORT, 'the review history is append-only'); END;
 "#,
+    // 13: features computed from pixels per series (user data keyed by
+    // Series Instance UID, like the review): the values, and per method the
+    // last outcome (ok, or failed with a reason) with the digest of the
+    // source files it was computed from (`biomarker::SOURCE_DIGEST_SQL`).
+    r#"
+CREATE TABLE series_features (
+    series_uid TEXT NOT NULL,
+    method TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    method_version TEXT NOT NULL,
+    source_digest TEXT NOT NULL,
+    computed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    PRIMARY KEY (series_uid, name)
+);
+CREATE INDEX series_features_name ON series_features(name, value);
+CREATE TABLE feature_runs (
+    series_uid TEXT NOT NULL,
+    method TEXT NOT NULL,
+    method_version TEXT NOT NULL,
+    source_digest TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    failure_kind TEXT,
+    reason TEXT,
+    details TEXT,
+    computed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    PRIMARY KEY (series_uid, method)
+);
+"#,
 ];

@@ -305,6 +305,17 @@ pub(super) fn criterion(ui: &mut egui::Ui, c: &mut Criterion, px: &mut Pickers) 
                 ui.checkbox(&mut f.present, "present (unticked: reported absent)");
             });
         }
+        Criterion::Feature(f) => {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Imaging feature");
+                ui.add(
+                    egui::TextEdit::singleline(&mut f.name)
+                        .hint_text("laa950_percent")
+                        .desired_width(140.0),
+                );
+            });
+            pickers::range(ui, "Feature value", ["from", "to"], &mut f.range, color);
+        }
         Criterion::All(_) | Criterion::Any(_) => group(ui, c, px),
         Criterion::Not(inside) => {
             ui.label("Not: the entries that do not match");
