@@ -369,7 +369,7 @@ pub fn write_series(
         t(0x0008, 0x0060, VR::CS, "CT");
         t(0x0008, 0x0070, VR::LO, "Synthetic Imaging");
         t(0x0008, 0x0080, VR::LO, "Synthetic Chest Clinic");
-        t(0x0008, 0x1030, VR::LO, "CT CHEST");
+        t(0x0008, 0x1030, VR::LO, &format!("CT {}", ids.body_part));
         t(0x0008, 0x103E, VR::LO, &ids.series_description);
         t(0x0008, 0x1090, VR::LO, "Volume Phantom");
         t(0x0010, 0x0010, VR::PN, &ids.patient_name);

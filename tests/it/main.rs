@@ -1,6 +1,7 @@
 //! The one integration-test binary: real files, real SQLite, the real CLI.
 
 mod adversarial;
+mod biomarker;
 mod analysis;
 mod browse;
 mod burnin;
