@@ -47,6 +47,10 @@ pub(crate) fn run_of(
     .at(path)
 }
 
+/// Ok(features and details JSON) or Err((failure kind, reason)).
+pub(crate) type FeatureResult<'a> =
+    std::result::Result<(Vec<(&'a str, f64)>, String), (&'a str, String)>;
+
 /// What a computation produced for one series.
 pub(crate) struct Outcome<'a> {
     pub series_uid: &'a str,
@@ -54,7 +58,7 @@ pub(crate) struct Outcome<'a> {
     pub method_version: &'a str,
     pub source_digest: &'a str,
     /// Ok(features and details JSON) or Err((kind, reason)).
-    pub result: std::result::Result<(Vec<(&'a str, f64)>, String), (&'a str, String)>,
+    pub result: FeatureResult<'a>,
 }
 
 /// Replaces the series' features and outcome of the method (one

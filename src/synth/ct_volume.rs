@@ -311,7 +311,7 @@ impl CtSeriesIds {
         CtSeriesIds {
             patient_id: format!("EMPH{:05}", n),
             patient_name: format!("Volume^Synthetic{n}"),
-            sex: if n % 2 == 0 { "F" } else { "M" },
+            sex: if n.is_multiple_of(2) { "F" } else { "M" },
             birth_date: format!("{}0101", 1940 + n % 40),
             study_date: format!("20{:02}0{}15", 18 + n % 6, 1 + n % 9),
             study_uid: rng.uid(),
