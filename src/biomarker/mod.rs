@@ -40,14 +40,14 @@ pub const CHEST_CT_SQL: &str = "upper(trim(s.modality)) = 'CT' AND (
 /// in SQL for the series row `s` (the same as [`source_digest`]): count,
 /// total size, newest mtime and a sum of mtimes. A file that changes (and
 /// is indexed again) changes it, so a stored feature stops matching.
-pub const SOURCE_DIGEST_SQL: &str = "(SELECT count(*) || ':' || coalesce(sum(ff.size_bytes), 0) || ':' || coalesce(max(ff.mtime_ns), 0) || ':' || coalesce(sum(ff.mtime_ns % 1000000007), 0)
+pub const SOURCE_DIGEST_SQL: &str = "(SELECT count(*) || ':' || coalesce(sum(ff.size_bytes), 0) || ':' || coalesce(max(ff.mtime_ns), 0) || ':' || coalesce(sum(ff.mtime_ns % 2147483647), 0)
      FROM instances fi JOIN files ff ON ff.id = fi.file_ref WHERE fi.series_ref = s.id)";
 
 /// [`SOURCE_DIGEST_SQL`] from (size, mtime_ns) of each file.
 pub fn source_digest(files: &[(i64, i64)]) -> String {
     let size: i64 = files.iter().map(|f| f.0).sum();
     let newest = files.iter().map(|f| f.1).max().unwrap_or(0);
-    let spread: i64 = files.iter().map(|f| f.1 % 1_000_000_007).sum();
+    let spread: i64 = files.iter().map(|f| f.1 % 2_147_483_647).sum();
     format!("{}:{size}:{newest}:{spread}", files.len())
 }
 

@@ -644,6 +644,13 @@ mod tests {
                 criterion: Criterion::All(vec![
                     Criterion::Modality(vec![hostile.into()]),
                     Criterion::StudyDescription(format!("{hostile} 100%")),
+                    Criterion::Feature(crate::model::FeatureCondition {
+                        name: hostile.into(),
+                        range: NumRange {
+                            min: Some(12345.5),
+                            max: None,
+                        },
+                    }),
                 ]),
             }],
         };
@@ -651,6 +658,8 @@ mod tests {
         let c = compile(&spec, &rules);
         assert!(!c.entries_sql.contains("DROP"));
         assert!(!c.entries_sql.contains("100"));
+        assert!(!c.entries_sql.contains("12345"));
+        assert!(c.params.contains(&Param::Num(12345.5)));
         assert!(c
             .params
             .iter()
