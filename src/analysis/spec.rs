@@ -133,6 +133,11 @@ pub struct TrendSpec {
     /// column if any, `population`), per `per`.
     #[serde(default)]
     pub population_csv: Option<PathBuf>,
+    /// Rates against a denominator from the index: per period (and
+    /// stratum), the patients of this source with a study in it; or a
+    /// population CSV like `population_csv`.
+    #[serde(default)]
+    pub denominator: Option<Source>,
     #[serde(default = "default_per_thousand")]
     pub per: f64,
     /// First and last period included (e.g. "2015", "2023").

@@ -7,7 +7,7 @@ use super::job::{self, JobHandle};
 use super::{CancelToken, Engine, EngineError};
 use crate::analysis::{
     self, AnalysisError, AnalysisResult, AnalysisSpec, CohortUsed, CountRow, CountTable,
-    ResultBody, Source, Stratum, Suppression, SPEC_VERSION, SUPPRESSION_RULE,
+    ResultBody, Source, Stratum, Suppression, Unit, SPEC_VERSION, SUPPRESSION_RULE,
 };
 use crate::cohort::{self, CompiledCohort};
 use crate::model::Rule;
@@ -71,6 +71,45 @@ impl Engine {
     }
 }
 
+/// Counts per period (and split) of `unit` in an index source.
+fn trend_table(
+    engine: &Engine,
+    source: &Source,
+    t: &analysis::TrendSpec,
+    unit: Unit,
+    cohorts: &mut Vec<CohortUsed>,
+    cancel: Option<&CancelToken>,
+) -> Result<(CountTable, u64), EngineError> {
+    let compiled = engine.compiled(source, cohorts)?;
+    let set = study_set(compiled.as_ref());
+    let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
+    let rows = store::analysis::trend_counts(
+        &conn,
+        &engine.db,
+        &set,
+        unit,
+        t.time,
+        t.split.as_ref(),
+        &t.age_bands,
+    )?;
+    let undated = store::analysis::undated(&conn, &engine.db, &set)?;
+    let mut columns = vec!["period".to_string()];
+    columns.extend(t.split.as_ref().map(|s| s.name().to_string()));
+    let rows = rows
+        .into_iter()
+        .map(|(period, label, n)| CountRow {
+            labels: if t.split.is_some() {
+                vec![period, label]
+            } else {
+                vec![period]
+            },
+            events: n,
+            denominator: None,
+        })
+        .collect();
+    Ok((CountTable { columns, rows }, undated))
+}
+
 /// The workspace an index source needs.
 fn workspace(engine: Option<&Engine>) -> Result<&Engine, EngineError> {
     engine.ok_or_else(|| {
@@ -96,35 +135,7 @@ fn run(
                 let (mut table, undated) = match &t.source {
                     Source::CountsCsv(path) => (analysis::read_counts_csv(path)?, 0),
                     source => {
-                        let engine = workspace(engine)?;
-                        let compiled = engine.compiled(source, &mut cohorts)?;
-                        let set = study_set(compiled.as_ref());
-                        let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
-                        let rows = store::analysis::trend_counts(
-                            &conn,
-                            &engine.db,
-                            &set,
-                            t.unit,
-                            t.time,
-                            t.split.as_ref(),
-                            &t.age_bands,
-                        )?;
-                        let undated = store::analysis::undated(&conn, &engine.db, &set)?;
-                        let mut columns = vec!["period".to_string()];
-                        columns.extend(t.split.as_ref().map(|s| s.name().to_string()));
-                        let rows = rows
-                            .into_iter()
-                            .map(|(period, label, n)| CountRow {
-                                labels: if t.split.is_some() {
-                                    vec![period, label]
-                                } else {
-                                    vec![period]
-                                },
-                                events: n,
-                                denominator: None,
-                            })
-                            .collect();
-                        (CountTable { columns, rows }, undated)
+                        trend_table(workspace(engine)?, source, t, t.unit, &mut cohorts, cancel)?
                     }
                 };
                 if let Some(at) = table.column("period") {
@@ -136,11 +147,35 @@ fn run(
                                 .is_none_or(|to| p.as_str() <= to || p.starts_with(to))
                     });
                 }
-                let population = t
-                    .population_csv
-                    .as_deref()
-                    .map(analysis::read_population_csv)
-                    .transpose()?;
+                let population = match (&t.population_csv, &t.denominator) {
+                    (Some(_), Some(_)) => {
+                        return Err(AnalysisError::Input(
+                            "give either `population_csv` or `denominator`, not both".into(),
+                        )
+                        .into())
+                    }
+                    (Some(csv), None) => Some(analysis::read_population_csv(csv)?),
+                    (None, Some(Source::CountsCsv(csv))) => {
+                        Some(analysis::read_population_csv(csv)?)
+                    }
+                    // Per period (and stratum): the denominator's patients
+                    // with a study in it.
+                    (None, Some(source)) => {
+                        let (mut d, _) = trend_table(
+                            workspace(engine)?,
+                            source,
+                            t,
+                            Unit::Patients,
+                            &mut cohorts,
+                            cancel,
+                        )?;
+                        for r in &mut d.rows {
+                            r.denominator = Some(r.events as f64);
+                        }
+                        Some(d)
+                    }
+                    (None, None) => None,
+                };
                 let mut r = analysis::trend(
                     &table,
                     population.as_ref(),

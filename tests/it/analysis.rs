@@ -272,3 +272,44 @@ fn plots_are_written_and_a_released_plot_draws_no_suppressed_point() {
         assert_eq!(mode & 0o077, 0, "owner-only");
     }
 }
+
+#[test]
+fn a_trend_per_patients_of_a_denominator_cohort_divides_by_its_patients_per_period() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    synth(&archive, 60, 17, false);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
+    save_cohort(
+        &db,
+        tmp.path(),
+        "ct-studies",
+        r#"{"schema_version": 1, "name": "ct-studies", "unit": "study", "rules": [{"name": "CT", "criterion": {"modality": ["CT"]}}]}"#,
+    );
+    let (code, v) = analyze(
+        &db,
+        tmp.path(),
+        "rate",
+        r#"{"kind": "trend", "source": {"cohort": "ct-studies"}, "denominator": {"cohort": "all"}, "per": 1000}"#,
+        false,
+    );
+    assert_eq!(code, 0, "{v}");
+    let conn = sqlite(&db);
+    let patients = |year: &str| -> f64 {
+        conn.query_row(
+            "SELECT count(DISTINCT patient_ref) FROM studies WHERE substr(study_date, 1, 4) = ?1",
+            [year],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as f64
+    };
+    let cells = v["result"]["lines"][0]["cells"].as_array().unwrap();
+    assert!(!cells.is_empty());
+    for c in cells {
+        let year = c["period"].as_str().unwrap();
+        let n = patients(year);
+        assert_eq!(c["n"].as_f64().unwrap(), n, "{year}");
+        let x = c["x"].as_u64().unwrap() as f64;
+        let rate = c["estimate"].as_f64().unwrap();
+        assert!((rate - x / n * 1000.0).abs() < 1e-9, "{year}: {rate}");
+    }
+}
