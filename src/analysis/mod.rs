@@ -10,8 +10,8 @@ pub mod spec;
 pub mod suppress;
 pub mod table;
 
-pub use compute::{prevalence, standardised, trend};
 pub(crate) use compute::bands_from_table;
+pub use compute::{prevalence, standardised, trend};
 pub use spec::{
     default_age_bands, AnalysisSpec, IntervalMethod, PrevalenceSpec, Source, StandardisedSpec,
     Stratum, TimeUnit, TrendSpec, Unit, SPEC_VERSION,

@@ -3,10 +3,10 @@
 
 mod analyze;
 mod bench_burnin;
-mod biomarker;
 mod bench_cohort;
-mod bench_preview;
 mod bench_floor;
+mod bench_preview;
+mod biomarker;
 mod cohort;
 mod export;
 mod findings;

@@ -726,7 +726,7 @@ fn dummy(vr: VR) -> PrimitiveValue {
 
 /// Whether an element belongs to an overlay plane (groups 6000-601E, even).
 fn is_overlay_group(tag: Tag) -> bool {
-    (0x6000..=0x601E).contains(&tag.0) && tag.0 % 2 == 0
+    (0x6000..=0x601E).contains(&tag.0) && tag.0.is_multiple_of(2)
 }
 
 /// Whether an element is private (odd group).

@@ -73,9 +73,21 @@ pub fn apply(
     let decompressed = TransferSyntaxRegistry
         .get(ts)
         .is_some_and(|t| t.is_encapsulated_pixel_data());
-    let decoded = source.decode_pixel_data().map_err(|e| {
-        format!("its pixel data needs a mask but cannot be decoded ({e}); not exported")
-    })?;
+    // A malformed RLE header makes the codec allocate gigabytes or panic:
+    // check it first, and turn any codec panic into a reason.
+    if ts == dicom_transfer_syntax_registry::entries::RLE_LOSSLESS.uid() {
+        crate::preview::check_rle_headers(source).map_err(|e| {
+            format!("its pixel data needs a mask but cannot be decoded ({e}); not exported")
+        })?;
+    }
+    let decoded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.decode_pixel_data()))
+            .map_err(|_| {
+                "its pixel data needs a mask but the decoder failed on it; not exported".to_string()
+            })?
+            .map_err(|e| {
+                format!("its pixel data needs a mask but cannot be decoded ({e}); not exported")
+            })?;
     let photometric = decoded.photometric_interpretation().as_str().to_string();
     if photometric.ends_with("_422") || photometric.ends_with("_420") {
         return Err(format!(

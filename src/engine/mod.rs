@@ -15,6 +15,7 @@ mod thumbs;
 pub use job::{write_in_background, CancelToken, JobEvent, JobHandle};
 // What the binary needs of de-identification and export, through the
 // façade rather than the modules' internals.
+pub use crate::deid::diff::{file_diff, DiffAction, DiffRow};
 pub use crate::deid::keyfile;
 pub use crate::deid::profile::{Choices as ProfileChoices, Options as ProfileOptions};
 pub use crate::export::{
@@ -23,7 +24,6 @@ pub use crate::export::{
 pub use biomarker::{EmphysemaProgress, EmphysemaReport, SeriesFailure, CHEST_CT_RULE};
 pub use masks::MaskError;
 pub use preview::DeidentifiedPreview;
-pub use crate::deid::diff::{file_diff, DiffAction, DiffRow};
 pub use review::ReviewError;
 
 use crate::cohort::{self, CohortError};

@@ -3,8 +3,8 @@
 //! benchmarks. Builds plain [`ObjectSpec`]s; `dicom::write` encodes them.
 
 pub mod burnin;
-pub mod ct_volume;
 mod catalog;
+pub mod ct_volume;
 pub mod faults;
 mod rng;
 

@@ -1,8 +1,8 @@
 //! The one integration-test binary: real files, real SQLite, the real CLI.
 
 mod adversarial;
-mod biomarker;
 mod analysis;
+mod biomarker;
 mod browse;
 mod burnin;
 mod cohorts;
