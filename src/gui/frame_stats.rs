@@ -51,7 +51,7 @@ impl FrameStats {
         if let Some(s) = self.started.take() {
             self.ui_ms.push(s.elapsed().as_secs_f64() * 1e3);
             // Also written periodically, for runs that are killed.
-            if self.ui_ms.len() % 120 == 0 {
+            if self.ui_ms.len().is_multiple_of(120) {
                 self.write();
             }
         }
