@@ -182,7 +182,12 @@ pub fn trend(
                 .map(|(t, x, n)| (*t, *x, n.unwrap_or(1.0)))
                 .collect();
             match stats::apc_poisson(&pois, level) {
-                Ok(a) => apc_poisson = Some(a),
+                Ok(mut a) => {
+                    if population.is_none() {
+                        a.method = "Poisson regression of counts, Wald interval";
+                    }
+                    apc_poisson = Some(a)
+                }
                 Err(e) => notes.push(format!("Poisson APC: {e}")),
             }
         } else {

@@ -136,11 +136,10 @@ fn csv_bytes(r: &AnalysisResult) -> anyhow::Result<Vec<u8>> {
 
 fn shown(c: &Cell) -> String {
     match (c.estimate, c.ci_low, c.ci_high) {
-        (Some(e), Some(l), Some(h)) => format!(
-            "{} of {}: {e:.4} [{l:.4}, {h:.4}]",
-            c.x.map_or("-".into(), |x| x.to_string()),
-            c.n.map_or("-".into(), |n| format!("{n}")),
-        ),
+        (Some(e), Some(l), Some(h)) => match (c.x, c.n) {
+            (Some(x), Some(n)) => format!("{x} of {n}: {e:.4} [{l:.4}, {h:.4}]"),
+            _ => format!("{e:.4} [{l:.4}, {h:.4}]"),
+        },
         _ if c.suppressed => "suppressed".into(),
         _ => "-".into(),
     }
