@@ -98,7 +98,13 @@ pub fn transfer_syntax_name(uid: &str) -> String {
     dicom_transfer_syntax_registry::TransferSyntaxRegistry
         .get(uid)
         .map(|t| t.name().to_string())
-        .unwrap_or_else(|| uid.to_string())
+        .unwrap_or_else(|| {
+            if uid.is_empty() {
+                "unknown transfer syntax".into()
+            } else {
+                uid.to_string()
+            }
+        })
 }
 
 /// Decodes frame `index` (from 0), or says why it cannot be shown.

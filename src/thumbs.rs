@@ -50,21 +50,8 @@ pub fn middle(instances: &[InstanceRef]) -> Option<(&InstanceRef, u32)> {
     Some((inst, inst.frames.max(1) / 2))
 }
 
-/// The transfer syntax's name for a person.
-pub fn transfer_syntax_name(uid: &str) -> String {
-    use dicom_encoding::TransferSyntaxIndex;
-    let uid = uid.trim_end_matches('\0').trim();
-    dicom_transfer_syntax_registry::TransferSyntaxRegistry
-        .get(uid)
-        .map(|t| t.name().to_string())
-        .unwrap_or_else(|| {
-            if uid.is_empty() {
-                "unknown transfer syntax".into()
-            } else {
-                uid.to_string()
-            }
-        })
-}
+/// The transfer syntax's name for a person (one definition, in `preview`).
+pub use crate::preview::transfer_syntax_name;
 
 /// The thumbnail of the series whose instances are `instances` (display
 /// order), from the cache under `dir` when the source file is unchanged,

@@ -134,26 +134,24 @@ where
             lines(&area, &heading, &x_label, &y_label, &series)
         }
         ResultBody::Prevalence(p) => {
-            let bars: Vec<Bar> = p
-                .cells
-                .iter()
-                .map(|c| (c.labels.join(" / "), visible(c)))
-                .collect();
-            bar_chart(&area, &heading, &x_label, &y_label, &bars)
+            bar_chart(&area, &heading, &x_label, &y_label, &bars(&p.cells))
         }
         ResultBody::Standardised(s) => {
-            let bars: Vec<Bar> = s
-                .bands
-                .iter()
-                .map(|c| (c.labels.join(""), visible(c)))
-                .collect();
             let heading = match visible(&s.adjusted) {
                 Some((e, lo, hi)) => format!("{heading}; adjusted {e:.1} [{lo:.1}, {hi:.1}]"),
                 None => heading,
             };
-            bar_chart(&area, &heading, &x_label, &y_label, &bars)
+            bar_chart(&area, &heading, &x_label, &y_label, &bars(&s.bands))
         }
     }
+}
+
+/// One bar per cell, labelled by its strata.
+fn bars(cells: &[Cell]) -> Vec<Bar> {
+    cells
+        .iter()
+        .map(|c| (c.labels.join(" / "), visible(c)))
+        .collect()
 }
 
 /// A position on the time axis as a period label: 2019, 2019-Q2, 2019-03.

@@ -617,22 +617,6 @@ mod tests {
         draw_text, generate_image, ImageSpec, Placement, Scene, PLACEMENTS,
     };
 
-    /// The share of `line` inside the union of `regions`.
-    fn coverage(line: &Rect, regions: &[Rect]) -> f64 {
-        let mut covered = 0u64;
-        for y in line.y..line.y + line.height {
-            for x in line.x..line.x + line.width {
-                if regions
-                    .iter()
-                    .any(|r| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height)
-                {
-                    covered += 1;
-                }
-            }
-        }
-        covered as f64 / f64::from(line.width * line.height)
-    }
-
     fn spec(scene: Scene, text: Option<(Placement, u32)>, decoys: bool, seed: u64) -> ImageSpec {
         ImageSpec {
             scene,
@@ -653,7 +637,7 @@ mod tests {
             );
         }
         for l in &img.lines {
-            let c = coverage(&l.rect, &regions);
+            let c = l.rect.covered_share(&regions);
             assert!(
                 c >= 0.9,
                 "{spec:?}: '{}' at {:?} covered {:.0}% by {regions:?}",
@@ -762,7 +746,7 @@ mod tests {
         }
         let found = detect_text(&inverted);
         for l in &img.lines {
-            assert!(coverage(&l.rect, &found) >= 0.9, "inverted: {found:?}");
+            assert!(l.rect.covered_share(&found) >= 0.9, "inverted: {found:?}");
         }
     }
 
@@ -801,7 +785,7 @@ mod tests {
         };
         let line = draw_text(&mut f, "DOE^JANE 1984", 1500, 1900, 4, [4095.0; 3]);
         let found = detect_text(&f);
-        assert!(coverage(&line, &found) >= 0.9, "{found:?} for {line:?}");
+        assert!(line.covered_share(&found) >= 0.9, "{found:?} for {line:?}");
         assert!(found.iter().all(|r| r.fits(h, w)));
     }
 

@@ -33,21 +33,6 @@ pub struct BenchBurninArgs {
 /// (a mask that leaves part of a name readable has failed).
 const COVERED: f64 = 0.9;
 
-fn coverage(line: &Rect, regions: &[Rect]) -> f64 {
-    let mut covered = 0u64;
-    for y in line.y..line.y + line.height {
-        for x in line.x..line.x + line.width {
-            if regions
-                .iter()
-                .any(|r| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height)
-            {
-                covered += 1;
-            }
-        }
-    }
-    covered as f64 / (u64::from(line.width) * u64::from(line.height)).max(1) as f64
-}
-
 fn touches(a: &Rect, b: &Rect) -> bool {
     a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
 }
@@ -180,7 +165,7 @@ pub fn run(db: &Path, a: BenchBurninArgs) -> anyhow::Result<i32> {
                 let (placement, _) = img.spec.text.unwrap_or((PLACEMENTS[0], 1));
                 let scale = img.lines.first().map(|l| l.scale).unwrap_or(1);
                 for l in &img.lines {
-                    let c = coverage(&l.rect, &regions);
+                    let c = l.rect.covered_share(&regions);
                     if c >= COVERED {
                         found += 1;
                     } else if a.failures {

@@ -127,205 +127,197 @@ fn run(
     threshold: u64,
     cancel: Option<&CancelToken>,
 ) -> Result<AnalysisResult, EngineError> {
-    {
-        let mut cohorts = Vec::new();
-        let mut warnings = Vec::new();
-        let result = match spec {
-            AnalysisSpec::Trend(t) => {
-                let (mut table, undated) = match &t.source {
-                    Source::CountsCsv(path) => (analysis::read_counts_csv(path)?, 0),
-                    source => {
-                        trend_table(workspace(engine)?, source, t, t.unit, &mut cohorts, cancel)?
-                    }
-                };
-                if let Some(at) = table.column("period") {
-                    table.rows.retain(|r| {
-                        let p = &r.labels[at];
-                        t.from.as_deref().is_none_or(|f| p.as_str() >= f)
-                            && t.to
-                                .as_deref()
-                                .is_none_or(|to| p.as_str() <= to || p.starts_with(to))
-                    });
-                }
-                let population = match (&t.population_csv, &t.denominator) {
-                    (Some(_), Some(_)) => {
-                        return Err(AnalysisError::Input(
-                            "give either `population_csv` or `denominator`, not both".into(),
-                        )
-                        .into())
-                    }
-                    (Some(csv), None) => Some(analysis::read_population_csv(csv)?),
-                    (None, Some(Source::CountsCsv(csv))) => {
-                        Some(analysis::read_population_csv(csv)?)
-                    }
-                    // Per period (and stratum): the denominator's patients
-                    // with a study in it.
-                    (None, Some(source)) => {
-                        let (mut d, _) = trend_table(
-                            workspace(engine)?,
-                            source,
-                            t,
-                            Unit::Patients,
-                            &mut cohorts,
-                            cancel,
-                        )?;
-                        for r in &mut d.rows {
-                            r.denominator = Some(r.events as f64);
-                        }
-                        Some(d)
-                    }
-                    (None, None) => None,
-                };
-                let mut r = analysis::trend(
-                    &table,
-                    population.as_ref(),
-                    t.per,
-                    t.time,
-                    t.level,
-                    threshold,
-                    release,
-                )?;
-                r.undated = undated;
-                if undated > 0 {
-                    warnings.push(format!(
-                        "{undated} studies have no usable study date and are not in the trend"
-                    ));
-                }
-                ResultBody::Trend(r)
+    let mut cohorts = Vec::new();
+    let mut warnings = Vec::new();
+    let result = match spec {
+        AnalysisSpec::Trend(t) => {
+            let (mut table, undated) = match &t.source {
+                Source::CountsCsv(path) => (analysis::read_counts_csv(path)?, 0),
+                source => trend_table(workspace(engine)?, source, t, t.unit, &mut cohorts, cancel)?,
+            };
+            if let Some(at) = table.column("period") {
+                table.rows.retain(|r| {
+                    let p = &r.labels[at];
+                    t.from.as_deref().is_none_or(|f| p.as_str() >= f)
+                        && t.to
+                            .as_deref()
+                            .is_none_or(|to| p.as_str() <= to || p.starts_with(to))
+                });
             }
-            AnalysisSpec::Prevalence(p) => {
-                if p.strata.len() > 3 {
-                    return Err(
-                        AnalysisError::Input("at most three strata can be crossed".into()).into(),
-                    );
+            let population = match (&t.population_csv, &t.denominator) {
+                (Some(_), Some(_)) => {
+                    return Err(AnalysisError::Input(
+                        "give either `population_csv` or `denominator`, not both".into(),
+                    )
+                    .into())
                 }
-                let table = match &p.denominator {
-                    Source::CountsCsv(path) => analysis::read_counts_csv(path)?,
-                    source => {
-                        let outcome = p.outcome.as_deref().ok_or_else(|| {
+                (Some(csv), None) => Some(analysis::read_population_csv(csv)?),
+                (None, Some(Source::CountsCsv(csv))) => Some(analysis::read_population_csv(csv)?),
+                // Per period (and stratum): the denominator's patients
+                // with a study in it.
+                (None, Some(source)) => {
+                    let (mut d, _) = trend_table(
+                        workspace(engine)?,
+                        source,
+                        t,
+                        Unit::Patients,
+                        &mut cohorts,
+                        cancel,
+                    )?;
+                    for r in &mut d.rows {
+                        r.denominator = Some(r.events as f64);
+                    }
+                    Some(d)
+                }
+                (None, None) => None,
+            };
+            let mut r = analysis::trend(
+                &table,
+                population.as_ref(),
+                t.per,
+                t.time,
+                t.level,
+                threshold,
+                release,
+            )?;
+            r.undated = undated;
+            if undated > 0 {
+                warnings.push(format!(
+                    "{undated} studies have no usable study date and are not in the trend"
+                ));
+            }
+            ResultBody::Trend(r)
+        }
+        AnalysisSpec::Prevalence(p) => {
+            if p.strata.len() > 3 {
+                return Err(
+                    AnalysisError::Input("at most three strata can be crossed".into()).into(),
+                );
+            }
+            let table = match &p.denominator {
+                Source::CountsCsv(path) => analysis::read_counts_csv(path)?,
+                source => {
+                    let outcome = p.outcome.as_deref().ok_or_else(|| {
                             AnalysisError::Input(
                                 "prevalence on the index needs an `outcome`: the name of a saved cohort (define it by findings, EHR values, modalities...)".into(),
                             )
                         })?;
-                        let engine = workspace(engine)?;
-                        let den = engine.compiled(source, &mut cohorts)?;
-                        let out = engine
-                            .compiled(&Source::Cohort(outcome.to_string()), &mut cohorts)?
-                            .expect("a cohort source compiles to a cohort");
-                        let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
-                        let rows = store::analysis::prevalence_counts(
-                            &conn,
-                            &engine.db,
-                            &study_set(den.as_ref()),
-                            &StudySet::Cohort(&out),
-                            p.unit,
-                            &p.strata,
-                            &p.age_bands,
-                        )?;
-                        CountTable {
-                            columns: if p.strata.is_empty() {
-                                vec!["all".into()]
-                            } else {
-                                p.strata.iter().map(|s| s.name().to_string()).collect()
-                            },
-                            rows: rows
-                                .into_iter()
-                                .map(|(labels, n, x)| CountRow {
-                                    labels,
-                                    events: x,
-                                    denominator: Some(n as f64),
-                                })
-                                .collect(),
-                        }
+                    let engine = workspace(engine)?;
+                    let den = engine.compiled(source, &mut cohorts)?;
+                    let out = engine
+                        .compiled(&Source::Cohort(outcome.to_string()), &mut cohorts)?
+                        .expect("a cohort source compiles to a cohort");
+                    let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
+                    let rows = store::analysis::prevalence_counts(
+                        &conn,
+                        &engine.db,
+                        &study_set(den.as_ref()),
+                        &StudySet::Cohort(&out),
+                        p.unit,
+                        &p.strata,
+                        &p.age_bands,
+                    )?;
+                    CountTable {
+                        columns: if p.strata.is_empty() {
+                            vec!["all".into()]
+                        } else {
+                            p.strata.iter().map(|s| s.name().to_string()).collect()
+                        },
+                        rows: rows
+                            .into_iter()
+                            .map(|(labels, n, x)| CountRow {
+                                labels,
+                                events: x,
+                                denominator: Some(n as f64),
+                            })
+                            .collect(),
                     }
-                };
-                let order: Option<Vec<String>> = match p.strata.as_slice() {
-                    [Stratum::AgeGroup] => {
-                        Some(p.age_bands.iter().map(|b| b.to_string()).collect())
-                    }
-                    [Stratum::Year] => {
-                        let mut years: Vec<String> =
-                            table.rows.iter().map(|r| r.labels[0].clone()).collect();
-                        years.retain(|y| y != "unknown");
-                        years.sort();
-                        Some(years)
-                    }
-                    _ => None,
-                };
-                ResultBody::Prevalence(analysis::prevalence(
-                    &table,
-                    p.interval,
-                    p.reference.as_deref(),
-                    order.as_deref(),
-                    p.level,
-                    threshold,
-                    release,
-                )?)
-            }
-            AnalysisSpec::Standardised(s) => {
-                let standard = load_standard(&s.standard)?;
-                let counts = match &s.cases {
-                    Source::CountsCsv(path) => {
-                        analysis::bands_from_table(&analysis::read_counts_csv(path)?)?
-                    }
-                    source => {
-                        let population = s.population_csv.as_deref().ok_or_else(|| {
+                }
+            };
+            let order: Option<Vec<String>> = match p.strata.as_slice() {
+                [Stratum::AgeGroup] => Some(p.age_bands.iter().map(|b| b.to_string()).collect()),
+                [Stratum::Year] => {
+                    let mut years: Vec<String> =
+                        table.rows.iter().map(|r| r.labels[0].clone()).collect();
+                    years.retain(|y| y != "unknown");
+                    years.sort();
+                    Some(years)
+                }
+                _ => None,
+            };
+            ResultBody::Prevalence(analysis::prevalence(
+                &table,
+                p.interval,
+                p.reference.as_deref(),
+                order.as_deref(),
+                p.level,
+                threshold,
+                release,
+            )?)
+        }
+        AnalysisSpec::Standardised(s) => {
+            let standard = load_standard(&s.standard)?;
+            let counts = match &s.cases {
+                Source::CountsCsv(path) => {
+                    analysis::bands_from_table(&analysis::read_counts_csv(path)?)?
+                }
+                source => {
+                    let population = s.population_csv.as_deref().ok_or_else(|| {
                             AnalysisError::Input("standardising a cohort needs `population_csv` (age_lo, age_hi, population: the population at risk by band)".into())
                         })?;
-                        let population = analysis::read_population_csv(population)?;
-                        let population = analysis::bands_from_table(&population)?;
-                        let engine = workspace(engine)?;
-                        let compiled = engine.compiled(source, &mut cohorts)?;
-                        let bands: Vec<_> = standard.bands.iter().map(|b| b.0).collect();
-                        let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
-                        let (cases, unknown) = store::analysis::patients_by_age_band(
-                            &conn,
-                            &engine.db,
-                            &study_set(compiled.as_ref()),
-                            &bands,
-                        )?;
-                        if unknown > 0 {
-                            warnings.push(format!("{unknown} patients have no known age at their first study and are not counted"));
-                        }
-                        if population.iter().map(|b| b.band).ne(bands.iter().copied()) {
-                            return Err(AnalysisError::Input(format!(
+                    let population = analysis::read_population_csv(population)?;
+                    let population = analysis::bands_from_table(&population)?;
+                    let engine = workspace(engine)?;
+                    let compiled = engine.compiled(source, &mut cohorts)?;
+                    let bands: Vec<_> = standard.bands.iter().map(|b| b.0).collect();
+                    let conn = store::analysis::Interruptible::open(&engine.db, cancel)?;
+                    let (cases, unknown) = store::analysis::patients_by_age_band(
+                        &conn,
+                        &engine.db,
+                        &study_set(compiled.as_ref()),
+                        &bands,
+                    )?;
+                    if unknown > 0 {
+                        warnings.push(format!("{unknown} patients have no known age at their first study and are not counted"));
+                    }
+                    if population.iter().map(|b| b.band).ne(bands.iter().copied()) {
+                        return Err(AnalysisError::Input(format!(
                                 "the population's age bands differ from the standard's ({}): use the same bands in cases, population and standard",
                                 bands.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
                             ))
                             .into());
-                        }
-                        population
-                            .iter()
-                            .zip(cases)
-                            .map(|(p, events)| BandCount {
-                                band: p.band,
-                                events,
-                                population: p.population,
-                            })
-                            .collect()
                     }
-                };
-                ResultBody::Standardised(analysis::standardised(
-                    &counts, &standard, s.per, s.level, threshold, release,
-                )?)
-            }
-        };
-        Ok(AnalysisResult {
-            spec_version: SPEC_VERSION,
-            spec: spec.clone(),
-            app_version: env!("CARGO_PKG_VERSION"),
-            computed_at: now_utc(),
-            index_snapshot: engine.and_then(|e| e.index_snapshot().ok()),
-            cohorts,
-            suppression: Suppression {
-                threshold,
-                released: release,
-                rule: SUPPRESSION_RULE,
-            },
-            result,
-            warnings,
-        })
-    }
+                    population
+                        .iter()
+                        .zip(cases)
+                        .map(|(p, events)| BandCount {
+                            band: p.band,
+                            events,
+                            population: p.population,
+                        })
+                        .collect()
+                }
+            };
+            ResultBody::Standardised(analysis::standardised(
+                &counts, &standard, s.per, s.level, threshold, release,
+            )?)
+        }
+    };
+    Ok(AnalysisResult {
+        spec_version: SPEC_VERSION,
+        spec: spec.clone(),
+        app_version: env!("CARGO_PKG_VERSION"),
+        computed_at: now_utc(),
+        index_snapshot: engine.and_then(|e| e.index_snapshot().ok()),
+        cohorts,
+        suppression: Suppression {
+            threshold,
+            released: release,
+            rule: SUPPRESSION_RULE,
+        },
+        result,
+        warnings,
+    })
 }
 
 impl Engine {

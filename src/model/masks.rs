@@ -44,6 +44,23 @@ impl Rect {
         self.x as u64 + self.width as u64 <= columns as u64
             && self.y as u64 + self.height as u64 <= rows as u64
     }
+
+    /// The share of this rectangle's pixels inside the union of `regions`
+    /// (how much of a text line a set of proposed masks would hide).
+    pub fn covered_share(&self, regions: &[Rect]) -> f64 {
+        let mut covered = 0u64;
+        for y in self.y..self.y + self.height {
+            for x in self.x..self.x + self.width {
+                if regions
+                    .iter()
+                    .any(|r| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height)
+                {
+                    covered += 1;
+                }
+            }
+        }
+        covered as f64 / f64::from(self.width * self.height)
+    }
 }
 
 /// A rectangle recorded for one source instance (by its original SOP

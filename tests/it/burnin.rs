@@ -9,21 +9,6 @@ use pacs_cohort::model::Rect;
 use pacs_cohort::synth::burnin::write_archive;
 use pacs_cohort::Engine;
 
-fn coverage(line: &Rect, regions: &[Rect]) -> f64 {
-    let mut covered = 0u64;
-    for y in line.y..line.y + line.height {
-        for x in line.x..line.x + line.width {
-            if regions
-                .iter()
-                .any(|r| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height)
-            {
-                covered += 1;
-            }
-        }
-    }
-    covered as f64 / f64::from(line.width * line.height)
-}
-
 #[test]
 fn risks_and_text_regions_of_an_indexed_ultrasound_and_ct() {
     let tmp = tempfile::tempdir().unwrap();
@@ -66,7 +51,7 @@ fn risks_and_text_regions_of_an_indexed_ultrasound_and_ct() {
     assert!(!middle.lines.is_empty());
     for l in &middle.lines {
         assert!(
-            coverage(&l.rect, &regions) >= 0.9,
+            l.rect.covered_share(&regions) >= 0.9,
             "'{}' at {:?} not covered by {regions:?}",
             l.text,
             l.rect
