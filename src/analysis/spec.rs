@@ -16,6 +16,17 @@ pub enum AnalysisSpec {
     Standardised(StandardisedSpec),
 }
 
+impl AnalysisSpec {
+    /// The kind's name, as in the JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnalysisSpec::Trend(_) => "trend",
+            AnalysisSpec::Prevalence(_) => "prevalence",
+            AnalysisSpec::Standardised(_) => "standardised",
+        }
+    }
+}
+
 /// Where counts come from: the index (a saved cohort, or everything), or
 /// a user's table of counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

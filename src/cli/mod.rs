@@ -80,6 +80,9 @@ enum Command {
     Privacy(privacy::PrivacyArgs),
     /// Run an analysis (trend, prevalence, standardised rate) from a JSON spec.
     Analyze(analyze::AnalyzeArgs),
+    /// Analyses saved in the workspace: list, show, re-run, delete.
+    #[command(subcommand)]
+    Analyses(analyze::AnalysesCmd),
     /// Imaging biomarkers from pixels: the CT emphysema index per series.
     #[command(subcommand)]
     Biomarker(biomarker::BiomarkerCmd),
@@ -156,6 +159,7 @@ pub fn run() -> i32 {
         Some(Command::Files(a)) => query::files(&db, a),
         Some(Command::Synth(a)) => synth::run(a),
         Some(Command::Analyze(a)) => analyze::run(&db, a),
+        Some(Command::Analyses(c)) => analyze::run_saved(&db, c),
         Some(Command::Biomarker(c)) => biomarker::run(&db, c),
         Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::Link(c)) => link::run(&db, c),

@@ -7,7 +7,7 @@ use super::job::{self, JobHandle};
 use super::{CancelToken, Engine, EngineError};
 use crate::analysis::{
     self, AnalysisError, AnalysisResult, AnalysisSpec, CohortUsed, CountRow, CountTable,
-    ResultBody, Source, Stratum, Suppression, Unit, SPEC_VERSION, SUPPRESSION_RULE,
+    ResultBody, SavedAnalysis, Source, Stratum, Suppression, Unit, SPEC_VERSION, SUPPRESSION_RULE,
 };
 use crate::cohort::{self, CompiledCohort};
 use crate::model::Rule;
@@ -306,14 +306,14 @@ fn run(
     Ok(AnalysisResult {
         spec_version: SPEC_VERSION,
         spec: spec.clone(),
-        app_version: env!("CARGO_PKG_VERSION"),
+        app_version: env!("CARGO_PKG_VERSION").into(),
         computed_at: now_utc(),
         index_snapshot: engine.and_then(|e| e.index_snapshot().ok()),
         cohorts,
         suppression: Suppression {
             threshold,
             released: release,
-            rule: SUPPRESSION_RULE,
+            rule: SUPPRESSION_RULE.into(),
         },
         result,
         warnings,
@@ -342,11 +342,82 @@ impl Engine {
         }
     }
 
+    /// Saves a result (with its specification) in the workspace under
+    /// `name`; returns its id.
+    pub fn save_analysis(&self, name: &str, result: &AnalysisResult) -> Result<i64, EngineError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(input("give the analysis a name to save it under"));
+        }
+        let encode = |e: serde_json::Error| input(format!("cannot encode the analysis: {e}"));
+        let spec = serde_json::to_string(&result.spec).map_err(encode)?;
+        let json = serde_json::to_string(result).map_err(encode)?;
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::analysis_runs::insert(
+            &conn,
+            &self.db,
+            &store::analysis_runs::NewRun {
+                name,
+                kind: result.spec.kind(),
+                spec: &spec,
+                result: &json,
+                released: result.suppression.released,
+                app_version: &result.app_version,
+                index_snapshot: result.index_snapshot.as_deref(),
+                computed_at: &result.computed_at,
+            },
+        )?)
+    }
+
+    /// The saved analyses, newest first.
+    pub fn saved_analyses(&self) -> Result<Vec<SavedAnalysis>, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::analysis_runs::list(&conn, &self.db)?)
+    }
+
+    /// A saved analysis's result, as it was computed.
+    pub fn saved_analysis(&self, id: i64) -> Result<AnalysisResult, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        let json = store::analysis_runs::result_json(&conn, &self.db, id)?.ok_or_else(|| {
+            input(format!(
+                "no saved analysis {id}; `pacs-cohort analyses list` shows the saved ones"
+            ))
+        })?;
+        serde_json::from_str(&json).map_err(|e| {
+            input(format!(
+                "saved analysis {id} cannot be read by this version of the app ({e}); its specification can still be re-run from `analyses list --json`"
+            ))
+        })
+    }
+
+    /// Deletes a saved analysis.
+    pub fn delete_saved_analysis(&self, id: i64) -> Result<(), EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        if store::analysis_runs::delete(&conn, &self.db, id)? {
+            Ok(())
+        } else {
+            Err(input(format!("no saved analysis {id}")))
+        }
+    }
+
+    /// Whether the index changed since `result` was computed (its counts
+    /// would differ on a re-run).
+    pub fn index_changed_since(&self, result: &AnalysisResult) -> Result<bool, EngineError> {
+        Ok(match &result.index_snapshot {
+            Some(s) => self.index_snapshot()? != *s,
+            None => false,
+        })
+    }
+
     /// Identifies the state of the index (cheaply: no counting).
     fn index_snapshot(&self) -> Result<String, EngineError> {
         let conn = store::open_ro(&self.db)?;
         Ok(store::analysis::snapshot(&conn, &self.db)?)
     }
+}
+
+fn input(message: impl Into<String>) -> EngineError {
+    EngineError::Analysis(AnalysisError::Input(message.into()))
 }
 
 fn study_set(c: Option<&CompiledCohort>) -> StudySet<'_> {

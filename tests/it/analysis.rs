@@ -313,3 +313,105 @@ fn a_trend_per_patients_of_a_denominator_cohort_divides_by_its_patients_per_peri
         assert!((rate - x / n * 1000.0).abs() < 1e-9, "{year}: {rate}");
     }
 }
+
+#[test]
+fn crossed_strata_draw_a_heatmap_and_a_pyramid_without_suppressed_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("ws.db");
+    let csv = tmp.path().join("counts.csv");
+    // 40-64 / F holds 4 events: suppressed for release, with a complement.
+    std::fs::write(
+        &csv,
+        "age_group,sex,events,denominator\n0-39,F,30,400\n0-39,M,25,380\n40-64,F,4,350\n40-64,M,41,360\n65+,F,52,300\n65+,M,60,310\n",
+    )
+    .unwrap();
+    let spec = format!(
+        r#"{{"kind": "prevalence", "denominator": {{"counts_csv": "{}"}}, "strata": ["age_group", "sex"]}}"#,
+        csv.display()
+    );
+    let (code, v) = analyze(&db, tmp.path(), "crossed", &spec, true);
+    assert_eq!(code, 0, "{v}");
+    let hidden = v["result"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["suppressed"] == true)
+        .count();
+    assert!(hidden >= 2, "primary and complementary: {v}");
+    let out = tmp.path().join("crossed-out");
+    let heat = std::fs::read_to_string(out.join("plot-heatmap.svg")).unwrap();
+    assert!(heat.contains("Prevalence by age_group x sex"), "{heat}");
+    assert_eq!(heat.matches("\nsuppressed\n").count(), hidden);
+    let pyramid = std::fs::read_to_string(out.join("plot-pyramid.svg")).unwrap();
+    assert!(pyramid.contains("Denominator by age group and sex"));
+    // One bar per released cell, none for a hidden one.
+    let bars = pyramid.matches("<rect").count();
+    let plain = std::fs::read_to_string(out.join("plot.svg")).unwrap();
+    assert!(plain.contains("prevalence, % (95% CI)"));
+    assert!(bars >= 6 - hidden, "{bars}");
+    // The hidden cell's denominator (350) is not drawn as a tick label
+    // of its own either: no text holds it.
+    assert!(!pyramid.contains("\n350\n"));
+}
+
+#[test]
+fn analyses_are_saved_listed_shown_rerun_and_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    synth(&archive, 20, 5, false);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
+    let (code, first) = analyze(
+        &db,
+        tmp.path(),
+        "yearly",
+        r#"{"kind": "trend", "source": {"cohort": "all"}, "split": "modality"}"#,
+        false,
+    );
+    assert_eq!(code, 0, "{first}");
+    let (code, list) = run_json(&db, &["analyses", "list", "--json"]);
+    assert_eq!(code, 0);
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "yearly");
+    assert_eq!(list[0]["kind"], "trend");
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let shown = tmp.path().join("shown");
+    let (code, again) = run_json(
+        &db,
+        &[
+            "analyses",
+            "show",
+            &id,
+            "--out",
+            shown.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(again, first, "the saved result is the computed one");
+    assert!(shown.join("plot.png").exists() && shown.join("spec.json").exists());
+    let rerun = tmp.path().join("rerun");
+    let (code, fresh) = run_json(
+        &db,
+        &[
+            "analyses",
+            "rerun",
+            &id,
+            "--out",
+            rerun.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(fresh["spec"], first["spec"]);
+    assert_eq!(fresh["result"], first["result"], "same index, same counts");
+    let (_, list) = run_json(&db, &["analyses", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let out = run(&db, &["analyses", "delete", &id]);
+    assert!(out.status.success());
+    let (_, list) = run_json(&db, &["analyses", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let out = run(&db, &["analyses", "show", &id, "--out", "/nonexistent"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no saved analysis"));
+}
