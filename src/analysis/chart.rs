@@ -122,6 +122,9 @@ pub fn fmt_num(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
+    } else if v.fract() == 0.0 && a < 1e15 {
+        // Counts stay counts.
+        format!("{v:.0}")
     } else if a >= 1000.0 {
         format!("{v:.0}")
     } else if a >= 100.0 {

@@ -266,7 +266,7 @@ where
 }
 
 /// A colour from white (0) to a deep blue (1).
-pub(crate) fn heat(t: f64) -> (u8, u8, u8) {
+pub fn heat(t: f64) -> (u8, u8, u8) {
     let t = t.clamp(0.0, 1.0);
     let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
     (mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0))

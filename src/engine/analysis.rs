@@ -400,6 +400,39 @@ impl Engine {
         }
     }
 
+    /// Writes `result` for release into a new folder under `parent`
+    /// (plots in `view` first, CSV, result and specification) and returns
+    /// it. A result computed with small cells shown is computed again with
+    /// them suppressed: nothing unsuppressed leaves through an export.
+    pub fn export_analysis(
+        &self,
+        parent: &Path,
+        result: &AnalysisResult,
+        view: analysis::chart::ChartView,
+    ) -> Result<std::path::PathBuf, EngineError> {
+        let released;
+        let result = if result.suppression.released {
+            result
+        } else {
+            released = self.run_analysis(&result.spec, true)?;
+            &released
+        };
+        let stamp: String = result
+            .computed_at
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect();
+        let base = format!("analysis-{}-{stamp}", result.spec.kind());
+        let mut dir = parent.join(&base);
+        let mut n = 1;
+        while dir.exists() {
+            n += 1;
+            dir = parent.join(format!("{base}-{n}"));
+        }
+        analysis::output::write_all(&dir, result, Some(view)).map_err(|e| input(e.to_string()))?;
+        Ok(dir)
+    }
+
     /// Whether the index changed since `result` was computed (its counts
     /// would differ on a re-run).
     pub fn index_changed_since(&self, result: &AnalysisResult) -> Result<bool, EngineError> {
