@@ -378,8 +378,8 @@ fn pyramid_axes(strata: &[String]) -> Option<(usize, usize)> {
     if strata.len() != 2 {
         return None;
     }
-    let age = strata.iter().position(|s| s == Stratum::AgeGroup.name())?;
-    let sex = strata.iter().position(|s| s == Stratum::Sex.name())?;
+    let age = strata.iter().position(|s| *s == Stratum::AgeGroup.name())?;
+    let sex = strata.iter().position(|s| *s == Stratum::Sex.name())?;
     Some((age, sex))
 }
 

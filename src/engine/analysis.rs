@@ -94,7 +94,7 @@ fn trend_table(
     )?;
     let undated = store::analysis::undated(&conn, &engine.db, &set)?;
     let mut columns = vec!["period".to_string()];
-    columns.extend(t.split.as_ref().map(|s| s.name().to_string()));
+    columns.extend(t.split.as_ref().map(Stratum::name));
     let rows = rows
         .into_iter()
         .map(|(period, label, n)| CountRow {
@@ -131,6 +131,9 @@ fn run(
     let mut warnings = Vec::new();
     let result = match spec {
         AnalysisSpec::Trend(t) => {
+            if let Some(s) = &t.split {
+                s.check().map_err(AnalysisError::Input)?;
+            }
             let (mut table, undated) = match &t.source {
                 Source::CountsCsv(path) => (analysis::read_counts_csv(path)?, 0),
                 source => trend_table(workspace(engine)?, source, t, t.unit, &mut cohorts, cancel)?,
@@ -194,6 +197,9 @@ fn run(
                     AnalysisError::Input("at most three strata can be crossed".into()).into(),
                 );
             }
+            for s in &p.strata {
+                s.check().map_err(AnalysisError::Input)?;
+            }
             let table = match &p.denominator {
                 Source::CountsCsv(path) => analysis::read_counts_csv(path)?,
                 source => {
@@ -221,7 +227,7 @@ fn run(
                         columns: if p.strata.is_empty() {
                             vec!["all".into()]
                         } else {
-                            p.strata.iter().map(|s| s.name().to_string()).collect()
+                            p.strata.iter().map(Stratum::name).collect()
                         },
                         rows: rows
                             .into_iter()
@@ -236,6 +242,7 @@ fn run(
             };
             let order: Option<Vec<String>> = match p.strata.as_slice() {
                 [Stratum::AgeGroup] => Some(p.age_bands.iter().map(|b| b.to_string()).collect()),
+                [Stratum::Feature { cuts, .. }] => Some(Stratum::feature_bands(cuts)),
                 [Stratum::Year] => {
                     let mut years: Vec<String> =
                         table.rows.iter().map(|r| r.labels[0].clone()).collect();

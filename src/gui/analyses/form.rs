@@ -48,15 +48,27 @@ pub enum CsvField {
     Standard,
 }
 
-pub const STRATA: [Stratum; 7] = [
-    Stratum::Modality,
-    Stratum::BodyPart,
-    Stratum::Site,
-    Stratum::Manufacturer,
-    Stratum::Sex,
-    Stratum::AgeGroup,
-    Stratum::Year,
-];
+/// The strata offered; the EHR column and the feature are placeholders
+/// filled from the form's own fields (one of each per analysis).
+fn strata_offered() -> [Stratum; 9] {
+    [
+        Stratum::Modality,
+        Stratum::BodyPart,
+        Stratum::Site,
+        Stratum::Manufacturer,
+        Stratum::Sex,
+        Stratum::AgeGroup,
+        Stratum::Year,
+        Stratum::Ehr {
+            dataset: String::new(),
+            column: String::new(),
+        },
+        Stratum::Feature {
+            name: String::new(),
+            cuts: Vec::new(),
+        },
+    ]
+}
 
 pub fn stratum_title(s: &Stratum) -> &'static str {
     match s {
@@ -67,7 +79,14 @@ pub fn stratum_title(s: &Stratum) -> &'static str {
         Stratum::Sex => "sex",
         Stratum::AgeGroup => "age group",
         Stratum::Year => "year",
+        Stratum::Ehr { .. } => "linked EHR column",
+        Stratum::Feature { .. } => "image feature, in bands",
     }
+}
+
+/// The same kind of stratum (placeholders match their filled forms).
+fn same_kind(a: &Stratum, b: &Stratum) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
 }
 
 /// The form's fields (persisted with the app's preferences).
@@ -94,6 +113,13 @@ pub struct Form {
     pub standard: String,
     pub standard_csv: String,
     pub per_standardised: f64,
+    /// The EHR column a "linked EHR column" stratum reads.
+    pub ehr_dataset: String,
+    pub ehr_column: String,
+    /// The feature an "image feature" stratum bands, and its cut points.
+    pub feature: String,
+    /// "5, 10, 20"
+    pub feature_cuts: String,
 }
 
 impl Default for Form {
@@ -118,6 +144,10 @@ impl Default for Form {
             standard: "us2000-19".into(),
             standard_csv: String::new(),
             per_standardised: 100_000.0,
+            ehr_dataset: String::new(),
+            ehr_column: String::new(),
+            feature: "laa950_percent".into(),
+            feature_cuts: "5, 10, 20".into(),
         }
     }
 }
@@ -191,6 +221,80 @@ fn csv_path(text: &str, what: &str) -> Result<std::path::PathBuf, String> {
 }
 
 impl Form {
+    /// A stratum with its placeholder filled from the form's fields.
+    fn filled(&self, s: &Stratum) -> Result<Stratum, String> {
+        Ok(match s {
+            Stratum::Ehr { .. } => {
+                let (dataset, column) = (self.ehr_dataset.trim(), self.ehr_column.trim());
+                if dataset.is_empty() || column.is_empty() {
+                    return Err("name the EHR dataset and column to stratify by".into());
+                }
+                Stratum::Ehr {
+                    dataset: dataset.into(),
+                    column: column.into(),
+                }
+            }
+            Stratum::Feature { .. } => {
+                let name = self.feature.trim();
+                if name.is_empty() {
+                    return Err(
+                        "name the image feature to stratify by (e.g. laa950_percent)".into(),
+                    );
+                }
+                let cuts = self
+                    .feature_cuts
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        t.parse::<f64>()
+                            .ok()
+                            .filter(|v| v.is_finite())
+                            .ok_or_else(|| format!("cut point '{t}' is not a number"))
+                    })
+                    .collect::<Result<Vec<f64>, String>>()?;
+                if cuts.is_empty() || cuts.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(
+                        "give the feature's cut points in increasing order, e.g. 5, 10, 20".into(),
+                    );
+                }
+                Stratum::Feature {
+                    name: name.into(),
+                    cuts,
+                }
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Takes an EHR column or a feature's settings from a stratum of a
+    /// saved specification.
+    fn remember(&mut self, s: &Stratum) {
+        match s {
+            Stratum::Ehr { dataset, column } => {
+                self.ehr_dataset = dataset.clone();
+                self.ehr_column = column.clone();
+            }
+            Stratum::Feature { name, cuts } => {
+                self.feature = name.clone();
+                self.feature_cuts = cuts
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+            }
+            _ => {}
+        }
+    }
+
+    fn uses(&self, kind: &Stratum) -> bool {
+        let in_strata = self.kind == Kind::Prevalence
+            && self.strata.iter().flatten().any(|s| same_kind(s, kind));
+        let in_split =
+            self.kind == Kind::Trend && self.split.as_ref().is_some_and(|s| same_kind(s, kind));
+        self.from != From::Csv && (in_strata || in_split)
+    }
+
     fn source(&self) -> Result<Source, String> {
         Ok(match &self.from {
             From::Index => Source::Index,
@@ -215,7 +319,7 @@ impl Form {
                     source: self.source()?,
                     unit: self.unit,
                     time: self.time,
-                    split: self.split.clone(),
+                    split: self.split.as_ref().map(|s| self.filled(s)).transpose()?,
                     age_bands,
                     population_csv,
                     denominator,
@@ -234,8 +338,9 @@ impl Form {
                 }
                 let mut strata: Vec<Stratum> = Vec::new();
                 for s in self.strata.iter().flatten() {
-                    if !strata.contains(s) {
-                        strata.push(s.clone());
+                    let s = self.filled(s)?;
+                    if !strata.contains(&s) {
+                        strata.push(s);
                     }
                 }
                 AnalysisSpec::Prevalence(PrevalenceSpec {
@@ -293,6 +398,9 @@ impl Form {
                 f.unit = t.unit;
                 f.time = t.time;
                 f.split = t.split.clone();
+                if let Some(s) = &t.split {
+                    f.remember(s);
+                }
                 f.bands = bands_text(&t.age_bands);
                 f.rate = match (&t.denominator, &t.population_csv) {
                     (Some(Source::Cohort(c)), _) => Rate::Cohort(c.clone()),
@@ -316,6 +424,9 @@ impl Form {
                     p.strata.get(1).cloned(),
                     p.strata.get(2).cloned(),
                 ];
+                for s in &p.strata {
+                    f.remember(s);
+                }
                 f.bands = bands_text(&p.age_bands);
                 f.interval = p.interval;
                 f.reference = p.reference.clone().unwrap_or_default();
@@ -535,6 +646,40 @@ pub fn show(ui: &mut egui::Ui, f: &mut Form, cohorts: &[String]) -> Option<CsvFi
                     ui.end_row();
                 }
             }
+            if f.uses(&strata_offered()[7]) {
+                ui.label("EHR column");
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut f.ehr_dataset)
+                            .hint_text("dataset")
+                            .desired_width(100.0),
+                    );
+                    ui.add(
+                        egui::TextEdit::singleline(&mut f.ehr_column)
+                            .hint_text("column")
+                            .desired_width(100.0),
+                    );
+                });
+                ui.end_row();
+            }
+            if f.uses(&strata_offered()[8]) {
+                ui.label("Feature");
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut f.feature)
+                            .hint_text("feature name")
+                            .desired_width(110.0),
+                    )
+                    .on_hover_text("A per-series feature, e.g. laa950_percent (`pacs-cohort biomarker emphysema`)");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut f.feature_cuts)
+                            .hint_text("cut points")
+                            .desired_width(90.0),
+                    )
+                    .on_hover_text("Band edges, increasing: 5, 10, 20 gives < 5, 5 to < 10, 10 to < 20, >= 20");
+                });
+                ui.end_row();
+            }
             let bands_used = f.kind != Kind::Standardised
                 && f.from != From::Csv
                 && (f.split == Some(Stratum::AgeGroup)
@@ -575,9 +720,11 @@ fn stratum_combo(ui: &mut egui::Ui, id: &str, value: &mut Option<Stratum>) {
         .selected_text(value.as_ref().map_or("none", stratum_title))
         .show_ui(ui, |ui| {
             ui.selectable_value(value, None, "none");
-            for s in STRATA {
-                let title = stratum_title(&s);
-                ui.selectable_value(value, Some(s), title);
+            for s in strata_offered() {
+                let chosen = value.as_ref().is_some_and(|v| same_kind(v, &s));
+                if ui.selectable_label(chosen, stratum_title(&s)).clicked() && !chosen {
+                    *value = Some(s);
+                }
             }
         });
 }
