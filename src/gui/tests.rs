@@ -1758,3 +1758,77 @@ fn the_analyses_area_runs_a_trend_and_a_prevalence_redraws_saves_and_exports() {
         .unwrap();
     assert_eq!(rerun.result, r.result);
 }
+
+#[test]
+fn the_emphysema_index_runs_from_the_analyses_area_with_progress_and_resume() {
+    use pacs_cohort::synth::ct_volume;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let fractions = [0.03, 0.11];
+    let written = ct_volume::write_archive(&archive, &fractions, 48, 20, 3).unwrap();
+    let (db, engine) = indexed(tmp.path(), &archive);
+    engine
+        .save_cohort(
+            &serde_json::from_str(r#"{"schema_version":1,"name":"all","rules":[]}"#).unwrap(),
+        )
+        .unwrap();
+    let mut h = harness(&db, &archive);
+    wait_until(&mut h, "the workspace to load", |a| {
+        a.status.is_some() && !a.saved_cohorts.is_empty()
+    });
+    h.get_by_label("Analyses").click();
+    h.run_steps(2);
+    h.get_all_by_value("choose a cohort")
+        .last()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    h.get_all_by_label("all").last().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label("Compute emphysema index").click();
+    wait_until(&mut h, "the emphysema job", |a| {
+        a.analyses.biomarker.running.is_none() && a.analyses.biomarker.outcome.is_some()
+    });
+    let report = match h.state().analyses.biomarker.outcome.clone().unwrap() {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(report.computed as usize, fractions.len());
+    h.get_by_label_contains("computed, 0 kept from before");
+    let stored = engine.series_features().unwrap();
+    for c in &written.chest {
+        let f = stored
+            .iter()
+            .find(|f| f.series_uid == c.series_uid)
+            .expect("stored per series");
+        let laa = f
+            .features
+            .iter()
+            .find(|(n, _)| n == "laa950_percent")
+            .unwrap()
+            .1;
+        assert!((laa - c.truth.laa950_percent()).abs() < 1e-6);
+    }
+    // Again: nothing is computed twice.
+    h.get_by_label("Compute emphysema index").click();
+    wait_until(&mut h, "the second run", |a| {
+        a.analyses.biomarker.running.is_none()
+            && a.analyses
+                .biomarker
+                .outcome
+                .as_ref()
+                .is_some_and(|r| r.as_ref().is_ok_and(|r| r.computed == 0))
+    });
+    assert!(
+        h.state()
+            .analyses
+            .biomarker
+            .outcome
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .resumed
+            >= fractions.len() as u64
+    );
+}

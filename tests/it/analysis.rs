@@ -432,7 +432,13 @@ fn a_linked_ehr_column_and_an_image_feature_work_as_strata() {
         .map(Result::unwrap)
         .collect();
     let mut csv = String::from("patient_id,smoking\n");
-    let status = |i: usize| if i.is_multiple_of(2) { "CURRENT" } else { "NEVER" };
+    let status = |i: usize| {
+        if i.is_multiple_of(2) {
+            "CURRENT"
+        } else {
+            "NEVER"
+        }
+    };
     for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 3 != 2) {
         csv.push_str(&format!("{id},{}\n", status(i)));
     }

@@ -6,6 +6,7 @@
 //! (PNG, SVG, CSV and the specification) written by the library. Its own
 //! state, worker and commands, like `imaging`.
 
+pub mod biomarker;
 pub mod form;
 mod plot;
 pub mod view;
@@ -44,6 +45,9 @@ pub enum Cmd {
     Export,
     /// Pick a CSV for one of the form's path fields.
     PickCsv(form::CsvField),
+    /// Compute the emphysema index of the chosen cohort's chest CT.
+    StartBiomarker,
+    CancelBiomarker,
 }
 
 /// A result on screen and where it came from.
@@ -104,6 +108,8 @@ pub struct Analyses {
     /// The specification of an opened saved analysis, for the app to put
     /// into the form.
     pub opened_spec: Option<AnalysisSpec>,
+    /// The emphysema job.
+    pub biomarker: biomarker::Biomarker,
 }
 
 impl Analyses {
@@ -148,11 +154,12 @@ impl Analyses {
             picked_csv: None,
             rerun_on_open: None,
             opened_spec: None,
+            biomarker: Default::default(),
         }
     }
 
     pub fn busy(&self) -> bool {
-        self.pending > 0 || self.running.is_some()
+        self.pending > 0 || self.running.is_some() || self.biomarker.running.is_some()
     }
 
     fn ask(&mut self, r: Request) {
@@ -185,6 +192,10 @@ impl Analyses {
         while let Ok(reply) = self.rx.try_recv() {
             self.pending = self.pending.saturating_sub(1);
             self.on_reply(reply);
+        }
+        if self.biomarker.drain(deadline) {
+            // New features: a result that uses them may differ now.
+            self.sent = None;
         }
         if let Some(job) = &self.running {
             match job.poll(deadline, |_| {}) {
@@ -282,6 +293,8 @@ impl Analyses {
                         });
                 }
             }
+            Cmd::StartBiomarker => self.biomarker.start(&self.engine, self.wake.clone()),
+            Cmd::CancelBiomarker => self.biomarker.cancel(),
             Cmd::PickCsv(field) => {
                 let (picker, tx) = (self.picker.clone(), self.tx.clone());
                 self.pending += 1;

@@ -33,6 +33,12 @@ pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Cmd>) {
                 setup(ui, a, v.form, v.cohorts, out);
                 ui.separator();
                 saved(ui, a, out);
+                ui.separator();
+                match super::biomarker::show(ui, &mut a.biomarker, v.cohorts) {
+                    Some(super::biomarker::Asked::Start) => out.push(Cmd::StartBiomarker),
+                    Some(super::biomarker::Asked::Cancel) => out.push(Cmd::CancelBiomarker),
+                    None => {}
+                }
             });
         });
     egui::CentralPanel::default().show(ui, |ui| result(ui, a, v.aggregate_only, out));

@@ -307,7 +307,7 @@ impl PacsApp {
         if self.close_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        if self.analyses.running.is_some() || self.analyses.settling() {
+        if self.analyses.busy() || self.analyses.settling() {
             // A live re-run waits for the form to settle: look again soon.
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
