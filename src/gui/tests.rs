@@ -1676,7 +1676,11 @@ fn the_analyses_area_runs_a_trend_and_a_prevalence_redraws_saves_and_exports() {
     h.get_by_label("Prevalence").click();
     h.run_steps(2);
     assert!(h.query_by_label_contains("choose the outcome").is_some());
-    h.get_by_value("choose a cohort").click();
+    // The outcome combo (the biomarker block below has one too).
+    h.get_all_by_value("choose a cohort")
+        .next()
+        .unwrap()
+        .click();
     h.run_steps(2);
     h.get_all_by_label("new cohort").last().unwrap().click();
     h.run_steps(2);

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// How long the form must stay unchanged before a live re-run (typing a
 /// year should not start four analyses).
-const SETTLE: Duration = Duration::from_millis(300);
+const SETTLE: Duration = Duration::from_millis(150);
 
 /// What the Analyses area asks for.
 #[derive(Debug, Clone, PartialEq)]
