@@ -3,7 +3,7 @@
 
 use super::exit;
 use super::output::{cancel_on_ctrl_c, print_json};
-use pacs_cohort::lake::LakeOptions;
+use pacs_cohort::lake::{ConceptMap, LakeOptions};
 use pacs_cohort::Engine;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,16 @@ pub struct ExportIndexArgs {
     /// The site named in this workspace's part files.
     #[arg(long, default_value = "site")]
     site: String,
+    /// Also write the OMOP Medical Imaging CDM's image_occurrence (one row
+    /// per series) with the procedure_occurrence and person rows it refers
+    /// to, under omop/.
+    #[arg(long)]
+    omop: bool,
+    /// OMOP concepts for modalities, body parts and study descriptions: a
+    /// CSV with kind (modality, body_part, procedure), value, concept_id.
+    /// Values without a concept get 0.
+    #[arg(long, value_name = "FILE.csv", requires = "omop")]
+    concept_map: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -39,6 +49,14 @@ pub fn run(db: &Path, a: ExportIndexArgs) -> anyhow::Result<i32> {
         with_phi: a.with_phi,
         keep_dates: a.full_dates,
         site: a.site.clone(),
+        omop: if a.omop {
+            Some(match &a.concept_map {
+                Some(path) => ConceptMap::read(path)?,
+                None => ConceptMap::default(),
+            })
+        } else {
+            None
+        },
     };
     let report = match engine.export_index(&a.out, &opts, &cancel) {
         Err(pacs_cohort::EngineError::Lake(pacs_cohort::lake::LakeError::Cancelled)) => {

@@ -53,6 +53,66 @@ pub struct LakeOptions {
     pub keep_dates: bool,
     /// The site named in the part files (letters, digits, `-`, `_`).
     pub site: String,
+    /// Also write the OMOP Medical Imaging CDM tables with these concepts.
+    pub omop: Option<ConceptMap>,
+}
+
+/// The user's OMOP concepts for DICOM values: a CSV with columns `kind`
+/// (`modality`, `body_part` or `procedure`), `value` (as in the files;
+/// case and surrounding spaces ignored) and `concept_id`.
+#[derive(Debug, Clone, Default)]
+pub struct ConceptMap {
+    concepts: HashMap<(String, String), i32>,
+}
+
+impl ConceptMap {
+    pub fn read(path: &Path) -> Result<ConceptMap, LakeError> {
+        let bad = |m: String| LakeError::Refused(format!("{}: {m}", path.display()));
+        let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+        let headers = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+        let at = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "no `{name}` column (the concept map needs kind, value, concept_id)"
+                    ))
+                })
+        };
+        let (k, v, c) = (at("kind")?, at("value")?, at("concept_id")?);
+        let mut concepts = HashMap::new();
+        for (line, rec) in r.records().enumerate() {
+            let rec = rec.map_err(|e| bad(e.to_string()))?;
+            let kind = rec.get(k).unwrap_or("").trim().to_ascii_lowercase();
+            if !matches!(kind.as_str(), "modality" | "body_part" | "procedure") {
+                return Err(bad(format!(
+                    "row {}: kind '{kind}' is not modality, body_part or procedure",
+                    line + 2
+                )));
+            }
+            let concept: i32 = rec.get(c).unwrap_or("").trim().parse().map_err(|_| {
+                bad(format!(
+                    "row {}: concept_id is not a whole number",
+                    line + 2
+                ))
+            })?;
+            let value = rec.get(v).unwrap_or("").trim().to_ascii_uppercase();
+            concepts.insert((kind, value), concept);
+        }
+        Ok(ConceptMap { concepts })
+    }
+
+    /// The concept for a value, 0 when the map has none.
+    fn concept(&self, kind: &str, value: Option<&str>) -> i32 {
+        value
+            .and_then(|v| {
+                self.concepts
+                    .get(&(kind.to_string(), v.trim().to_ascii_uppercase()))
+                    .copied()
+            })
+            .unwrap_or(0)
+    }
 }
 
 /// What an export wrote.
@@ -292,7 +352,7 @@ pub fn export(
     // Replace this workspace's parts: remove the ones no longer written,
     // then move the new ones into place.
     let keep: std::collections::HashSet<&PathBuf> = parts.done.iter().map(|d| &d.0).collect();
-    for table in tables::ALL {
+    for table in tables::ALL.iter().chain(&tables::OMOP) {
         remove_own_parts(&out.join(table.name), &parts.stem, &keep)?;
     }
     let mut bytes = 0;
@@ -395,6 +455,11 @@ struct StudyFacts {
     id: i64,
     patient: i64,
     year: i64,
+    /// The (shifted) study date in days, and the age then.
+    date: Option<i64>,
+    age: Option<i64>,
+    /// The written study UID.
+    uid: String,
 }
 
 fn write_tables(
@@ -503,6 +568,7 @@ fn write_tables(
                 row.push(Value::text(r.get(8)?));
                 row.push(Value::text(r.get(9)?));
             }
+            let written_uid = row[2].as_str().to_string();
             parts.push(&tables::STUDIES, format!("study_year={year}"), row)?;
             studies.insert(
                 row_id,
@@ -510,6 +576,9 @@ fn write_tables(
                     id,
                     patient: p.id,
                     year,
+                    date,
+                    age,
+                    uid: written_uid,
                 },
             );
         }
@@ -645,7 +714,172 @@ fn write_tables(
         }
         rows.insert("files".into(), parts.finish_table(&tables::FILES)?);
     }
+    if let Some(map) = &opts.omop {
+        check()?;
+        write_omop(conn, key, parts, phi, map, &patients, &studies, &mut rows)?;
+    }
     Ok(rows)
+}
+
+/// The OMOP Medical Imaging CDM rows: `person`, `procedure_occurrence` per
+/// study, `image_occurrence` per series, with the same ids as the tables.
+#[allow(clippy::too_many_arguments)]
+fn write_omop(
+    conn: &Connection,
+    key: &Key,
+    parts: &mut Parts,
+    phi: bool,
+    map: &ConceptMap,
+    patients: &HashMap<i64, PatientFacts>,
+    studies: &HashMap<i64, StudyFacts>,
+    rows: &mut BTreeMap<String, u64>,
+) -> Result<(), LakeError> {
+    // The first dated study of each patient gives a year of birth when
+    // the birth date is not written.
+    let mut first: HashMap<i64, (i64, i64)> = HashMap::new();
+    {
+        let mut stmt = conn.prepare("SELECT id, patient_ref FROM studies")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let (sid, pref): (i64, i64) = (r.get(0)?, r.get(1)?);
+            if let Some(st) = studies.get(&sid) {
+                if let (Some(d), Some(age)) = (st.date, st.age) {
+                    let e = first.entry(pref).or_insert((d, age));
+                    if d < e.0 {
+                        *e = (d, age);
+                    }
+                }
+            }
+        }
+    }
+    {
+        let mut stmt =
+            conn.prepare("SELECT id, issuer, patient_id, sex, birth_date FROM patients")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let row_id: i64 = r.get(0)?;
+            let Some(p) = patients.get(&row_id) else {
+                continue;
+            };
+            let (issuer, pid): (String, String) = (r.get(1)?, r.get(2)?);
+            let sex: Option<String> = r.get(3)?;
+            let birth_year = if phi {
+                r.get::<_, Option<String>>(4)?
+                    .and_then(|d| days(&d))
+                    .map(year_of)
+            } else {
+                None
+            }
+            .or_else(|| first.get(&row_id).map(|(d, age)| year_of(*d) - age));
+            let gender = match sex.as_deref().map(str::trim) {
+                Some("M") => 8507,
+                Some("F") => 8532,
+                _ => 0,
+            };
+            let row = vec![
+                Value::I(p.id),
+                Value::I(gender),
+                Value::int(birth_year),
+                Value::I(0),
+                Value::I(0),
+                Value::S(if phi {
+                    pid
+                } else {
+                    pseudonym::patient_id(key, &issuer, &pid, "P")
+                }),
+                Value::text(sex),
+            ];
+            parts.push(&tables::OMOP_PERSON, String::new(), row)?;
+        }
+        rows.insert(
+            "omop/person".into(),
+            parts.finish_table(&tables::OMOP_PERSON)?,
+        );
+    }
+    {
+        let mut stmt = conn.prepare("SELECT id, description FROM studies")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let Some(st) = studies.get(&r.get::<_, i64>(0)?) else {
+                continue;
+            };
+            let description: Option<String> = r.get(1)?;
+            let row = vec![
+                Value::I(st.id),
+                Value::I(st.patient),
+                Value::I(i64::from(map.concept("procedure", description.as_deref()))),
+                st.date.map_or(Value::Null, Value::I),
+                Value::I(32817),
+                Value::Null,
+                Value::text(if phi {
+                    description
+                } else {
+                    description.map(|d| crate::deid::apply::clean_descriptor(&d))
+                }),
+            ];
+            parts.push(&tables::OMOP_PROCEDURE, String::new(), row)?;
+        }
+        rows.insert(
+            "omop/procedure_occurrence".into(),
+            parts.finish_table(&tables::OMOP_PROCEDURE)?,
+        );
+    }
+    {
+        let mut stmt = conn.prepare(
+            "SELECT s.id, s.study_ref, s.series_uid, s.modality, s.body_part,
+                    (SELECT r.path FROM instances i JOIN files f ON f.id = i.file_ref
+                       JOIN roots r ON r.id = f.root_ref WHERE i.series_ref = s.id ORDER BY i.id LIMIT 1),
+                    (SELECT f.rel_path FROM instances i JOIN files f ON f.id = i.file_ref
+                      WHERE i.series_ref = s.id ORDER BY i.id LIMIT 1)
+             FROM series s",
+        )?;
+        let ids = Ids { key };
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let Some(st) = studies.get(&r.get::<_, i64>(1)?) else {
+                continue;
+            };
+            let series_uid: String = r.get(2)?;
+            let id = ids.id("lake-series", &series_uid);
+            let modality: Option<String> = r.get(3)?;
+            let body: Option<String> = r.get(4)?;
+            let mut row = vec![
+                Value::I(id),
+                Value::I(st.patient),
+                Value::I(st.id),
+                Value::Null,
+                Value::I(i64::from(map.concept("body_part", body.as_deref()))),
+                Value::Null,
+            ];
+            if phi {
+                let root: Option<Vec<u8>> = r.get(5)?;
+                let rel: Option<Vec<u8>> = r.get(6)?;
+                row.push(Value::text(root.zip(rel).map(|(root, rel)| {
+                    let p = path_text(&root, &rel);
+                    Path::new(&p)
+                        .parent()
+                        .map(|d| d.to_string_lossy().into_owned())
+                        .unwrap_or(p)
+                })));
+            }
+            row.extend([
+                st.date.map_or(Value::Null, Value::I),
+                Value::S(st.uid.clone()),
+                Value::S(if phi {
+                    series_uid
+                } else {
+                    pseudonym::uid(key, &series_uid)
+                }),
+                Value::I(i64::from(map.concept("modality", modality.as_deref()))),
+            ]);
+            parts.push(&tables::OMOP_IMAGE, String::new(), row)?;
+        }
+        rows.insert(
+            "omop/image_occurrence".into(),
+            parts.finish_table(&tables::OMOP_IMAGE)?,
+        );
+    }
+    Ok(())
 }
 
 /// `_manifest.json`: one entry per workspace that exported into the folder.

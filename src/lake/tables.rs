@@ -528,3 +528,160 @@ pub static FILES: Table = Table {
 
 /// Every table, in the order they are written.
 pub static ALL: [&Table; 5] = [&PATIENTS, &STUDIES, &SERIES, &INSTANCES, &FILES];
+
+/// The OMOP tables written with `--omop`.
+pub static OMOP: [&Table; 3] = [&OMOP_PERSON, &OMOP_PROCEDURE, &OMOP_IMAGE];
+
+/// OMOP CDM v5.4 `person`, the rows `image_occurrence` refers to.
+pub static OMOP_PERSON: Table = Table {
+    name: "omop/person",
+    partitions: &[],
+    columns: &[
+        col("person_id", Int64, false, None, Always, ID_NOTE),
+        col("gender_concept_id", Int32, false, None, Always, "8507 male, 8532 female, 0 otherwise"),
+        col("year_of_birth", Int32, true, None, Always, "from the birth date with --with-phi, else the (shifted) year of the first study minus the age then"),
+        col("race_concept_id", Int32, false, None, Always, "0 (not in DICOM)"),
+        col("ethnicity_concept_id", Int32, false, None, Always, "0 (not in DICOM)"),
+        col("person_source_value", Utf8, false, None, Always, "the patient key (pseudonym unless --with-phi)"),
+        col("gender_source_value", Utf8, true, Some(("PatientSex", "(0010,0040)")), Always, ""),
+    ],
+};
+
+/// OMOP CDM v5.4 `procedure_occurrence`: one row per imaging study.
+pub static OMOP_PROCEDURE: Table = Table {
+    name: "omop/procedure_occurrence",
+    partitions: &[],
+    columns: &[
+        col(
+            "procedure_occurrence_id",
+            Int64,
+            false,
+            None,
+            Always,
+            "the study's id",
+        ),
+        col("person_id", Int64, false, None, Always, ID_NOTE),
+        col(
+            "procedure_concept_id",
+            Int32,
+            false,
+            None,
+            Always,
+            "from the concept map (procedure, study description), else 0",
+        ),
+        col(
+            "procedure_date",
+            Date,
+            true,
+            Some(("StudyDate", "(0008,0020)")),
+            Always,
+            "shifted unless dates are kept",
+        ),
+        col(
+            "procedure_type_concept_id",
+            Int32,
+            false,
+            None,
+            Always,
+            "32817 (EHR)",
+        ),
+        col(
+            "visit_occurrence_id",
+            Int64,
+            true,
+            None,
+            Always,
+            "empty (no visit in DICOM)",
+        ),
+        col(
+            "procedure_source_value",
+            Utf8,
+            true,
+            Some(("StudyDescription", "(0008,1030)")),
+            Always,
+            "cleaned unless --with-phi",
+        ),
+    ],
+};
+
+/// The OMOP Medical Imaging CDM's `image_occurrence`: one row per series.
+pub static OMOP_IMAGE: Table = Table {
+    name: "omop/image_occurrence",
+    partitions: &[],
+    columns: &[
+        col(
+            "image_occurrence_id",
+            Int64,
+            false,
+            None,
+            Always,
+            "the series' id",
+        ),
+        col("person_id", Int64, false, None, Always, ID_NOTE),
+        col(
+            "procedure_occurrence_id",
+            Int64,
+            false,
+            None,
+            Always,
+            "the study's id",
+        ),
+        col("visit_occurrence_id", Int64, true, None, Always, "empty"),
+        col(
+            "anatomic_site_concept_id",
+            Int32,
+            false,
+            Some(("BodyPartExamined", "(0018,0015)")),
+            Always,
+            "from the concept map (body_part), else 0",
+        ),
+        col(
+            "wadors_uri",
+            Utf8,
+            true,
+            None,
+            Always,
+            "empty (local archive)",
+        ),
+        col(
+            "local_path",
+            Utf8,
+            true,
+            None,
+            PhiOnly,
+            "the series' folder (its first file's folder)",
+        ),
+        col(
+            "image_occurrence_date",
+            Date,
+            true,
+            Some(("StudyDate", "(0008,0020)")),
+            Always,
+            "shifted unless dates are kept",
+        ),
+        col(
+            "image_study_uid",
+            Utf8,
+            false,
+            Some(("StudyInstanceUID", "(0020,000D)")),
+            Always,
+            "the keyed replacement unless --with-phi",
+        ),
+        col(
+            "image_series_uid",
+            Utf8,
+            false,
+            Some(("SeriesInstanceUID", "(0020,000E)")),
+            Always,
+            "the keyed replacement unless --with-phi",
+        ),
+        col(
+            "modality_concept_id",
+            Int32,
+            false,
+            Some(("Modality", "(0008,0060)")),
+            Always,
+            "from the concept map (modality), else 0",
+        ),
+    ],
+};

@@ -252,7 +252,10 @@ fn a_private_export_holds_none_of_the_index_identifiers() {
             for (name, v) in cols {
                 let v = v.to_string();
                 for s in &secrets {
-                    assert!(!v.contains(s.as_str()), "{t}.{name} holds an identifier: {v}");
+                    assert!(
+                        !v.contains(s.as_str()),
+                        "{t}.{name} holds an identifier: {v}"
+                    );
                 }
             }
         }
@@ -360,4 +363,90 @@ fn an_aggregate_only_workspace_refuses_a_row_level_export() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("aggregate-only"));
     assert!(!tmp.path().join("lake").exists());
+}
+
+#[test]
+fn omop_tables_refer_to_each_other_and_take_concepts_from_the_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 12, 47);
+    let map = tmp.path().join("concepts.csv");
+    std::fs::write(
+        &map,
+        "kind,value,concept_id\nmodality,CT,4300757\nmodality,mr,4013636\nbody_part,CHEST,4285898\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("lake");
+    let (code, report) = export(
+        &db,
+        &out,
+        &["--omop", "--concept-map", map.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{report}");
+    let conn = sqlite(&db);
+    let count =
+        |sql: &str| -> u64 { conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64 };
+    let images = read_table(&out, "omop/image_occurrence");
+    let procedures = read_table(&out, "omop/procedure_occurrence");
+    let persons = read_table(&out, "omop/person");
+    assert_eq!(images.len() as u64, count("SELECT count(*) FROM series"));
+    assert_eq!(
+        procedures.len() as u64,
+        count("SELECT count(*) FROM studies")
+    );
+    assert_eq!(persons.len() as u64, count("SELECT count(*) FROM patients"));
+    let procedure_ids: BTreeSet<String> = procedures
+        .iter()
+        .map(|r| r.1["procedure_occurrence_id"].to_string())
+        .collect();
+    let person_ids: BTreeSet<String> = persons
+        .iter()
+        .map(|r| r.1["person_id"].to_string())
+        .collect();
+    let series_ids: BTreeSet<String> = read_table(&out, "series")
+        .iter()
+        .map(|r| r.1["series_id"].to_string())
+        .collect();
+    let mut by_concept: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, c) in &images {
+        assert!(procedure_ids.contains(&c["procedure_occurrence_id"].to_string()));
+        assert!(person_ids.contains(&c["person_id"].to_string()));
+        assert!(series_ids.contains(&c["image_occurrence_id"].to_string()));
+        assert!(!c.contains_key("local_path"), "no path without --with-phi");
+        *by_concept
+            .entry(c["modality_concept_id"].to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        by_concept.get("4300757").copied().unwrap_or(0),
+        count("SELECT count(*) FROM series WHERE modality = 'CT'")
+    );
+    assert_eq!(
+        by_concept.get("4013636").copied().unwrap_or(0),
+        count("SELECT count(*) FROM series WHERE modality = 'MR'"),
+        "values match whatever their case"
+    );
+    let unmapped =
+        count("SELECT count(*) FROM series WHERE modality IS NULL OR modality NOT IN ('CT', 'MR')");
+    assert_eq!(by_concept.get("0").copied().unwrap_or(0), unmapped);
+    let male = persons
+        .iter()
+        .filter(|r| r.1["gender_concept_id"].to_string() == "8507")
+        .count() as u64;
+    assert_eq!(male, count("SELECT count(*) FROM patients WHERE sex = 'M'"));
+
+    // A concept map that is not one is refused, naming the problem.
+    std::fs::write(&map, "kind,value,concept_id\nscanner,CT,12\n").unwrap();
+    let bad = run(
+        &db,
+        &[
+            "export-index",
+            "--out",
+            out.to_str().unwrap(),
+            "--omop",
+            "--concept-map",
+            map.to_str().unwrap(),
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not modality, body_part or procedure"));
 }
