@@ -17,6 +17,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tables::{Table, Value};
 
 /// The version of the exported layout and columns.
@@ -169,8 +170,7 @@ struct Ids<'a> {
 
 impl Ids<'_> {
     fn id(&self, label: &str, value: &str) -> i64 {
-        let hex = pseudonym::keyed_label(self.key, label, value);
-        (u64::from_str_radix(&hex[..16], 16).unwrap_or(0) & (i64::MAX as u64)) as i64
+        (pseudonym::keyed_u64(self.key, label, value) & (i64::MAX as u64)) as i64
     }
 }
 
@@ -206,7 +206,8 @@ struct Parts<'a> {
     out: &'a Path,
     stem: String,
     metadata: Vec<(String, String)>,
-    open: HashMap<(&'static str, String), Part>,
+    /// Open parts by table, then by partition path.
+    open: HashMap<&'static str, HashMap<String, Part>>,
     buffered: usize,
     done: Vec<(PathBuf, u64)>,
     with_phi: bool,
@@ -223,12 +224,15 @@ impl Parts<'_> {
     fn push(
         &mut self,
         table: &'static Table,
-        partition: String,
+        partition: &str,
         row: Vec<Value>,
     ) -> Result<(), LakeError> {
-        let key = (table.name, partition);
-        if !self.open.contains_key(&key) {
-            let (_, temp) = self.names(table, &key.1);
+        let exists = self
+            .open
+            .get(table.name)
+            .is_some_and(|t| t.contains_key(partition));
+        if !exists {
+            let (_, temp) = self.names(table, partition);
             let dir = temp.parent().expect("a part has a folder").to_path_buf();
             crate::private_fs::create_dir_all(&dir).map_err(|source| LakeError::Io {
                 path: dir.clone(),
@@ -242,9 +246,16 @@ impl Parts<'_> {
                 serde_json::to_string(table).unwrap_or_default(),
             ));
             let part = Part::create(temp, table, table.written(self.with_phi), metadata)?;
-            self.open.insert(key.clone(), part);
+            self.open
+                .entry(table.name)
+                .or_default()
+                .insert(partition.to_string(), part);
         }
-        let part = self.open.get_mut(&key).expect("inserted above");
+        let part = self
+            .open
+            .get_mut(table.name)
+            .and_then(|t| t.get_mut(partition))
+            .expect("inserted above");
         part.rows.push(row);
         self.buffered += 1;
         if part.rows.len() >= ROW_GROUP {
@@ -253,7 +264,12 @@ impl Parts<'_> {
         }
         if self.buffered >= BUFFERED {
             // Bounded memory: write the largest buffer out.
-            if let Some(p) = self.open.values_mut().max_by_key(|p| p.rows.len()) {
+            if let Some(p) = self
+                .open
+                .values_mut()
+                .flat_map(|t| t.values_mut())
+                .max_by_key(|p| p.rows.len())
+            {
                 self.buffered -= p.rows.len();
                 p.flush()?;
             }
@@ -263,22 +279,96 @@ impl Parts<'_> {
 
     /// Closes every part of `table` (its rows are all pushed).
     fn finish_table(&mut self, table: &Table) -> Result<u64, LakeError> {
-        let keys: Vec<_> = self
-            .open
-            .keys()
-            .filter(|k| k.0 == table.name)
-            .cloned()
-            .collect();
         let mut rows = 0;
-        for k in keys {
-            let part = self.open.remove(&k).expect("listed above");
+        let open = self.open.remove(table.name).unwrap_or_default();
+        for (partition, part) in open {
             self.buffered -= part.rows.len();
-            let (final_path, _) = self.names(table, &k.1);
+            let (final_path, _) = self.names(table, &partition);
             let (_, n) = part.finish()?;
             rows += n;
             self.done.push((final_path, n));
         }
         Ok(rows)
+    }
+}
+
+/// What the reading thread sends the writing thread.
+enum Msg {
+    Row(&'static Table, Arc<str>, Vec<Value>),
+    /// Every row of the table is sent: close its parts, answer the rows.
+    Finish(&'static Table),
+}
+
+/// The reading side of the pipeline: rows go to the writer thread (which
+/// encodes and compresses) in batches, so reading SQLite and writing
+/// Parquet use both cores.
+struct Sink {
+    tx: std::sync::mpsc::SyncSender<Vec<Msg>>,
+    replies: std::sync::mpsc::Receiver<Result<u64, LakeError>>,
+    pending: Vec<Msg>,
+}
+
+impl Sink {
+    const BATCH: usize = 4096;
+
+    fn send(&mut self) -> Result<(), LakeError> {
+        let batch = std::mem::take(&mut self.pending);
+        self.tx
+            .send(batch)
+            .map_err(|_| LakeError::Refused("the Parquet writer stopped unexpectedly".into()))
+    }
+
+    fn push(
+        &mut self,
+        table: &'static Table,
+        partition: &Arc<str>,
+        row: Vec<Value>,
+    ) -> Result<(), LakeError> {
+        self.pending.push(Msg::Row(table, partition.clone(), row));
+        if self.pending.len() >= Self::BATCH {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, table: &'static Table) -> Result<u64, LakeError> {
+        self.pending.push(Msg::Finish(table));
+        self.send()?;
+        self.replies.recv().unwrap_or_else(|_| {
+            Err(LakeError::Refused(
+                "the Parquet writer stopped unexpectedly".into(),
+            ))
+        })
+    }
+}
+
+/// The writing side: pushes rows into parts until the channel closes;
+/// the first error is answered at the next `Finish`.
+fn write_rows(
+    parts: &mut Parts,
+    rx: std::sync::mpsc::Receiver<Vec<Msg>>,
+    replies: std::sync::mpsc::Sender<Result<u64, LakeError>>,
+) {
+    let mut failed: Option<LakeError> = None;
+    for batch in rx {
+        for m in batch {
+            match m {
+                Msg::Row(table, partition, row) => {
+                    if failed.is_none() {
+                        if let Err(e) = parts.push(table, &partition, row) {
+                            failed = Some(e);
+                        }
+                    }
+                }
+                Msg::Finish(table) => {
+                    let r = match failed.take() {
+                        Some(e) => Err(e),
+                        None => parts.finish_table(table),
+                    };
+                    let _ = replies.send(r);
+                }
+            }
+        }
     }
 }
 
@@ -333,11 +423,37 @@ pub fn export(
         done: Vec::new(),
         with_phi: opts.with_phi,
     };
-    let result = write_tables(conn, key, &mut parts, opts, cancel);
+    let result = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Msg>>(16);
+        let (reply_tx, replies) = std::sync::mpsc::channel();
+        let parts = &mut parts;
+        let writer = std::thread::Builder::new()
+            .name("pacs-lake-writer".into())
+            .spawn_scoped(scope, move || write_rows(parts, rx, reply_tx))
+            .map_err(|source| LakeError::Io {
+                path: out.to_path_buf(),
+                source,
+            })?;
+        let mut sink = Sink {
+            tx,
+            replies,
+            pending: Vec::new(),
+        };
+        let result = write_tables(conn, key, &mut sink, opts, cancel);
+        drop(sink);
+        if writer.join().is_err() {
+            return Err(LakeError::Refused(
+                "the Parquet writer stopped unexpectedly".into(),
+            ));
+        }
+        result
+    });
     if let Err(e) = result {
         // Nothing of this run replaces anything: drop its hidden parts.
-        for (_, p) in parts.open.drain() {
-            let _ = std::fs::remove_file(&p.path);
+        for (_, t) in parts.open.drain() {
+            for (_, p) in t {
+                let _ = std::fs::remove_file(&p.path);
+            }
         }
         for (final_path, _) in &parts.done {
             let temp = final_path.with_file_name(format!(
@@ -465,7 +581,7 @@ struct StudyFacts {
 fn write_tables(
     conn: &Connection,
     key: &Key,
-    parts: &mut Parts,
+    parts: &mut Sink,
     opts: &LakeOptions,
     cancel: &CancelToken,
 ) -> Result<BTreeMap<String, u64>, LakeError> {
@@ -487,6 +603,8 @@ fn write_tables(
         }
     };
     let mut rows = BTreeMap::new();
+    let none: Arc<str> = Arc::from("");
+    let mut years: HashMap<i64, Arc<str>> = HashMap::new();
 
     // Patients.
     let mut patients: HashMap<i64, PatientFacts> = HashMap::new();
@@ -521,10 +639,10 @@ fn write_tables(
                 row.push(Value::text(r.get(3)?));
                 row.push(birth);
             }
-            parts.push(&tables::PATIENTS, String::new(), row)?;
+            parts.push(&tables::PATIENTS, &none, row)?;
             patients.insert(row_id, PatientFacts { id, offset });
         }
-        rows.insert("patients".into(), parts.finish_table(&tables::PATIENTS)?);
+        rows.insert("patients".into(), parts.finish(&tables::PATIENTS)?);
     }
     check()?;
 
@@ -569,7 +687,14 @@ fn write_tables(
                 row.push(Value::text(r.get(9)?));
             }
             let written_uid = row[2].as_str().to_string();
-            parts.push(&tables::STUDIES, format!("study_year={year}"), row)?;
+            parts.push(
+                &tables::STUDIES,
+                &years
+                    .entry(year)
+                    .or_insert_with(|| Arc::from(format!("study_year={year}")))
+                    .clone(),
+                row,
+            )?;
             studies.insert(
                 row_id,
                 StudyFacts {
@@ -582,12 +707,12 @@ fn write_tables(
                 },
             );
         }
-        rows.insert("studies".into(), parts.finish_table(&tables::STUDIES)?);
+        rows.insert("studies".into(), parts.finish(&tables::STUDIES)?);
     }
     check()?;
 
     // Series.
-    let mut series: HashMap<i64, (i64, i64, i64, String)> = HashMap::new();
+    let mut series: HashMap<i64, (i64, i64, i64, Arc<str>)> = HashMap::new();
     {
         let mut stmt = conn.prepare(
             "SELECT id, study_ref, series_uid, modality, body_part, series_number, description,
@@ -602,11 +727,11 @@ fn write_tables(
             };
             let series_uid: String = r.get(2)?;
             let id = ids.id("lake-series", &series_uid);
-            let partition = format!(
+            let partition: Arc<str> = Arc::from(format!(
                 "study_year={}/modality={}",
                 st.year,
                 partition_value(&r.get::<_, Option<String>>(3)?.unwrap_or_default())
-            );
+            ));
             let row = vec![
                 Value::I(id),
                 Value::I(st.id),
@@ -621,10 +746,10 @@ fn write_tables(
                 Value::text(r.get(10)?),
                 Value::text(r.get(11)?),
             ];
-            parts.push(&tables::SERIES, partition.clone(), row)?;
+            parts.push(&tables::SERIES, &partition, row)?;
             series.insert(row_id, (id, st.id, st.patient, partition));
         }
-        rows.insert("series".into(), parts.finish_table(&tables::SERIES)?);
+        rows.insert("series".into(), parts.finish(&tables::SERIES)?);
     }
     check()?;
 
@@ -635,8 +760,7 @@ fn write_tables(
                     i.image_type, i.rows, i.columns, i.frames, i.bits_allocated, i.photometric,
                     i.transfer_syntax_uid, i.slice_thickness_mm, i.kvp, i.contrast_agent,
                     i.burned_in_annotation, r.path, f.rel_path
-             FROM instances i JOIN files f ON f.id = i.file_ref JOIN roots r ON r.id = f.root_ref
-             ORDER BY i.series_ref",
+             FROM instances i JOIN files f ON f.id = i.file_ref JOIN roots r ON r.id = f.root_ref",
         )?;
         let mut q = stmt.query([])?;
         let mut n = 0u64;
@@ -679,9 +803,9 @@ fn write_tables(
                 let rel: Vec<u8> = r.get(17)?;
                 row.push(Value::S(path_text(&root, &rel)));
             }
-            parts.push(&tables::INSTANCES, partition.clone(), row)?;
+            parts.push(&tables::INSTANCES, partition, row)?;
         }
-        rows.insert("instances".into(), parts.finish_table(&tables::INSTANCES)?);
+        rows.insert("instances".into(), parts.finish(&tables::INSTANCES)?);
     }
     check()?;
 
@@ -710,9 +834,9 @@ fn write_tables(
             if phi {
                 row.push(Value::S(path));
             }
-            parts.push(&tables::FILES, String::new(), row)?;
+            parts.push(&tables::FILES, &none, row)?;
         }
-        rows.insert("files".into(), parts.finish_table(&tables::FILES)?);
+        rows.insert("files".into(), parts.finish(&tables::FILES)?);
     }
     if let Some(map) = &opts.omop {
         check()?;
@@ -727,13 +851,14 @@ fn write_tables(
 fn write_omop(
     conn: &Connection,
     key: &Key,
-    parts: &mut Parts,
+    parts: &mut Sink,
     phi: bool,
     map: &ConceptMap,
     patients: &HashMap<i64, PatientFacts>,
     studies: &HashMap<i64, StudyFacts>,
     rows: &mut BTreeMap<String, u64>,
 ) -> Result<(), LakeError> {
+    let none: Arc<str> = Arc::from("");
     // The first dated study of each patient gives a year of birth when
     // the birth date is not written.
     let mut first: HashMap<i64, (i64, i64)> = HashMap::new();
@@ -789,12 +914,9 @@ fn write_omop(
                 }),
                 Value::text(sex),
             ];
-            parts.push(&tables::OMOP_PERSON, String::new(), row)?;
+            parts.push(&tables::OMOP_PERSON, &none, row)?;
         }
-        rows.insert(
-            "omop/person".into(),
-            parts.finish_table(&tables::OMOP_PERSON)?,
-        );
+        rows.insert("omop/person".into(), parts.finish(&tables::OMOP_PERSON)?);
     }
     {
         let mut stmt = conn.prepare("SELECT id, description FROM studies")?;
@@ -817,11 +939,11 @@ fn write_omop(
                     description.map(|d| crate::deid::apply::clean_descriptor(&d))
                 }),
             ];
-            parts.push(&tables::OMOP_PROCEDURE, String::new(), row)?;
+            parts.push(&tables::OMOP_PROCEDURE, &none, row)?;
         }
         rows.insert(
             "omop/procedure_occurrence".into(),
-            parts.finish_table(&tables::OMOP_PROCEDURE)?,
+            parts.finish(&tables::OMOP_PROCEDURE)?,
         );
     }
     {
@@ -872,11 +994,11 @@ fn write_omop(
                 }),
                 Value::I(i64::from(map.concept("modality", modality.as_deref()))),
             ]);
-            parts.push(&tables::OMOP_IMAGE, String::new(), row)?;
+            parts.push(&tables::OMOP_IMAGE, &none, row)?;
         }
         rows.insert(
             "omop/image_occurrence".into(),
-            parts.finish_table(&tables::OMOP_IMAGE)?,
+            parts.finish(&tables::OMOP_IMAGE)?,
         );
     }
     Ok(())
