@@ -372,6 +372,56 @@ pub fn chart(result: &AnalysisResult, view: ChartView) -> Chart {
     }
 }
 
+/// How a heatmap tile is drawn, the same by both drawers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileLook {
+    pub rgb: (u8, u8, u8),
+    pub text: String,
+    /// The text is white (on a dark tile), else black.
+    pub light_ink: bool,
+}
+
+/// The highest estimate among the tiles (the top of the colour scale).
+pub fn heat_top(tiles: &[Vec<Option<Value>>]) -> f64 {
+    tiles
+        .iter()
+        .flatten()
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.estimate))
+}
+
+/// A tile's colour (white to deep blue by estimate / `top`), its text
+/// (the estimate, `*` when a small cell is shown; "suppressed"; "-" for
+/// no such cell) and ink.
+pub fn tile_look(tile: Option<&Value>, suppressed: bool, top: f64, scale: f64) -> TileLook {
+    match tile {
+        Some(v) => {
+            let t = if top > 0.0 {
+                (v.estimate / top).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+            let mark = if v.flagged { " *" } else { "" };
+            TileLook {
+                rgb: (mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0)),
+                text: format!("{}{mark}", fmt_num(v.estimate * scale)),
+                light_ink: t > 0.55,
+            }
+        }
+        None if suppressed => TileLook {
+            rgb: (210, 210, 210),
+            text: "suppressed".into(),
+            light_ink: false,
+        },
+        None => TileLook {
+            rgb: (240, 240, 240),
+            text: "-".into(),
+            light_ink: false,
+        },
+    }
+}
+
 /// The positions of the age group and sex strata when the result is
 /// exactly those two crossed.
 fn pyramid_axes(strata: &[String]) -> Option<(usize, usize)> {

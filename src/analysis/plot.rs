@@ -265,13 +265,6 @@ where
     Ok(())
 }
 
-/// A colour from white (0) to a deep blue (1).
-pub fn heat(t: f64) -> (u8, u8, u8) {
-    let t = t.clamp(0.0, 1.0);
-    let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
-    (mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0))
-}
-
 fn heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &Chart,
@@ -283,12 +276,7 @@ fn heatmap<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let k = c.scale();
-    let top = tiles
-        .iter()
-        .flatten()
-        .flatten()
-        .fold(0.0f64, |m, v| m.max(v.estimate));
+    let top = chart::heat_top(tiles);
     let (nr, nc) = (rows.len().max(1) as i32, columns.len().max(1) as i32);
     // Segmented axes put each label at the centre of its tile.
     let mut chart = ChartBuilder::on(area)
@@ -324,21 +312,9 @@ where
         for (col, tile) in row.iter().enumerate() {
             let y = nr - 1 - r as i32;
             let x = col as i32;
-            let (fill, text, ink) = match tile {
-                Some(v) => {
-                    let t = if top > 0.0 { v.estimate / top } else { 0.0 };
-                    let (r8, g8, b8) = heat(t);
-                    let ink = if t > 0.55 { WHITE } else { BLACK };
-                    let mark = if v.flagged { " *" } else { "" };
-                    (
-                        RGBColor(r8, g8, b8),
-                        format!("{}{mark}", chart::fmt_num(v.estimate * k)),
-                        ink,
-                    )
-                }
-                None if suppressed[r][col] => (RGBColor(210, 210, 210), "suppressed".into(), BLACK),
-                None => (RGBColor(240, 240, 240), "-".into(), BLACK),
-            };
+            let look = chart::tile_look(tile.as_ref(), suppressed[r][col], top, c.scale());
+            let fill = RGBColor(look.rgb.0, look.rgb.1, look.rgb.2);
+            let (text, ink) = (look.text, if look.light_ink { WHITE } else { BLACK });
             let corners = [
                 (SegmentValue::Exact(x), SegmentValue::Exact(y)),
                 (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),

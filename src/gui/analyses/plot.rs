@@ -259,37 +259,18 @@ fn draw_heatmap(
     tiles: &[Vec<Option<Value>>],
     suppressed: &[Vec<bool>],
 ) {
-    let k = c.scale();
-    let top = tiles
-        .iter()
-        .flatten()
-        .flatten()
-        .fold(0.0f64, |m, v| m.max(v.estimate));
+    let top = chart::heat_top(tiles);
     let nr = rows.len();
     for (r, row) in tiles.iter().enumerate() {
         for (col, tile) in row.iter().enumerate() {
             let (x, y) = (col as f64, (nr - 1 - r) as f64);
             let name = format!("{} / {}", rows[r], columns[col]);
-            let (fill, text, ink) = match tile {
-                Some(v) => {
-                    let t = if top > 0.0 { v.estimate / top } else { 0.0 };
-                    let (r8, g8, b8) = pacs_cohort::analysis::plot::heat(t);
-                    let ink = if t > 0.55 {
-                        Color32::WHITE
-                    } else {
-                        Color32::BLACK
-                    };
-                    let mark = if v.flagged { " *" } else { "" };
-                    (
-                        Color32::from_rgb(r8, g8, b8),
-                        format!("{}{mark}", chart::fmt_num(v.estimate * k)),
-                        ink,
-                    )
-                }
-                None if suppressed[r][col] => {
-                    (Color32::from_gray(200), "suppressed".into(), Color32::BLACK)
-                }
-                None => (Color32::from_gray(235), "-".into(), Color32::BLACK),
+            let look = chart::tile_look(tile.as_ref(), suppressed[r][col], top, c.scale());
+            let fill = Color32::from_rgb(look.rgb.0, look.rgb.1, look.rgb.2);
+            let (text, ink) = if look.light_ink {
+                (look.text, Color32::WHITE)
+            } else {
+                (look.text, Color32::BLACK)
             };
             let h = 0.48;
             p.polygon(
