@@ -241,6 +241,14 @@ impl Analyses {
         }
     }
 
+    /// The index (or the saved cohorts) changed: the result shown may
+    /// be out of date, so a live analysis runs again.
+    pub fn index_changed(&mut self) {
+        if self.shown.as_ref().is_some_and(|s| s.saved_id.is_none()) {
+            self.sent = None;
+        }
+    }
+
     /// Whether a live re-run is waiting for the form to settle (the app
     /// keeps repainting until then).
     pub fn settling(&self) -> bool {

@@ -276,8 +276,10 @@ impl PacsApp {
 
     fn refresh_all(&mut self) {
         self.queries.ask(Query::Cohorts);
-        // The index changed: pickers list its values again when opened.
+        // The index changed: pickers list its values again when opened,
+        // and a live analysis runs again.
         self.value_lists.clear();
+        self.analyses.index_changed();
         self.values_asked.clear();
         self.cohort_sent = None;
         self.queries.ask(Query::Status);
