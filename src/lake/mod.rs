@@ -256,6 +256,15 @@ impl Parts<'_> {
             .get_mut(table.name)
             .and_then(|t| t.get_mut(partition))
             .expect("inserted above");
+        if row.len() != part.width() {
+            // A row built for the other privacy mode would shift columns.
+            return Err(LakeError::Refused(format!(
+                "internal error: a {} row has {} values for {} columns; nothing was replaced",
+                table.name,
+                row.len(),
+                part.width()
+            )));
+        }
         part.rows.push(row);
         self.buffered += 1;
         if part.rows.len() >= ROW_GROUP {
@@ -627,7 +636,6 @@ fn write_tables(
                 .map_or(Value::Null, Value::I);
             let mut row = vec![
                 Value::I(id),
-                Value::S(issuer.clone()),
                 Value::S(if phi {
                     pid.clone()
                 } else {
@@ -636,6 +644,7 @@ fn write_tables(
                 Value::text(r.get(4)?),
             ];
             if phi {
+                row.push(Value::S(issuer.clone()));
                 row.push(Value::text(r.get(3)?));
                 row.push(birth);
             }

@@ -66,6 +66,11 @@ impl Part {
         })
     }
 
+    /// The number of values a row of this part holds.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
     /// Writes the buffered rows as one row group.
     pub fn flush(&mut self) -> Result<(), LakeError> {
         if self.rows.is_empty() {

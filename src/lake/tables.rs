@@ -183,9 +183,9 @@ pub static PATIENTS: Table = Table {
     partitions: &[],
     columns: &[
         col("patient_id", Int64, false, None, Always, ID_NOTE),
-        col("issuer", Utf8, true, Some(("IssuerOfPatientID", "(0010,0021)")), Always, "the site's issuer of patient IDs (empty: none)"),
         col("patient_key", Utf8, false, Some(("PatientID", "(0010,0020)")), Always, "the keyed pseudonym of the patient ID (DECISIONS 18); the Patient ID itself with --with-phi"),
         col("sex", Utf8, true, Some(("PatientSex", "(0010,0040)")), Always, "M, F, O or empty"),
+        col("issuer", Utf8, true, Some(("IssuerOfPatientID", "(0010,0021)")), PhiOnly, "the issuer of the patient ID (empty: none); removed by the de-identification profile, so written only with --with-phi"),
         col("patient_name", Utf8, true, Some(("PatientName", "(0010,0010)")), PhiOnly, "as in the files"),
         col("birth_date", Date, true, Some(("PatientBirthDate", "(0010,0030)")), PhiOnly, "as in the files"),
     ],
