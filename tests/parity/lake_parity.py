@@ -136,12 +136,13 @@ def criterion(rnd, v, depth):
         return chosen
 
     def num_range(lo, hi):
-        a, b = sorted([rnd.uniform(lo, hi), rnd.uniform(lo, hi)])
+        digits = rnd.choice([0, 1])
+        a, b = sorted([round(rnd.uniform(lo, hi), digits), round(rnd.uniform(lo, hi), digits)])
         r = {}
         if rnd.random() < 0.8:
-            r["min"] = round(a, rnd.choice([0, 1]))
+            r["min"] = a
         if rnd.random() < 0.8 or not r:
-            r["max"] = round(b, rnd.choice([0, 1]))
+            r["max"] = b
         return r
 
     if k in ("modality", "body_part", "sex", "institution", "station", "manufacturer", "model",
