@@ -449,13 +449,17 @@ fn wrap(level: Level, scope: Scope, st: &str, cond: String) -> String {
 
 /// The text's words separated by single spaces: the separators of the
 /// app's full-text tokenizer that descriptions hold in practice (ASCII
-/// punctuation; `'` and `\` from `chr()`) become spaces, and runs of
+/// punctuation; `'`, `\` and `?` from `chr()`) become spaces, and runs of
 /// spaces are halved five times (runs of up to 32 become one), so that
 /// `LIKE '% A B%'` finds the phrase "A B" at a word start.
 fn words_of(expr: &str) -> String {
-    const PUNCT: &str = "!\"#$%&()*+,-./:;<=>?@[]^_`{|}~\t";
-    let spaces = " ".repeat(PUNCT.chars().count() + 2);
-    let mut out = format!("translate({expr}, '{PUNCT}' || chr(39) || chr(92), '{spaces}')");
+    // `'`, `\` and `?` come from chr(): a literal never holds a quote or
+    // a backslash, and every `?` in a `--params qmark` statement is a
+    // placeholder.
+    const PUNCT: &str = "!\"#$%&()*+,-./:;<=>@[]^_`{|}~\t";
+    let spaces = " ".repeat(PUNCT.chars().count() + 3);
+    let mut out =
+        format!("translate({expr}, '{PUNCT}' || chr(39) || chr(92) || chr(63), '{spaces}')");
     for _ in 0..5 {
         out = format!("replace({out}, '  ', ' ')");
     }
