@@ -10,6 +10,7 @@ pub mod biomarker;
 pub mod burnin;
 pub mod cancel;
 pub mod cohort;
+pub mod colengine;
 pub mod deid;
 pub mod dicom;
 pub mod engine;

@@ -176,15 +176,10 @@ impl Builder {
         // in user input is only ever text. Words without a letter or digit
         // cannot match a token and are dropped; if none is left, nothing
         // matches.
-        let terms: Vec<String> = query
-            .split_whitespace()
-            .filter(|w| w.chars().any(char::is_alphanumeric))
-            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-            .collect();
-        if terms.is_empty() {
+        let Some(q) = fts_query(query) else {
             return "0".into();
-        }
-        let p = self.bind(Param::Text(terms.join(" AND ")));
+        };
+        let p = self.bind(Param::Text(q));
         format!("{col} IN (SELECT text FROM text_terms WHERE text_terms MATCH {p})")
     }
 
@@ -347,6 +342,18 @@ fn rebind_study(expr: &str, alias: &str) -> String {
         }
     }
     out
+}
+
+/// The FTS5 query for a word criterion: each word a quoted prefix term,
+/// all required; `None` when no word has a letter or digit (nothing
+/// matches). Shared with the column engine, so both match the same texts.
+pub fn fts_query(query: &str) -> Option<String> {
+    let terms: Vec<String> = query
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
 /// The SQL that selects a cohort's entries, for some prefix or subset of

@@ -10,6 +10,7 @@ pub(crate) mod biomarker;
 mod browse;
 pub(crate) mod burnin;
 pub(crate) mod cohorts;
+pub(crate) mod columns;
 pub(crate) mod ehr;
 pub(crate) mod findings;
 pub(crate) mod images;
