@@ -71,12 +71,12 @@ impl Builder {
             }
             // On a study row, use the study's precomputed facts when known
             // (no subquery per study); fall back to the subquery when not.
-            Criterion::Modality(v) if scope == Scope::Study => {
+            Criterion::Modality(v) if scope == Scope::Study && facts_can_answer(v) => {
                 let exact = self.fallback(c, scope);
                 let fast = self.in_set("st.facts_modalities", v);
                 format!("(CASE WHEN st.facts_modalities IS NULL THEN {exact} ELSE {fast} END)")
             }
-            Criterion::BodyPart(v) if scope == Scope::Study => {
+            Criterion::BodyPart(v) if scope == Scope::Study && facts_can_answer(v) => {
                 let exact = self.fallback(c, scope);
                 let fast = self.in_set("st.facts_body_parts", v);
                 format!("(CASE WHEN st.facts_body_parts IS NULL THEN {exact} ELSE {fast} END)")
@@ -299,6 +299,16 @@ impl Builder {
             | Criterion::FollowUp(_) => (Level::Study, "1".into()),
         }
     }
+}
+
+/// Whether a `,A,B,` facts set answers a value list as the subquery does:
+/// not for a value that is blank after trimming (`,,` is the set of a study
+/// with no such value) or holds a comma (it would span two members). Found
+/// by the column engine's differential test.
+fn facts_can_answer(values: &[String]) -> bool {
+    values
+        .iter()
+        .all(|v| !v.trim().is_empty() && !v.contains(','))
 }
 
 /// Lifts a condition to the scope: "has at least one matching series /

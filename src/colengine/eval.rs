@@ -147,8 +147,13 @@ fn words(e: &ColumnEngine, codes: &[u32], query: &str) -> Result<Tri, String> {
         // No searchable word: the SQL is the constant 0 (false, not NULL).
         return Ok(Tri::none(codes.len()));
     };
+    let hits = e.text.matching(&q)?;
+    if hits.is_empty() {
+        // `NULL IN (empty subquery)` is false, not NULL.
+        return Ok(Tri::none(codes.len()));
+    }
     let mut table = vec![false; e.s.texts.values.len()];
-    for c in e.text.matching(&q)? {
+    for c in hits {
         if let Some(x) = table.get_mut(c as usize) {
             *x = true;
         }

@@ -14,6 +14,8 @@
 //! connection to the workspace and never writes.
 
 mod eval;
+#[cfg(test)]
+mod tests;
 mod tri;
 
 use crate::cohort::has_index_event;

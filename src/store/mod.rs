@@ -342,3 +342,10 @@ pub(crate) fn set_setting(conn: &Connection, path: &Path, key: &str, value: &str
     .at(path)?;
     Ok(())
 }
+
+/// The statement an index run uses to recompute unknown study facts (for
+/// tests that edit the index by hand).
+#[cfg(test)]
+pub(crate) fn schema_refresh_facts() -> &'static str {
+    schema::REFRESH_STUDY_FACTS
+}
