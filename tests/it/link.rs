@@ -268,6 +268,7 @@ fn a_workspace_from_an_older_build_is_upgraded_when_opened() {
              DROP TABLE IF EXISTS review_events;
              DROP TABLE IF EXISTS series_features;
              DROP TABLE IF EXISTS feature_runs;
+             DROP TABLE IF EXISTS analysis_runs;
              PRAGMA user_version = 9;",
         )
         .unwrap();
