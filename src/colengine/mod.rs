@@ -1,7 +1,7 @@
 //! The in-memory column engine (issue 17): answers live counts and
 //! attrition tables from columns held in memory, with exactly the meaning
 //! of the SQL path (`cohort::compile`, the reference; a differential test
-//! in tests/it/colengine.rs holds them equal).
+//! in src/colengine/tests.rs holds them equal).
 //!
 //! Per level (patients, studies, series, instances) a column per attribute
 //! and a parent link; strings dictionary-encoded (a text criterion is
