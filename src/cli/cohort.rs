@@ -4,6 +4,7 @@
 use super::exit;
 use super::output::print_json;
 use pacs_cohort::cohort::parse_spec;
+use pacs_cohort::engine::EvaluatorChoice;
 use pacs_cohort::model::CohortSpec;
 use pacs_cohort::privacy::ShownCounts;
 use pacs_cohort::Engine;
@@ -28,6 +29,11 @@ pub enum CohortCmd {
         /// Also write the attrition table as CSV (suppressed with --release).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+        /// Who counts: SQLite (the reference; fastest for one call) or the
+        /// in-memory column engine the app uses (built first, so slower
+        /// for one call; for comparing the two).
+        #[arg(long, value_enum, default_value_t = EvaluatorArg::Sqlite)]
+        evaluator: EvaluatorArg,
     },
     /// Saves a definition file as a new revision of its cohort.
     Save {
@@ -80,6 +86,13 @@ pub enum CohortCmd {
     },
 }
 
+/// `--evaluator`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvaluatorArg {
+    Memory,
+    Sqlite,
+}
+
 fn read_spec(path: &Path) -> anyhow::Result<CohortSpec> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!(
@@ -98,21 +111,31 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             release,
             threshold,
             csv,
+            evaluator,
         } => {
             let spec = read_spec(&spec)?;
             let engine = Engine::open(db)?;
             let privacy = engine.privacy()?;
             let threshold = threshold.unwrap_or(privacy.release_threshold);
             let release = release || privacy.aggregate_only;
-            let counts = engine.cohort_count(&spec)?;
+            let choice = match evaluator {
+                EvaluatorArg::Memory => EvaluatorChoice::Memory,
+                EvaluatorArg::Sqlite => EvaluatorChoice::Sqlite,
+            };
+            let (counts, by) = engine.cohort_count_by(&spec, choice)?;
             let shown = pacs_cohort::privacy::shown(&counts, threshold, release);
             if let Some(path) = csv {
                 write_attrition_csv(&path, &spec, &shown, threshold)?;
             }
             if json {
-                print_json(&shown.json())?;
+                let mut v = shown.json();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("evaluator".into(), serde_json::json!(by));
+                }
+                print_json(&v)?;
             } else {
                 print_counts(&spec, &shown);
+                println!("counted by: {}", by.label());
             }
         }
         CohortCmd::Save { spec } => {

@@ -225,6 +225,23 @@ impl ColumnEngine {
     /// Population, funnel and level counts of a (validated) definition,
     /// with the meaning of `Engine::cohort_count` on SQLite.
     pub fn count(&self, spec: &CohortSpec) -> Result<FunnelCounts, String> {
+        Ok(self.evaluate(spec)?.0)
+    }
+
+    /// The studies making up a definition's content and their patients
+    /// (row ids), as `store::cohorts::content_keys` selects them: the
+    /// members a comparison of two cohorts intersects.
+    pub fn content(&self, spec: &CohortSpec) -> Result<(Vec<i64>, Vec<u32>), String> {
+        let studies = self.evaluate(spec)?.1;
+        let patients = up(&studies, &self.s.study_patient, self.n_patients);
+        Ok((
+            studies.ones().map(|st| self.s.study_rowid[st]).collect(),
+            patients.ones().map(|p| p as u32).collect(),
+        ))
+    }
+
+    /// The counts and the content's studies.
+    fn evaluate(&self, spec: &CohortSpec) -> Result<(FunnelCounts, FixedBitSet), String> {
         match spec.unit {
             CohortUnit::Study => self.entry_funnel(spec, eval::At::Study),
             CohortUnit::Series => self.entry_funnel(spec, eval::At::Series),
@@ -271,43 +288,52 @@ impl ColumnEngine {
         (cum, remaining, alone)
     }
 
-    fn entry_funnel(&self, spec: &CohortSpec, at: eval::At) -> Result<FunnelCounts, String> {
+    fn entry_funnel(
+        &self,
+        spec: &CohortSpec,
+        at: eval::At,
+    ) -> Result<(FunnelCounts, FixedBitSet), String> {
         let passes = self.passes(spec, at)?;
         let n = match at {
             eval::At::Study => self.n_studies,
             eval::At::Series => self.n_series,
         };
         let (content, remaining, alone) = self.funnel(n, &passes, &|b| b.count_ones(..) as u64);
-        let levels = match at {
-            eval::At::Study => self.study_levels(&content, None),
-            eval::At::Series => self.series_levels(&content),
+        let (levels, studies) = match at {
+            eval::At::Study => (self.study_levels(&content, None), content),
+            eval::At::Series => (
+                self.series_levels(&content),
+                up(&content, &self.s.series_study, self.n_studies),
+            ),
         };
-        Ok(FunnelCounts {
+        let counts = FunnelCounts {
             population: n as u64,
             remaining,
             alone,
             levels,
-        })
+        };
+        Ok((counts, studies))
     }
 
     /// A patient cohort with an index event: every rule on the same study;
     /// a patient passes a step when one of their studies does.
-    fn index_event_funnel(&self, spec: &CohortSpec) -> Result<FunnelCounts, String> {
+    fn index_event_funnel(&self, spec: &CohortSpec) -> Result<(FunnelCounts, FixedBitSet), String> {
         let passes = self.passes(spec, eval::At::Study)?;
         let patients_of =
             |b: &FixedBitSet| up(b, &self.s.study_patient, self.n_patients).count_ones(..) as u64;
         let (content, remaining, alone) = self.funnel(self.n_studies, &passes, &patients_of);
-        Ok(FunnelCounts {
+        let counts = FunnelCounts {
             population: self.n_patients as u64,
             remaining,
             alone,
             levels: self.study_levels(&content, None),
-        })
+        };
+        Ok((counts, content))
     }
 
     /// A patient cohort without an index event: an inclusion rule needs
     /// one matching study, an exclusion rule none.
-    fn patient_funnel(&self, spec: &CohortSpec) -> Result<FunnelCounts, String> {
+    fn patient_funnel(&self, spec: &CohortSpec) -> Result<(FunnelCounts, FixedBitSet), String> {
         let mut passes = Vec::with_capacity(spec.rules.len());
         let mut include = FixedBitSet::with_capacity(self.n_studies);
         include.insert_range(..);
@@ -326,12 +352,13 @@ impl ColumnEngine {
         // Content: the entries' studies that meet every inclusion rule.
         let in_entries = down(&entries, &self.s.study_patient);
         include.intersect_with(&in_entries);
-        Ok(FunnelCounts {
+        let counts = FunnelCounts {
             population: self.n_patients as u64,
             remaining,
             alone,
             levels: self.study_levels(&include, Some(entries.count_ones(..) as u64)),
-        })
+        };
+        Ok((counts, include))
     }
 
     fn study_levels(&self, studies: &FixedBitSet, patients: Option<u64>) -> LevelCounts {

@@ -19,6 +19,7 @@ pub(crate) mod masks;
 pub(crate) mod review;
 mod schema;
 pub(crate) mod values;
+pub(crate) mod watch;
 mod writer;
 
 pub(crate) use browse::{series, studies};
