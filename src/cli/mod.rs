@@ -9,6 +9,7 @@ mod bench_floor;
 mod bench_preview;
 mod biomarker;
 mod cohort;
+mod engine_counts;
 mod export;
 mod export_index;
 mod findings;

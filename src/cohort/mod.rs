@@ -5,6 +5,7 @@
 //! parameter. This module builds SQL text and parameters only; `store`
 //! executes them.
 
+pub mod ansi;
 mod compile;
 pub mod random;
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use tables::{Table, Value};
 
 /// The version of the exported layout and columns.
-pub const LAKE_VERSION: u32 = 1;
+pub const LAKE_VERSION: u32 = 2;
 
 /// Rows buffered per part before a row group is written, and in all.
 const ROW_GROUP: usize = 65_536;
@@ -408,6 +408,19 @@ pub fn export(
             if opts.with_phi { "without" } else { "with" },
         )));
     }
+    if let Some((fp, w)) = manifest
+        .workspaces
+        .iter()
+        .find(|(fp, w)| fp.as_str() != workspace && w.lake_version != LAKE_VERSION)
+    {
+        // Engines read every part of a table as one: parts of two layouts
+        // would not line up.
+        return Err(LakeError::Refused(format!(
+            "{} holds parts of workspace {fp} written by an earlier version (layout {}, this one writes {LAKE_VERSION}); re-export that workspace with this version first, or export into another folder",
+            out.display(),
+            w.lake_version
+        )));
+    }
     crate::private_fs::create_dir_all(out).map_err(|source| LakeError::Io {
         path: out.to_path_buf(),
         source,
@@ -500,6 +513,7 @@ pub fn export(
             holds_phi: opts.with_phi,
             dates: dates.into(),
             pseudonym_recipe: pseudonym::RECIPE_VERSION,
+            lake_version: LAKE_VERSION,
             rows: rows.clone(),
         },
     );
@@ -690,6 +704,7 @@ fn write_tables(
                 private_text(r.get(5)?),
                 Value::text(age_text),
                 Value::int(age),
+                Value::I(row_id),
             ];
             if phi {
                 row.push(Value::text(r.get(8)?));
@@ -1027,7 +1042,14 @@ struct WorkspaceEntry {
     holds_phi: bool,
     dates: String,
     pseudonym_recipe: u32,
+    /// The layout its parts were written with (1 before the field existed).
+    #[serde(default = "first_layout")]
+    lake_version: u32,
     rows: BTreeMap<String, u64>,
+}
+
+fn first_layout() -> u32 {
+    1
 }
 
 impl Manifest {

@@ -246,6 +246,14 @@ pub static STUDIES: Table = Table {
             "age at the study in whole years (over 89 becomes 90 unless --with-phi)",
         ),
         col(
+            "index_seq",
+            Int64,
+            false,
+            None,
+            Always,
+            "the order the study was indexed in its workspace: breaks ties between a patient's same-day studies for first_of / last_of exactly as the app does",
+        ),
+        col(
             "accession_number",
             Utf8,
             true,

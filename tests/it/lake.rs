@@ -451,3 +451,255 @@ fn omop_tables_refer_to_each_other_and_take_concepts_from_the_map() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not modality, body_part or procedure"));
 }
+
+/// A definition file in `dir`.
+fn spec_file(dir: &Path, name: &str, json: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+#[test]
+fn cohort_sql_writes_views_and_statements_and_refuses_what_the_export_lacks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("ws.db");
+    let hostile = r#"x'); DROP TABLE studies; --\"#;
+    let spec = spec_file(
+        tmp.path(),
+        "c.json",
+        &serde_json::json!({
+            "schema_version": 1, "name": "c", "unit": "patient",
+            "rules": [
+                {"name": hostile, "criterion": {"first_of": {"modality": ["CT", hostile]}}},
+                {"name": "follow-up", "criterion": {"follow_up": {"min_days": 180, "max_days": 730,
+                    "criterion": {"study_description": "chest ct"}}}},
+                {"name": "no contrast", "exclude": true, "criterion": {"contrast": true}}
+            ]
+        })
+        .to_string(),
+    );
+    let spec = spec.to_str().unwrap();
+    let out = run(
+        &db,
+        &[
+            "cohort",
+            "sql",
+            "--spec",
+            spec,
+            "--views",
+            "duckdb",
+            "--lake",
+            "my lake's",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sql = String::from_utf8(out.stdout).unwrap();
+    assert!(sql.contains("CREATE OR REPLACE VIEW studies AS SELECT * FROM read_parquet(('my lake' || chr(39) || 's/studies/**/*.parquet'), hive_partitioning = true"), "{sql}");
+    assert!(sql.contains("INTERVAL '180' DAY") && sql.contains("INTERVAL '730' DAY"));
+    // The hostile text is in literals that hold no quote and no backslash.
+    assert!(!sql.contains("x')") && !sql.contains('\\'), "{sql}");
+    assert_eq!(
+        sql.matches(";\n").count(),
+        4 + 2,
+        "four views and two statements"
+    );
+
+    // Placeholders: as many as parameters, values never in the text.
+    let (code, v) = run_json(
+        &db,
+        &[
+            "cohort", "sql", "--spec", spec, "--params", "qmark", "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    for st in ["count", "attrition"] {
+        let text = v[st]["sql"].as_str().unwrap();
+        // Outside string literals (the word separators' literal holds one);
+        // no literal of ours holds a quote, so every second piece is SQL.
+        let outside: String = text.split('\'').step_by(2).collect();
+        assert_eq!(
+            outside.matches('?').count(),
+            v[st]["params"].as_array().unwrap().len()
+        );
+        // Rule names label the attrition rows as literals; values are
+        // parameters.
+        assert!(!outside.contains("DROP"), "{text}");
+    }
+    let (code, v) = run_json(
+        &db,
+        &[
+            "cohort", "sql", "--spec", spec, "--params", "dollar", "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let n = v["count"]["params"].as_array().unwrap().len();
+    assert!(v["count"]["sql"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("${n}")));
+
+    // EHR, findings and features are not exported: a clear refusal.
+    let ehr = spec_file(
+        tmp.path(),
+        "e.json",
+        r#"{"schema_version":1,"name":"e","rules":[{"name":"smoker","criterion":
+            {"any":[{"ehr":{"dataset":"ehr","column":"smoking","any_of":["yes"]}}]}}]}"#,
+    );
+    let out = run(&db, &["cohort", "sql", "--spec", ehr.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule 'smoker': linked EHR criteria are not in the exported tables"),
+        "{err}"
+    );
+}
+
+#[test]
+fn counts_another_engine_returned_are_read_back_and_suppressed_like_the_apps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 12, 61);
+    let spec = spec_file(
+        tmp.path(),
+        "c.json",
+        r#"{"schema_version":1,"name":"c","unit":"study","rules":[
+            {"name":"CT, or MR","criterion":{"modality":["CT","MR"]}},
+            {"name":"adults","criterion":{"age":{"min":18}}}]}"#,
+    );
+    let spec = spec.to_str().unwrap();
+    let (code, mut app) = count_json(&db, spec);
+    assert_eq!(code, 0);
+    // Counts read back name no evaluator of this app (issue 17's
+    // `"evaluator"` says which of the app's two answered).
+    assert_eq!(
+        app.as_object_mut().unwrap().remove("evaluator").unwrap(),
+        "sqlite"
+    );
+    let n = |v: &Value| v["count"].as_u64().unwrap();
+    // The rows as DuckDB's COPY ... (HEADER) and spark-sql (tabs) write them.
+    let levels = tmp.path().join("levels.csv");
+    let l = &app["levels"];
+    std::fs::write(
+        &levels,
+        format!(
+            "patients,studies,series,instances\n{},{},{},{}\n",
+            n(&l["patients"]),
+            n(&l["studies"]),
+            n(&l["series"]),
+            n(&l["instances"])
+        ),
+    )
+    .unwrap();
+    let funnel = tmp.path().join("funnel.tsv");
+    let mut rows = format!("0\tpopulation\tfalse\t{}\t0\t0\n", n(&app["population"]));
+    for (k, s) in app["attrition"].as_array().unwrap().iter().enumerate() {
+        rows.push_str(&format!(
+            "{}\t{}\tfalse\t{}\t{}\t{}\n",
+            k + 1,
+            s["rule"].as_str().unwrap(),
+            n(&s["remaining"]),
+            n(&s["removed"]),
+            n(&s["removed_alone"])
+        ));
+    }
+    std::fs::write(&funnel, rows).unwrap();
+    let from = |extra: &[&str]| {
+        let mut args = vec![
+            "cohort",
+            "count",
+            "--spec",
+            spec,
+            "--json",
+            "--from-counts",
+            levels.to_str().unwrap(),
+            "--from-attrition",
+            funnel.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run_json(&db, &args)
+    };
+    let (code, back) = from(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(back, app, "read back equal to the app's own counts");
+    let (_, released_app) = run_json(
+        &db,
+        &[
+            "cohort",
+            "count",
+            "--spec",
+            spec,
+            "--json",
+            "--release",
+            "--threshold",
+            "50",
+        ],
+    );
+    let mut released_app = released_app;
+    released_app.as_object_mut().unwrap().remove("evaluator");
+    let (_, released) = from(&["--release", "--threshold", "50"]);
+    assert_eq!(
+        released, released_app,
+        "suppressed exactly as the app suppresses its own"
+    );
+
+    // A funnel from another definition is refused, saying why.
+    std::fs::write(&funnel, "0\tpopulation\tfalse\t9\t0\t0\n").unwrap();
+    let out = run(
+        &db,
+        &[
+            "cohort",
+            "count",
+            "--spec",
+            spec,
+            "--from-counts",
+            levels.to_str().unwrap(),
+            "--from-attrition",
+            funnel.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected 3 attrition rows"));
+}
+
+#[test]
+fn parts_of_an_earlier_layout_are_never_mixed_with_new_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = indexed(tmp.path(), 4, 71);
+    let b = indexed(tmp.path(), 4, 72);
+    let out = tmp.path().join("lake");
+    let (code, _) = export(&a, &out, &["--site", "north"]);
+    assert_eq!(code, 0);
+    // Workspace a's entry as an earlier version wrote it (no layout field).
+    let path = out.join("_manifest.json");
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for (_, w) in manifest["workspaces_detail"]["workspaces"]
+        .as_object_mut()
+        .unwrap()
+        .iter_mut()
+    {
+        w.as_object_mut().unwrap().remove("lake_version");
+    }
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    let out_b = run(
+        &b,
+        &[
+            "export-index",
+            "--out",
+            out.to_str().unwrap(),
+            "--site",
+            "south",
+        ],
+    );
+    assert_eq!(out_b.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out_b.stderr);
+    assert!(
+        err.contains("written by an earlier version (layout 1"),
+        "{err}"
+    );
+    // Re-exporting a itself is allowed: it replaces its own parts.
+    let (code, _) = export(&a, &out, &["--site", "north"]);
+    assert_eq!(code, 0);
+}
