@@ -147,11 +147,9 @@ fn words(e: &ColumnEngine, codes: &[u32], query: &str) -> Result<Tri, String> {
         // No searchable word: the SQL is the constant 0 (false, not NULL).
         return Ok(Tri::none(codes.len()));
     };
+    // A missing text is unknown whether or not any text matches (the SQL
+    // path's `CASE WHEN col IS NOT NULL ...`).
     let hits = e.text.matching(&q)?;
-    if hits.is_empty() {
-        // `NULL IN (empty subquery)` is false, not NULL.
-        return Ok(Tri::none(codes.len()));
-    }
     let mut table = vec![false; e.s.texts.values.len()];
     for c in hits {
         if let Some(x) = table.get_mut(c as usize) {

@@ -330,7 +330,7 @@ def main():
             print("error: pyspark is missing (pip install pyspark; needs Java 17)", file=sys.stderr)
             return 2
         spark = (SparkSession.builder.master("local[2]").appName("lake-parity")
-                 .config("spark.ui.enabled", "false")
+                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                  .config("spark.sql.shuffle.partitions", "4").getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
         views = run([bin_, "cohort", "sql", "--spec", sqls[0][2], "--views", "spark", "--lake",
