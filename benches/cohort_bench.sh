@@ -5,6 +5,12 @@
 # process, a live count with 5 criteria and a full attrition table of 6
 # rules (benches/specs/*.json), 20 runs each after one warm-up.
 #
+# Issue 17 adds the in-memory column engine (--columns): its build and
+# rebuild time and memory, the count and attrition specs plus the issue's
+# three definitions (benches/specs/issue17_*.json) by both evaluators, and
+# RANDOM (default 200) definitions from the differential test's generator
+# on the engine, the first RANDOM_SQLITE (default 20) also on SQLite.
+#
 # Usage: bash benches/cohort_bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +26,6 @@ if [ ! -f "$DB.complete" ]; then
 fi
 echo "machine: $(uname -m), $(nproc) cores; $(date +%F); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BIN" --db "$DB" status --json | python3 -c 'import json,sys; print("index:", json.load(sys.stdin)["levels"])'
-"$BIN" --db "$DB" bench-cohort --count-spec benches/specs/count5.json --attrition-spec benches/specs/attrition6.json --repeats 20
+"$BIN" --db "$DB" bench-cohort --count-spec benches/specs/count5.json --attrition-spec benches/specs/attrition6.json --repeats 20 \
+  --columns --definition benches/specs/issue17_study.json --definition benches/specs/issue17_patient.json \
+  --definition benches/specs/issue17_series.json --random "${RANDOM_N:-200}" --random-sqlite "${RANDOM_SQLITE:-20}" --seed 17

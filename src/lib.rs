@@ -11,6 +11,7 @@ pub mod burnin;
 pub mod cancel;
 pub mod clock;
 pub mod cohort;
+pub mod colengine;
 pub mod deid;
 pub mod dicom;
 pub mod engine;

@@ -28,6 +28,23 @@ pub struct BenchCohortArgs {
     attrition_spec: PathBuf,
     #[arg(long, default_value_t = 20)]
     repeats: usize,
+    /// Also time the in-memory column engine (issue 17): its build and
+    /// memory, these definitions and `--definition`s by both evaluators,
+    /// and `--random` drawn definitions.
+    #[arg(long)]
+    columns: bool,
+    /// More definitions timed by both evaluators (with --columns).
+    #[arg(long, value_name = "FILE")]
+    definition: Vec<PathBuf>,
+    /// Random definitions (the differential test's generator) timed on
+    /// the column engine (with --columns).
+    #[arg(long, default_value_t = 0)]
+    random: usize,
+    /// How many of the random definitions SQLite also counts (must agree).
+    #[arg(long, default_value_t = 0)]
+    random_sqlite: usize,
+    #[arg(long, default_value_t = 17)]
+    seed: u64,
 }
 
 pub fn synth_index(db: &Path, a: SynthIndexArgs) -> anyhow::Result<i32> {
@@ -52,7 +69,7 @@ pub fn synth_index(db: &Path, a: SynthIndexArgs) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
-fn percentiles(mut v: Vec<f64>) -> serde_json::Value {
+pub(super) fn percentiles(mut v: Vec<f64>) -> serde_json::Value {
     v.sort_by(|a, b| a.total_cmp(b));
     let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
     serde_json::json!({"runs": v.len(), "p50_ms": p(0.5), "p95_ms": p(0.95), "max_ms": p(1.0)})
@@ -76,10 +93,24 @@ pub fn bench_cohort(db: &Path, a: BenchCohortArgs) -> anyhow::Result<i32> {
         engine.cohort_count(&attrition)?;
         t_attr.push(s.elapsed().as_secs_f64() * 1e3);
     }
-    let out = serde_json::json!({
+    let mut out = serde_json::json!({
         "count": {"criteria": count.rules.len(), "levels": levels, "timing": percentiles(t_count)},
         "attrition": {"rules": attrition.rules.len(), "population": table.population, "timing": percentiles(t_attr)},
     });
+    if a.columns {
+        let mut definitions = vec![count, attrition];
+        for f in &a.definition {
+            definitions.push(parse_spec(&std::fs::read_to_string(f)?)?);
+        }
+        let plan = super::bench_columns::Plan {
+            definitions: &definitions,
+            repeats: a.repeats,
+            random: a.random,
+            random_sqlite: a.random_sqlite,
+            seed: a.seed,
+        };
+        out["columns"] = super::bench_columns::run(db, &engine, &plan)?;
+    }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit::OK)
 }

@@ -4,6 +4,7 @@
 use super::exit;
 use super::output::print_json;
 use pacs_cohort::cohort::parse_spec;
+use pacs_cohort::engine::EvaluatorChoice;
 use pacs_cohort::model::CohortSpec;
 use pacs_cohort::privacy::ShownCounts;
 use pacs_cohort::Engine;
@@ -28,6 +29,11 @@ pub enum CohortCmd {
         /// Also write the attrition table as CSV (suppressed with --release).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+        /// Who counts: SQLite (the reference; fastest for one call) or the
+        /// in-memory column engine the app uses (built first, so slower
+        /// for one call; for comparing the two).
+        #[arg(long, value_enum, default_value_t = EvaluatorArg::Sqlite, conflicts_with = "from_counts")]
+        evaluator: EvaluatorArg,
         /// Do not count: read the level counts another engine returned for
         /// `cohort sql` (its count statement's row, as CSV or TSV, header
         /// optional), so that they are shown and suppressed as the app's.
@@ -118,6 +124,13 @@ pub enum CohortCmd {
     },
 }
 
+/// `--evaluator`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvaluatorArg {
+    Memory,
+    Sqlite,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum SqlDialect {
     /// Portable SQL (checked on DuckDB and Spark SQL).
@@ -155,6 +168,7 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             release,
             threshold,
             csv,
+            evaluator,
             from_counts,
             from_attrition,
         } => {
@@ -163,20 +177,34 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             let privacy = engine.privacy()?;
             let threshold = threshold.unwrap_or(privacy.release_threshold);
             let release = release || privacy.aggregate_only;
-            let counts = match (from_counts, from_attrition) {
+            let (counts, by) = match (from_counts, from_attrition) {
                 (Some(levels), Some(funnel)) => {
-                    super::engine_counts::read(&spec, &levels, &funnel)?
+                    (super::engine_counts::read(&spec, &levels, &funnel)?, None)
                 }
-                _ => engine.cohort_count(&spec)?,
+                _ => {
+                    let choice = match evaluator {
+                        EvaluatorArg::Memory => EvaluatorChoice::Memory,
+                        EvaluatorArg::Sqlite => EvaluatorChoice::Sqlite,
+                    };
+                    let (counts, by) = engine.cohort_count_by(&spec, choice)?;
+                    (counts, Some(by))
+                }
             };
             let shown = pacs_cohort::privacy::shown(&counts, threshold, release);
             if let Some(path) = csv {
                 write_attrition_csv(&path, &spec, &shown, threshold)?;
             }
             if json {
-                print_json(&shown.json())?;
+                let mut v = shown.json();
+                if let (Some(o), Some(by)) = (v.as_object_mut(), by) {
+                    o.insert("evaluator".into(), serde_json::json!(by));
+                }
+                print_json(&v)?;
             } else {
                 print_counts(&spec, &shown);
+                if let Some(by) = by {
+                    println!("counted by: {}", by.label());
+                }
             }
         }
         CohortCmd::Sql {

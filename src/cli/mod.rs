@@ -4,6 +4,7 @@
 mod analyze;
 mod bench_burnin;
 mod bench_cohort;
+mod bench_columns;
 mod bench_floor;
 mod bench_preview;
 mod biomarker;

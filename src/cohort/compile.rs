@@ -71,12 +71,12 @@ impl Builder {
             }
             // On a study row, use the study's precomputed facts when known
             // (no subquery per study); fall back to the subquery when not.
-            Criterion::Modality(v) if scope == Scope::Study => {
+            Criterion::Modality(v) if scope == Scope::Study && facts_can_answer(v) => {
                 let exact = self.fallback(c, scope);
                 let fast = self.in_set("st.facts_modalities", v);
                 format!("(CASE WHEN st.facts_modalities IS NULL THEN {exact} ELSE {fast} END)")
             }
-            Criterion::BodyPart(v) if scope == Scope::Study => {
+            Criterion::BodyPart(v) if scope == Scope::Study && facts_can_answer(v) => {
                 let exact = self.fallback(c, scope);
                 let fast = self.in_set("st.facts_body_parts", v);
                 format!("(CASE WHEN st.facts_body_parts IS NULL THEN {exact} ELSE {fast} END)")
@@ -176,15 +176,10 @@ impl Builder {
         // in user input is only ever text. Words without a letter or digit
         // cannot match a token and are dropped; if none is left, nothing
         // matches.
-        let terms: Vec<String> = query
-            .split_whitespace()
-            .filter(|w| w.chars().any(char::is_alphanumeric))
-            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-            .collect();
-        if terms.is_empty() {
+        let Some(q) = fts_query(query) else {
             return "0".into();
-        }
-        let p = self.bind(Param::Text(terms.join(" AND ")));
+        };
+        let p = self.bind(Param::Text(q));
         // A missing text is unknown (NULL), as every other missing value:
         // bare `IN` would make it false when no text matches at all and
         // unknown otherwise, so the answer for one row would hang on the
@@ -312,6 +307,16 @@ impl Builder {
     }
 }
 
+/// Whether a `,A,B,` facts set answers a value list as the subquery does:
+/// not for a value that is blank after trimming (`,,` is the set of a study
+/// with no such value) or holds a comma (it would span two members). Found
+/// by the column engine's differential test.
+fn facts_can_answer(values: &[String]) -> bool {
+    values
+        .iter()
+        .all(|v| !v.trim().is_empty() && !v.contains(','))
+}
+
 /// Lifts a condition to the scope: "has at least one matching series /
 /// image" when it lives below the row being filtered.
 fn wrap(level: Level, scope: Scope, cond: String) -> String {
@@ -353,6 +358,18 @@ fn rebind_study(expr: &str, alias: &str) -> String {
         }
     }
     out
+}
+
+/// The FTS5 query for a word criterion: each word a quoted prefix term,
+/// all required; `None` when no word has a letter or digit (nothing
+/// matches). Shared with the column engine, so both match the same texts.
+pub fn fts_query(query: &str) -> Option<String> {
+    let terms: Vec<String> = query
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
 /// The SQL that selects a cohort's entries, for some prefix or subset of

@@ -7,8 +7,9 @@
 
 pub mod ansi;
 mod compile;
+pub mod random;
 
-pub use compile::{compile, compile_rule_flags, has_index_event, CompiledCohort, Param};
+pub use compile::{compile, compile_rule_flags, fts_query, has_index_event, CompiledCohort, Param};
 
 use crate::model::{CohortSpec, Criterion, DateRange, NumRange, COHORT_SCHEMA_VERSION};
 

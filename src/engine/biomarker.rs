@@ -174,6 +174,7 @@ impl Engine {
             ..Default::default()
         };
         progress(state.clone());
+        let _changes = self.changes_columns();
         let mut conn = store::open_rw(&self.db)?;
         for uid in &series {
             if cancel.is_cancelled() {

@@ -8,6 +8,7 @@ mod burnin;
 mod export;
 mod job;
 mod lake;
+mod live;
 mod masks;
 mod preview;
 mod review;
@@ -23,6 +24,7 @@ pub use crate::export::{
     ExportOptions, ExportPhase, ExportProgress, ExportReport, Finding, Waiver,
 };
 pub use biomarker::{EmphysemaProgress, EmphysemaReport, SeriesFailure, CHEST_CT_RULE};
+pub use live::{ColumnEngineState, Evaluator, EvaluatorChoice};
 pub use masks::MaskError;
 pub use preview::DeidentifiedPreview;
 pub use review::ReviewError;
@@ -87,6 +89,8 @@ pub struct Privacy {
 #[derive(Debug, Clone)]
 pub struct Engine {
     db: PathBuf,
+    /// The in-memory column engine, shared by clones (`live`).
+    columns: Arc<live::ColumnSlot>,
 }
 
 impl Engine {
@@ -117,7 +121,7 @@ impl Engine {
     pub fn open(db: impl Into<PathBuf>) -> Result<Engine, EngineError> {
         let db = db.into();
         drop(store::open_rw(&db)?);
-        Ok(Engine { db })
+        Ok(Engine::at(db))
     }
 
     /// Attaches to an existing workspace without writing to it.
@@ -127,7 +131,14 @@ impl Engine {
             return Err(EngineError::NoWorkspace(db));
         }
         drop(store::open_ro(&db)?);
-        Ok(Engine { db })
+        Ok(Engine::at(db))
+    }
+
+    fn at(db: PathBuf) -> Engine {
+        Engine {
+            db,
+            columns: Arc::default(),
+        }
     }
 
     /// The database file.
@@ -144,6 +155,8 @@ impl Engine {
         cancel: &CancelToken,
         on_progress: &mut dyn FnMut(&IndexProgress),
     ) -> Result<IndexSummary, EngineError> {
+        // Even a failed or cancelled run may have written some of it.
+        let _changes = self.changes_columns();
         Ok(index::run(&self.db, roots, opts, cancel, on_progress)?)
     }
 
@@ -195,6 +208,7 @@ impl Engine {
     /// Drops a root and its indexed files from the workspace (never touches
     /// the files). Returns how many file rows were removed.
     pub fn remove_root(&self, root: &Path) -> Result<u64, EngineError> {
+        let _changes = self.changes_columns();
         let mut w = store::Writer::open(&self.db)?;
         Ok(w.remove_root(root)?)
     }
@@ -265,6 +279,51 @@ impl Engine {
         let exclude: Vec<bool> = spec.rules.iter().map(|r| r.exclude).collect();
         let (population, remaining, alone) =
             store::cohorts::funnel(&conn, &self.db, &sql, &params, &exclude)?;
+        let all: Vec<&Rule> = spec.rules.iter().collect();
+        let levels = store::cohorts::levels(&conn, &self.db, &cohort::compile(spec, &all))?;
+        Ok(counts_of(spec, population, &remaining, &alone, levels))
+    }
+
+    /// `cohort_count` by the evaluator asked for; says which one answered.
+    /// `Auto` (the app's live count) uses the column engine when it is
+    /// ready and SQLite until then.
+    pub fn cohort_count_by(
+        &self,
+        spec: &CohortSpec,
+        choice: EvaluatorChoice,
+    ) -> Result<(CohortCounts, Evaluator), EngineError> {
+        let columns = match choice {
+            EvaluatorChoice::Sqlite => None,
+            EvaluatorChoice::Auto => self.ready_columns(),
+            EvaluatorChoice::Memory => Some(self.columns_now()?),
+        };
+        let Some(columns) = columns else {
+            return Ok((self.cohort_count(spec)?, Evaluator::Sqlite));
+        };
+        cohort::validate(spec)?;
+        let c = columns.count(spec).map_err(|e| {
+            EngineError::Store(StoreError::Other {
+                message: format!("the column engine cannot count this definition: {e}"),
+                path: self.db.clone(),
+            })
+        })?;
+        Ok((
+            counts_of(spec, c.population, &c.remaining, &c.alone, c.levels),
+            Evaluator::Memory,
+        ))
+    }
+}
+
+/// The attrition table from the funnel: entries left after each rule, and
+/// how many each rule removes in sequence and on its own.
+fn counts_of(
+    spec: &CohortSpec,
+    population: u64,
+    remaining: &[u64],
+    alone: &[u64],
+    levels: crate::model::LevelCounts,
+) -> CohortCounts {
+    {
         let mut attrition = Vec::with_capacity(spec.rules.len());
         let mut previous = population;
         for (i, rule) in spec.rules.iter().enumerate() {
@@ -277,16 +336,16 @@ impl Engine {
             });
             previous = remaining[i];
         }
-        let all: Vec<&Rule> = spec.rules.iter().collect();
-        let levels = store::cohorts::levels(&conn, &self.db, &cohort::compile(spec, &all))?;
-        Ok(CohortCounts {
+        CohortCounts {
             unit: spec.unit,
             population,
             levels,
             attrition,
-        })
+        }
     }
+}
 
+impl Engine {
     /// The source-side manifest of a cohort: a header row, then one row per
     /// series of its content. Contains identifiers (PHI).
     pub fn cohort_manifest(&self, spec: &CohortSpec) -> Result<Vec<Vec<String>>, EngineError> {
@@ -389,6 +448,34 @@ impl Engine {
     ) -> Result<CohortComparison, EngineError> {
         cohort::validate(a)?;
         cohort::validate(b)?;
+        if let Some(columns) = self.ready_columns() {
+            // The same members from memory (row ids instead of UIDs: one
+            // study row per UID, so the overlaps are the same).
+            let content = |s: &CohortSpec| {
+                columns.content(s).map_err(|e| {
+                    EngineError::Store(StoreError::Other {
+                        message: format!("the column engine cannot select this cohort: {e}"),
+                        path: self.db.clone(),
+                    })
+                })
+            };
+            let ((sa, pa), (sb, pb)) = (content(a)?, content(b)?);
+            let overlap = |x: &[i64], y: &[i64]| {
+                let y: std::collections::HashSet<&i64> = y.iter().collect();
+                x.iter().filter(|v| y.contains(v)).count() as u64
+            };
+            let pa: Vec<i64> = pa.iter().map(|&p| i64::from(p)).collect();
+            let pb: Vec<i64> = pb.iter().map(|&p| i64::from(p)).collect();
+            let (bp, bs) = (overlap(&pa, &pb), overlap(&sa, &sb));
+            return Ok(CohortComparison {
+                both_patients: bp,
+                only_a_patients: pa.len() as u64 - bp,
+                only_b_patients: pb.len() as u64 - bp,
+                both_studies: bs,
+                only_a_studies: sa.len() as u64 - bs,
+                only_b_studies: sb.len() as u64 - bs,
+            });
+        }
         let conn = store::open_ro(&self.db)?;
         let keys = |s: &CohortSpec| {
             let rules: Vec<&Rule> = s.rules.iter().collect();
@@ -457,6 +544,7 @@ impl Engine {
         if preview {
             return Ok(report);
         }
+        let _changes = self.changes_columns();
         let mut conn = store::open_rw(&self.db)?;
         let source = csv.display().to_string();
         let table = store::ehr::EhrTable {
@@ -491,6 +579,7 @@ impl Engine {
             .filter(|r| !r[a].trim().is_empty() && !r[t].trim().is_empty())
             .map(|r| (r[a].trim().to_string(), r[t].clone()))
             .collect();
+        let _changes = self.changes_columns();
         let mut conn = store::open_rw(&self.db)?;
         Ok(store::findings::import_reports(
             &mut conn,
@@ -516,6 +605,7 @@ impl Engine {
                 Err(e) => skipped.push(format!("{e}: {}", f.display())),
             }
         }
+        let _changes = self.changes_columns();
         let mut conn = store::open_rw(&self.db)?;
         let n = store::findings::import_reports(&mut conn, &self.db, &rows, "DICOM SR")?;
         Ok((n, skipped))
@@ -536,6 +626,7 @@ impl Engine {
             }
             .into());
         }
+        let _changes = self.changes_columns();
         let mut conn = store::open_rw(&self.db)?;
         Ok(store::findings::define(
             &mut conn,

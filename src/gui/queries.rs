@@ -3,6 +3,7 @@
 //! kind runs) and answers carry a generation, so stale results are dropped
 //! while the user keeps typing.
 
+use pacs_cohort::engine::{Evaluator, EvaluatorChoice};
 use pacs_cohort::model::{
     CohortComparison, CohortCounts, CohortSpec, EhrColumn, EhrImport, EhrKey, EhrKind, FileRow,
     FileStatus, SavedCohort, SeriesRow, StudyQuery, StudyRow, ValueCount, ValueField,
@@ -123,8 +124,9 @@ pub enum Answer {
     Studies(Vec<StudyRow>),
     Series(String, Vec<SeriesRow>),
     Files(Vec<FileRow>),
-    /// Counts, or why the definition cannot be counted (shown beside it).
-    CohortCount(Result<CohortCounts, String>),
+    /// Counts, or why the definition cannot be counted (shown beside it),
+    /// and which evaluator answered.
+    CohortCount(Result<CohortCounts, String>, Option<Evaluator>),
     Cohorts(Vec<SavedCohort>),
     /// The columns of a CSV picked for import, or why it cannot be read.
     EhrColumns(PathBuf, Result<Vec<EhrColumn>, String>),
@@ -265,9 +267,11 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
             Answer::Series(uid, rows)
         }
         Query::Files(st) => Answer::Files(engine.files(st, Some(FILES_LIMIT))?),
-        Query::CohortCount(spec) => {
-            Answer::CohortCount(engine.cohort_count(&spec).map_err(|e| e.to_string()))
-        }
+        // The column engine when it is ready, SQLite until then.
+        Query::CohortCount(spec) => match engine.cohort_count_by(&spec, EvaluatorChoice::Auto) {
+            Ok((counts, by)) => Answer::CohortCount(Ok(counts), Some(by)),
+            Err(e) => Answer::CohortCount(Err(e.to_string()), None),
+        },
         Query::Cohorts => Answer::Cohorts(engine.cohorts()?),
         Query::SaveCohort(spec) => {
             engine.save_cohort(&spec)?;

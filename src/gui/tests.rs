@@ -343,6 +343,17 @@ fn the_cohort_builder_counts_live_and_saves() {
     };
     assert_eq!(shown, &expected);
     assert!(expected.levels.studies > 0 && expected.levels.studies < expected.population);
+    // Once the column engine is built the same count comes from memory,
+    // and the label beside the count says so.
+    wait_until(&mut h, "a count from memory", |a| {
+        a.cohort_evaluator == Some(pacs_cohort::engine::Evaluator::Memory)
+    });
+    h.run_steps(2);
+    h.get_by_label("memory");
+    assert_eq!(
+        h.state().cohort_counts.as_ref().unwrap().as_ref().unwrap(),
+        &expected
+    );
     // The JSON view follows the rules.
     assert!(h.state().cohort_json.contains("\"modality\""));
     h.get_by_label("Save").click();

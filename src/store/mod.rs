@@ -11,6 +11,7 @@ pub(crate) mod biomarker;
 mod browse;
 pub(crate) mod burnin;
 pub(crate) mod cohorts;
+pub(crate) mod columns;
 pub(crate) mod ehr;
 pub(crate) mod findings;
 pub(crate) mod images;
@@ -18,6 +19,7 @@ pub(crate) mod masks;
 pub(crate) mod review;
 mod schema;
 pub(crate) mod values;
+pub(crate) mod watch;
 mod writer;
 
 pub(crate) use browse::{series, studies};
@@ -341,4 +343,11 @@ pub(crate) fn set_setting(conn: &Connection, path: &Path, key: &str, value: &str
     )
     .at(path)?;
     Ok(())
+}
+
+/// The statement an index run uses to recompute unknown study facts (for
+/// tests that edit the index by hand).
+#[cfg(test)]
+pub(crate) fn schema_refresh_facts() -> &'static str {
+    schema::REFRESH_STUDY_FACTS
 }

@@ -570,8 +570,14 @@ fn counts_another_engine_returned_are_read_back_and_suppressed_like_the_apps() {
             {"name":"adults","criterion":{"age":{"min":18}}}]}"#,
     );
     let spec = spec.to_str().unwrap();
-    let (code, app) = count_json(&db, spec);
+    let (code, mut app) = count_json(&db, spec);
     assert_eq!(code, 0);
+    // Counts read back name no evaluator of this app (issue 17's
+    // `"evaluator"` says which of the app's two answered).
+    assert_eq!(
+        app.as_object_mut().unwrap().remove("evaluator").unwrap(),
+        "sqlite"
+    );
     let n = |v: &Value| v["count"].as_u64().unwrap();
     // The rows as DuckDB's COPY ... (HEADER) and spark-sql (tabs) write them.
     let levels = tmp.path().join("levels.csv");
@@ -631,6 +637,8 @@ fn counts_another_engine_returned_are_read_back_and_suppressed_like_the_apps() {
             "50",
         ],
     );
+    let mut released_app = released_app;
+    released_app.as_object_mut().unwrap().remove("evaluator");
     let (_, released) = from(&["--release", "--threshold", "50"]);
     assert_eq!(
         released, released_app,

@@ -16,6 +16,7 @@ mod incremental;
 mod interrupt;
 mod lake;
 mod link;
+mod live;
 mod masks;
 mod preview;
 mod review;

@@ -114,7 +114,10 @@ impl PacsApp {
                 }
             }
             Answer::Files(rows) => self.files = rows,
-            Answer::CohortCount(r) => self.cohort_counts = Some(r),
+            Answer::CohortCount(r, by) => {
+                self.cohort_counts = Some(r);
+                self.cohort_evaluator = by;
+            }
             Answer::Cohorts(list) => self.saved_cohorts = list,
             Answer::EhrColumns(path, Ok(columns)) => {
                 let name = path

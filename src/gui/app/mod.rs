@@ -102,6 +102,8 @@ pub struct PacsApp {
     /// draft is counted again, stale answers are dropped).
     cohort_sent: Option<CohortSpec>,
     pub(crate) cohort_counts: Option<Result<CohortCounts, String>>,
+    /// Which evaluator answered the count shown (memory or SQLite).
+    pub(crate) cohort_evaluator: Option<pacs_cohort::engine::Evaluator>,
     pub(crate) saved_cohorts: Vec<SavedCohort>,
     /// The JSON editor's text and its last parse error.
     pub(crate) cohort_json: String,
@@ -163,6 +165,9 @@ impl PacsApp {
         theme::apply(ctx, prefs.dark);
         let repaint_ctx = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_ctx.request_repaint());
+        // Live counts from memory once the column engine is built; SQLite
+        // answers until then (and rebuilds follow every change).
+        engine.start_column_engine(wake.clone());
         let queries = QueryWorker::spawn(engine.clone(), wake.clone());
         let imaging = super::imaging::Imaging::new(engine.clone(), picker.clone(), wake.clone());
         let analyses = super::analyses::Analyses::new(engine.clone(), picker.clone(), wake.clone());
@@ -187,6 +192,7 @@ impl PacsApp {
             focus_search: false,
             cohort_sent: None,
             cohort_counts: None,
+            cohort_evaluator: None,
             saved_cohorts: Vec::new(),
             cohort_json: String::new(),
             cohort_json_generated: String::new(),
@@ -265,8 +271,16 @@ impl PacsApp {
         }
     }
 
-    /// Counts the draft again if it changed since it was last sent.
+    /// Counts the draft again if it changed since it was last sent, or
+    /// when SQLite answered and the column engine has become ready (so the
+    /// label says "memory" without waiting for the next click).
     fn recount_if_changed(&mut self) {
+        if self.cohort_evaluator == Some(pacs_cohort::engine::Evaluator::Sqlite)
+            && self.engine.column_engine_ready()
+        {
+            self.cohort_evaluator = None;
+            self.cohort_sent = None;
+        }
         let draft = self.draft().clone();
         if self.cohort_sent.as_ref() != Some(&draft) {
             self.queries.ask(Query::CohortCount(draft.normalized()));

@@ -104,6 +104,7 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                     loaded: app.loaded_cohort.as_ref(),
                     saved: &app.saved_cohorts,
                     counts: app.cohort_counts.as_ref(),
+                    evaluator: app.cohort_evaluator,
                     comparison: app.comparison.as_ref(),
                     json: cohort::Json {
                         text: &mut app.cohort_json,

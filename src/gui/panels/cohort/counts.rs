@@ -19,6 +19,9 @@ pub(super) fn counts(v: &View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         if busy {
             ui.spinner();
         }
+        if let (Some(by), Some(Ok(_))) = (v.evaluator, v.counts) {
+            evaluator_label(ui, by);
+        }
     });
     match v.counts {
         None => {
@@ -306,4 +309,16 @@ fn funnel(ui: &mut egui::Ui, cells: &CountCells) {
             });
         }
     });
+}
+
+/// Which evaluator answered, small beside the heading.
+fn evaluator_label(ui: &mut egui::Ui, by: pacs_cohort::engine::Evaluator) {
+    let why = match by {
+        pacs_cohort::engine::Evaluator::Memory => "Counted by the in-memory column engine.",
+        pacs_cohort::engine::Evaluator::Sqlite => {
+            "Counted by SQLite: the in-memory column engine is still being built (or could not be)."
+        }
+    };
+    ui.label(egui::RichText::new(by.label()).small().weak())
+        .on_hover_text(why);
 }

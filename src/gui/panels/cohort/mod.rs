@@ -25,6 +25,8 @@ pub struct View<'a> {
     pub loaded: Option<&'a String>,
     pub saved: &'a [SavedCohort],
     pub counts: Option<&'a Result<CohortCounts, String>>,
+    /// Which evaluator answered `counts`.
+    pub evaluator: Option<pacs_cohort::engine::Evaluator>,
     pub comparison: Option<&'a Comparison>,
     pub json: Json<'a>,
     pub status: Option<&'a WorkspaceStatus>,
