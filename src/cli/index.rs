@@ -25,6 +25,25 @@ pub struct IndexArgs {
     /// Parser threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// The site these roots come from: the issuer of their patient IDs,
+    /// used when a file has no Issuer of Patient ID, so that two sites'
+    /// identical IDs stay two patients. Kept with the root; `--issuer ""`
+    /// clears it. Changing it re-reads the root's files.
+    #[arg(long, value_name = "NAME", value_parser = parse_issuer)]
+    issuer: Option<String>,
+}
+
+/// An issuer is a DICOM LO value: at most 64 characters, no backslash or
+/// control characters.
+fn parse_issuer(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.chars().count() > 64 {
+        return Err("an issuer has at most 64 characters (it is a DICOM LO value)".into());
+    }
+    if t.chars().any(|c| c == '\\' || c.is_control()) {
+        return Err("an issuer cannot contain a backslash or control characters".into());
+    }
+    Ok(t.to_string())
 }
 
 pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
@@ -41,6 +60,7 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
         prune: a.prune,
         threads: a.threads,
         low_priority: false,
+        issuer: a.issuer,
     };
     let mut bar_shown = false;
     let summary = engine.index(&a.roots, &opts, &cancel, &mut |p| {
@@ -107,6 +127,12 @@ fn print_human(s: &IndexSummary) {
     if attention > 0 {
         println!("  {attention} file(s) need attention: see `pacs-cohort files --status <status>`");
     }
+    if s.patient_conflicts > 0 {
+        println!(
+            "  {} patient ID(s) with conflicting name, sex or birth date: see `pacs-cohort conflicts` (give each archive its site with `index ROOT --issuer NAME`)",
+            s.patient_conflicts
+        );
+    }
 }
 
 fn attention_count(s: &IndexSummary) -> u64 {
@@ -125,7 +151,10 @@ fn attention_count(s: &IndexSummary) -> u64 {
 fn exit_code(s: &IndexSummary) -> i32 {
     if s.cancelled {
         exit::CANCELLED
-    } else if attention_count(s) > 0 || !s.roots_left_untouched.is_empty() {
+    } else if attention_count(s) > 0
+        || !s.roots_left_untouched.is_empty()
+        || s.patient_conflicts > 0
+    {
         exit::ATTENTION
     } else {
         exit::OK

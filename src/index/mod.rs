@@ -51,6 +51,11 @@ pub struct IndexOptions {
     /// Run the job's threads at a lower scheduling priority, so that an
     /// interactive UI on the same cores stays smooth (the GUI sets this).
     pub low_priority: bool,
+    /// The site (issuer of patient IDs) of the roots being indexed: the
+    /// patient key's issuer for files whose header has none. `None` keeps
+    /// what each root has; `Some("")` clears it. A change re-reads the
+    /// root's files so that their patients are re-keyed.
+    pub issuer: Option<String>,
 }
 
 /// Lowers the calling thread's scheduling priority (Linux: per-thread nice).
@@ -183,6 +188,7 @@ pub fn run(
     }
     summary.status = store::status_counts(writer.conn(), writer.path())?;
     summary.levels = store::level_counts(writer.conn(), writer.path())?;
+    summary.patient_conflicts = store::sites::conflict_count(writer.conn(), writer.path())?;
     Ok(summary)
 }
 
@@ -281,6 +287,12 @@ fn index_root(
     progress: &mut Progress,
     on_progress: &mut dyn FnMut(&IndexProgress),
 ) -> Result<(), IndexError> {
+    if let (true, Some(issuer)) = (exists, &opts.issuer) {
+        // Before the known files are loaded: a changed issuer marks them
+        // all for re-reading.
+        let id = writer.ensure_root(root)?;
+        writer.set_root_issuer(id, issuer.trim())?;
+    }
     let known = match writer.root_id(root)? {
         Some(id) => writer.known_files(id)?,
         None => HashMap::new(),

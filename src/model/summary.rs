@@ -70,6 +70,8 @@ pub struct IndexSummary {
     pub status: StatusCounts,
     /// Rows per level over the whole index after the run.
     pub levels: LevelCounts,
+    /// Patient keys with conflicting demographics over the whole index.
+    pub patient_conflicts: u64,
     pub elapsed_seconds: f64,
 }
 
@@ -103,6 +105,9 @@ pub struct WorkspaceStatus {
     pub aggregate_only: bool,
     /// Counts 1..=this are suppressed when released.
     pub release_threshold: u64,
+    /// Patient keys whose files disagree on name, sex or birth date
+    /// (`pacs-cohort conflicts` lists them).
+    pub patient_conflicts: u64,
 }
 
 /// One indexed root.
@@ -111,6 +116,8 @@ pub struct RootInfo {
     pub id: i64,
     pub path: String,
     pub files: u64,
+    /// The issuer of this archive's patient IDs (its site), if given.
+    pub issuer: Option<String>,
 }
 
 /// One entry of the index-run log.

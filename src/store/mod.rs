@@ -16,6 +16,7 @@ pub(crate) mod images;
 pub(crate) mod masks;
 pub(crate) mod review;
 mod schema;
+pub(crate) mod sites;
 pub(crate) mod values;
 mod writer;
 
@@ -239,11 +240,17 @@ pub(crate) fn status_counts(conn: &Connection, path: &Path) -> Result<StatusCoun
 
 /// The indexed roots with their file counts.
 pub(crate) fn roots(conn: &Connection, path: &Path) -> Result<Vec<RootInfo>> {
+    // A read-only connection to an older workspace has no issuer column.
+    let issuer = if sites::has_sites(conn, path)? {
+        "r.issuer"
+    } else {
+        "NULL"
+    };
     let mut stmt = conn
-        .prepare(
-            "SELECT r.id, r.path, (SELECT count(*) FROM files f WHERE f.root_ref = r.id)
-             FROM roots r ORDER BY r.id",
-        )
+        .prepare(&format!(
+            "SELECT r.id, r.path, (SELECT count(*) FROM files f WHERE f.root_ref = r.id), {issuer}
+             FROM roots r ORDER BY r.id"
+        ))
         .at(path)?;
     let rows = stmt
         .query_map([], |r| {
@@ -251,6 +258,7 @@ pub(crate) fn roots(conn: &Connection, path: &Path) -> Result<Vec<RootInfo>> {
                 id: r.get(0)?,
                 path: bytes_path(&r.get::<_, Vec<u8>>(1)?).display().to_string(),
                 files: r.get::<_, i64>(2)? as u64,
+                issuer: r.get(3)?,
             })
         })
         .at(path)?;

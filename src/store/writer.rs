@@ -35,10 +35,20 @@ pub(crate) struct Writer {
     conn: Connection,
     path: PathBuf,
     root_paths: HashMap<i64, Vec<u8>>,
+    /// The issuer given to each root ('' for none): the patient key's
+    /// issuer when the header has none (DECISIONS 31).
+    root_issuers: HashMap<i64, String>,
     patients: HashMap<PatientKey, i64>,
-    studies: HashMap<String, i64>,
-    series: HashMap<String, i64>,
+    /// Study UID -> (study id, patient id).
+    studies: HashMap<String, (i64, i64)>,
+    /// Series UID -> (series id, patient id).
+    series: HashMap<String, (i64, i64)>,
+    /// (patient id, name, sex, birth date) -> patient_variants id.
+    variants: HashMap<Variant, i64>,
 }
+
+/// A patient's demographics as one file gave them ('' when absent).
+type Variant = (i64, String, String, String);
 
 const PENDING_REASON: &str =
     "awaiting re-read: the canonical copy of this instance changed or vanished";
@@ -51,9 +61,11 @@ impl Writer {
             conn,
             path: path.to_path_buf(),
             root_paths: HashMap::new(),
+            root_issuers: HashMap::new(),
             patients: HashMap::new(),
             studies: HashMap::new(),
             series: HashMap::new(),
+            variants: HashMap::new(),
         })
     }
 
@@ -65,17 +77,48 @@ impl Writer {
     /// The id of an existing root.
     pub fn root_id(&mut self, root: &Path) -> Result<Option<i64>> {
         let bytes = path_bytes(root);
-        let id: Option<i64> = self
+        let row: Option<(i64, Option<String>)> = self
             .conn
-            .query_row("SELECT id FROM roots WHERE path = ?1", [&bytes], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT id, issuer FROM roots WHERE path = ?1",
+                [&bytes],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .at(&self.path)?;
-        if let Some(id) = id {
+        Ok(row.map(|(id, issuer)| {
             self.root_paths.insert(id, bytes);
+            self.root_issuers.insert(id, issuer.unwrap_or_default());
+            id
+        }))
+    }
+
+    /// Gives a root the issuer of its patient IDs ('' for none). When it
+    /// changes, every instance file of the root is marked for re-reading
+    /// (mtime -1, in the same transaction), so its patients are re-keyed
+    /// by this run or, after a cancel or crash, by the next one. Returns
+    /// whether it changed.
+    pub fn set_root_issuer(&mut self, root_id: i64, issuer: &str) -> Result<bool> {
+        let old = self.root_issuers.get(&root_id).cloned().unwrap_or_default();
+        if old == issuer {
+            return Ok(false);
         }
-        Ok(id)
+        let path = self.path.clone();
+        let tx = self.conn.transaction().at(&path)?;
+        tx.execute(
+            "UPDATE roots SET issuer = nullif(?2, '') WHERE id = ?1",
+            params![root_id, issuer],
+        )
+        .at(&path)?;
+        tx.execute(
+            "UPDATE files SET mtime_ns = -1 WHERE root_ref = ?1 AND status IN ('ok', 'duplicate')",
+            [root_id],
+        )
+        .at(&path)?;
+        tx.commit().at(&path)?;
+        self.root_issuers.insert(root_id, issuer.to_string());
+        self.clear_caches();
+        Ok(true)
     }
 
     /// The id of a root, registering it if new.
@@ -89,6 +132,7 @@ impl Writer {
             .at(&self.path)?;
         let id = self.conn.last_insert_rowid();
         self.root_paths.insert(id, bytes);
+        self.root_issuers.insert(id, String::new());
         Ok(id)
     }
 
@@ -177,9 +221,11 @@ impl Writer {
         let mut cx = Cx {
             tx: &tx,
             root_paths: &self.root_paths,
+            root_issuers: &self.root_issuers,
             patients: &mut self.patients,
             studies: &mut self.studies,
             series: &mut self.series,
+            variants: &mut self.variants,
             orphans: false,
         };
         for item in items {
@@ -260,6 +306,7 @@ impl Writer {
         self.patients.clear();
         self.studies.clear();
         self.series.clear();
+        self.variants.clear();
     }
 }
 
@@ -267,9 +314,11 @@ impl Writer {
 struct Cx<'a> {
     tx: &'a Transaction<'a>,
     root_paths: &'a HashMap<i64, Vec<u8>>,
+    root_issuers: &'a HashMap<i64, String>,
     patients: &'a mut HashMap<PatientKey, i64>,
-    studies: &'a mut HashMap<String, i64>,
-    series: &'a mut HashMap<String, i64>,
+    studies: &'a mut HashMap<String, (i64, i64)>,
+    series: &'a mut HashMap<String, (i64, i64)>,
+    variants: &'a mut HashMap<Variant, i64>,
     orphans: bool,
 }
 
@@ -346,7 +395,8 @@ impl Cx<'_> {
         file_id: i64,
         item: &WriteItem,
     ) -> rusqlite::Result<()> {
-        let series_id = self.parents(rec)?;
+        let (series_id, patient_id) = self.parents(rec, item.root_id)?;
+        let variant_id = self.variant(patient_id, rec)?;
         if rec.contrast_bolus_agent.is_some() {
             self.tx
                 .prepare_cached(
@@ -361,11 +411,11 @@ impl Cx<'_> {
                 "INSERT INTO instances(series_ref, sop_uid, file_ref, sop_class_uid, instance_number,
                    image_type, rows, columns, frames, bits_allocated, photometric, transfer_syntax_uid,
                    slice_thickness_mm, pixel_spacing_mm, kvp, contrast_agent, burned_in_annotation,
-                   charset, text_lossy)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                   charset, text_lossy, variant_ref)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
                  ON CONFLICT(sop_uid) DO NOTHING",
             )?
-            .execute(&instance_params(&series_id, &file_id, rec)[..])?;
+            .execute(&instance_params(&series_id, &file_id, rec, &variant_id)[..])?;
         if inserted == 1 {
             return Ok(());
         }
@@ -395,9 +445,10 @@ impl Cx<'_> {
                      instance_number = ?5, image_type = ?6, rows = ?7, columns = ?8, frames = ?9,
                      bits_allocated = ?10, photometric = ?11, transfer_syntax_uid = ?12,
                      slice_thickness_mm = ?13, pixel_spacing_mm = ?14, kvp = ?15, contrast_agent = ?16,
-                     burned_in_annotation = ?17, charset = ?18, text_lossy = ?19 WHERE sop_uid = ?2",
+                     burned_in_annotation = ?17, charset = ?18, text_lossy = ?19, variant_ref = ?20
+                     WHERE sop_uid = ?2",
                 )?
-                .execute(&instance_params(&series_id, &file_id, rec)[..])?;
+                .execute(&instance_params(&series_id, &file_id, rec, &variant_id)[..])?;
             let reason = format!("same SOP Instance UID as {}", this_path.display());
             self.tx
                 .prepare_cached(
@@ -414,15 +465,48 @@ impl Cx<'_> {
         Ok(())
     }
 
-    /// Upserts patient, study and series; returns the series id.
-    fn parents(&mut self, rec: &HeaderRecord) -> rusqlite::Result<i64> {
-        if let Some(id) = self.series.get(&rec.series_instance_uid) {
+    /// The id of this file's demographics for its patient (recorded once
+    /// per distinct value; two with different values make a conflict).
+    fn variant(&mut self, patient_id: i64, rec: &HeaderRecord) -> rusqlite::Result<i64> {
+        let key: Variant = (
+            patient_id,
+            rec.patient_name.clone().unwrap_or_default(),
+            rec.patient_sex.clone().unwrap_or_default(),
+            rec.patient_birth_date.clone().unwrap_or_default(),
+        );
+        if let Some(id) = self.variants.get(&key) {
             return Ok(*id);
         }
-        let study_id = match self.studies.get(&rec.study_instance_uid) {
-            Some(id) => *id,
+        let id: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO patient_variants(patient_ref, patient_name, sex, birth_date)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(patient_ref, patient_name, sex, birth_date)
+                   DO UPDATE SET patient_ref = excluded.patient_ref
+                 RETURNING id",
+            )?
+            .query_row(params![key.0, key.1, key.2, key.3], |r| r.get(0))?;
+        self.variants.insert(key, id);
+        Ok(id)
+    }
+
+    /// Upserts patient, study and series; returns the series id and its
+    /// patient's id. The patient key's issuer is the header's, else the
+    /// root's (DECISIONS 31).
+    fn parents(&mut self, rec: &HeaderRecord, root_id: i64) -> rusqlite::Result<(i64, i64)> {
+        if let Some(ids) = self.series.get(&rec.series_instance_uid) {
+            return Ok(*ids);
+        }
+        let (study_id, patient_id) = match self.studies.get(&rec.study_instance_uid) {
+            Some(ids) => *ids,
             None => {
-                let key = rec.patient_key();
+                let mut key = rec.patient_key();
+                if key.0.is_empty() {
+                    if let Some(issuer) = self.root_issuers.get(&root_id) {
+                        key.0.clone_from(issuer);
+                    }
+                }
                 let patient_id = match self.patients.get(&key) {
                     Some(id) => *id,
                     None => {
@@ -475,8 +559,9 @@ impl Cx<'_> {
                         ],
                         |r| r.get(0),
                     )?;
-                self.studies.insert(rec.study_instance_uid.clone(), id);
-                id
+                self.studies
+                    .insert(rec.study_instance_uid.clone(), (id, patient_id));
+                (id, patient_id)
             }
         };
         let id: i64 = self
@@ -513,7 +598,8 @@ impl Cx<'_> {
                 ],
                 |r| r.get(0),
             )?;
-        self.series.insert(rec.series_instance_uid.clone(), id);
+        self.series
+            .insert(rec.series_instance_uid.clone(), (id, patient_id));
         // The study's facts (modalities, body parts) may have changed.
         self.tx
             .prepare_cached(
@@ -521,7 +607,7 @@ impl Cx<'_> {
                  WHERE id = ?1 AND facts_modalities IS NOT NULL",
             )?
             .execute([study_id])?;
-        Ok(id)
+        Ok((id, patient_id))
     }
 }
 
@@ -529,7 +615,8 @@ fn instance_params<'a>(
     series_id: &'a i64,
     file_id: &'a i64,
     rec: &'a HeaderRecord,
-) -> [&'a dyn rusqlite::ToSql; 19] {
+    variant_id: &'a i64,
+) -> [&'a dyn rusqlite::ToSql; 20] {
     [
         series_id,
         &rec.sop_instance_uid,
@@ -550,6 +637,7 @@ fn instance_params<'a>(
         &rec.burned_in_annotation,
         &rec.specific_character_set,
         &rec.text_lossy,
+        variant_id,
     ]
 }
 
@@ -609,6 +697,14 @@ fn delete_orphans(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(
         "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = series.id);
          DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_ref = studies.id);
+         -- A study moved to another patient (its key changed) leaves the
+         -- old patient's demographics without a study: those instances
+         -- lose theirs until their own file is re-read (already queued).
+         UPDATE instances SET variant_ref = NULL WHERE variant_ref IN (
+           SELECT v.id FROM patient_variants v
+           WHERE NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref = v.patient_ref));
+         DELETE FROM patient_variants WHERE NOT EXISTS
+           (SELECT 1 FROM instances WHERE variant_ref = patient_variants.id);
          DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref = patients.id);",
     )
 }

@@ -268,8 +268,8 @@ impl PacsApp {
         // Changed files get new thumbnails.
         self.imaging.thumbs.clear();
         if !self.queue.is_empty() {
-            let next = self.queue.remove(0);
-            self.start_index(next);
+            let (next, issuer) = self.queue.remove(0);
+            self.start_index_as(next, issuer);
         } else if self.exit_when_indexed {
             self.close_requested = true;
         }

@@ -14,6 +14,14 @@ impl PacsApp {
             // The worker checks the folder and answers (ArchiveResolved).
             Command::OpenArchive(p) => self.queries.ask(Query::ResolveArchive(p)),
             Command::Reindex(p) => self.start_index(p),
+            Command::SetSite(p, issuer) => {
+                self.site_edits.remove(&p.display().to_string());
+                self.start_index_as(p, Some(issuer.trim().to_string()));
+            }
+            Command::ConflictsOnly(on) => {
+                self.conflicts_only = on;
+                self.commands.push(Command::FilterChanged);
+            }
             Command::ReindexAll => {
                 let roots: Vec<PathBuf> = self
                     .status

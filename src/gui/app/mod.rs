@@ -88,7 +88,9 @@ pub struct PacsApp {
     /// Archives being removed, each a job like index and export.
     removing: Vec<(PathBuf, JobHandle<(), u64>)>,
     pub(crate) index: Option<IndexRun>,
-    queue: Vec<PathBuf>,
+    /// Archives waiting for the running index job, each with the site to
+    /// give it (None: keep its site).
+    queue: Vec<(PathBuf, Option<String>)>,
     pub(crate) jobs: Vec<JobLog>,
     pub(crate) status: Option<WorkspaceStatus>,
     pub(crate) studies: Vec<StudyRow>,
@@ -119,6 +121,10 @@ pub struct PacsApp {
     /// The folder path typed in the archives panel (when no dialog opens,
     /// or by preference).
     pub(crate) typed_archive_path: String,
+    /// Site (issuer) fields of the archive list being edited, by root path.
+    pub(crate) site_edits: std::collections::HashMap<String, String>,
+    /// The study list shows only patients with conflicting demographics.
+    pub(crate) conflicts_only: bool,
     /// The open clinical-data import dialog, if any.
     pub(crate) ehr_dialog: Option<EhrDialog>,
     /// The export dialog and its job, if open.
@@ -197,6 +203,8 @@ impl PacsApp {
             pending_sample: None,
             picking_csv: None,
             typed_archive_path: String::new(),
+            site_edits: Default::default(),
+            conflicts_only: false,
             ehr_dialog: None,
             export_dialog: None,
             comparison: None,
@@ -237,6 +245,7 @@ impl PacsApp {
             sort: self.prefs.sort,
             descending: self.prefs.descending,
             limit: None,
+            conflicts_only: self.conflicts_only,
         }
     }
 

@@ -53,6 +53,7 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                     index: app.index.as_ref(),
                     recent: &app.prefs.recent,
                     typed_path: &mut app.typed_archive_path,
+                    site_edits: &mut app.site_edits,
                     dark,
                 };
                 archives::show(ui, view, &mut out)
@@ -89,6 +90,8 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                     thumbs: &mut app.imaging.thumbs,
                     selected_series: app.imaging.selected_series.as_ref(),
                     viewer_open: app.imaging.viewer.is_some(),
+                    conflicts_only: app.conflicts_only,
+                    dark,
                 };
                 studies::show(ui, view, &mut out)
             }

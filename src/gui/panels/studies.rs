@@ -5,6 +5,7 @@ use super::cell;
 use crate::gui::commands::Command;
 use crate::gui::imaging::thumbs::{self, Thumbs};
 use crate::gui::imaging::Cmd;
+use crate::gui::theme;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 use pacs_cohort::model::{SeriesRow, StudyRow, StudySort, WorkspaceStatus};
@@ -43,7 +44,14 @@ pub struct View<'a> {
     pub selected_series: Option<&'a String>,
     /// The viewer is open (it takes the arrow keys).
     pub viewer_open: bool,
+    /// Only patients with conflicting demographics are listed.
+    pub conflicts_only: bool,
+    pub dark: bool,
 }
+
+/// Shown beside a patient ID whose files disagree on who the patient is.
+const CONFLICT_MARK: &str = "⚠";
+const CONFLICT_HELP: &str = "Conflicting demographics: files with this patient ID give different names, sexes or birth dates (probably two sites' patients under one ID). Cohorts count it as one patient. Give each archive its site (Site field in Archives) or see `pacs-cohort conflicts`.";
 
 pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
     if super::aggregate_only(v.status, ui) {
@@ -66,6 +74,18 @@ pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
             out.push(Command::FilterChanged);
         }
         ui.label(format!("{} studies", v.studies.len()));
+        let conflicts = v.status.map(|s| s.patient_conflicts).unwrap_or(0);
+        if conflicts > 0 || v.conflicts_only {
+            let mut only = v.conflicts_only;
+            let label = format!("{CONFLICT_MARK} only conflicting patients ({conflicts})");
+            if ui
+                .checkbox(&mut only, label)
+                .on_hover_text(CONFLICT_HELP)
+                .changed()
+            {
+                out.push(Command::ConflictsOnly(only));
+            }
+        }
     });
     egui::Panel::bottom("series_panel")
         .resizable(true)
@@ -160,7 +180,14 @@ fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
                 let s = &v.studies[row.index()];
                 row.set_selected(v.selected == Some(&s.study_uid));
                 row.col(|ui| {
-                    ui.label(&s.patient_id);
+                    if s.patient_conflict {
+                        ui.colored_label(theme::error_color(v.dark), CONFLICT_MARK)
+                            .on_hover_text(CONFLICT_HELP);
+                    }
+                    let id = ui.label(&s.patient_id);
+                    if !s.issuer.is_empty() {
+                        id.on_hover_text(format!("issuer {}", s.issuer));
+                    }
                 });
                 row.col(|ui| {
                     ui.label(person_name(&s.patient_name));
