@@ -7,6 +7,7 @@ mod biomarker;
 mod burnin;
 mod export;
 mod job;
+mod lake;
 mod masks;
 mod preview;
 mod review;
@@ -65,6 +66,8 @@ pub enum EngineError {
     AggregateOnly,
     #[error(transparent)]
     Analysis(#[from] crate::analysis::AnalysisError),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::LakeError),
     /// An image that cannot be read, masked or encoded for the preview.
     #[error("{0}")]
     Preview(String),
