@@ -17,6 +17,8 @@ pub enum Command {
     SetSite(PathBuf, String),
     /// Show only studies of patients with conflicting demographics.
     ConflictsOnly(bool),
+    /// Open or close the window listing conflicted patients and their files.
+    ToggleConflicts,
     ReindexAll,
     RemoveArchive(PathBuf),
     CancelIndex,

@@ -20,3 +20,4 @@ mod masks;
 mod preview;
 mod review;
 mod robustness;
+mod sites;

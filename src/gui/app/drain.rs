@@ -185,12 +185,21 @@ impl PacsApp {
             }
             Answer::ArchiveResolved(Ok(p)) => {
                 self.prefs.remember(p.clone());
-                self.start_index(p);
+                // The site typed beside the path goes with the archive
+                // opened next; an empty field keeps a known root's site.
+                let site = std::mem::take(&mut self.new_archive_site);
+                let site = Some(site.trim().to_string()).filter(|s| !s.is_empty());
+                self.start_index_as(p, site);
             }
             Answer::ArchiveResolved(Err(e)) => self.report_error(e),
             Answer::Values(field, values) => {
                 self.values_asked.remove(&field);
                 self.value_lists.insert(field, values);
+            }
+            Answer::Conflicts(Ok(list)) => self.conflicts = Some(list),
+            Answer::Conflicts(Err(e)) => {
+                self.conflicts = Some(Vec::new());
+                self.report_error(e);
             }
             Answer::Failed(e) => self.report_error(e),
         }

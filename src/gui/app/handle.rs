@@ -19,6 +19,12 @@ impl PacsApp {
                 self.site_edits.remove(&p.display().to_string());
                 self.start_index_as(p, Some(issuer.trim().to_string()));
             }
+            Command::ToggleConflicts => {
+                self.show_conflicts = !self.show_conflicts;
+                if self.show_conflicts {
+                    self.queries.ask(Query::Conflicts);
+                }
+            }
             Command::ConflictsOnly(on) => {
                 self.conflicts_only = on;
                 self.commands.push(Command::FilterChanged);

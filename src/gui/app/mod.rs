@@ -125,6 +125,12 @@ pub struct PacsApp {
     pub(crate) site_edits: std::collections::HashMap<String, String>,
     /// The study list shows only patients with conflicting demographics.
     pub(crate) conflicts_only: bool,
+    /// The site typed for the next archive opened (its issuer).
+    pub(crate) new_archive_site: String,
+    /// The conflicts window is open.
+    pub(crate) show_conflicts: bool,
+    /// The conflicted patient keys it lists (None: not loaded yet).
+    pub(crate) conflicts: Option<Vec<pacs_cohort::model::PatientConflict>>,
     /// The open clinical-data import dialog, if any.
     pub(crate) ehr_dialog: Option<EhrDialog>,
     /// The export dialog and its job, if open.
@@ -208,6 +214,9 @@ impl PacsApp {
             typed_archive_path: String::new(),
             site_edits: Default::default(),
             conflicts_only: false,
+            new_archive_site: String::new(),
+            show_conflicts: false,
+            conflicts: None,
             ehr_dialog: None,
             export_dialog: None,
             comparison: None,
@@ -294,6 +303,9 @@ impl PacsApp {
         self.queries.ask(Query::Status);
         self.queries.ask(Query::Studies(self.study_query()));
         self.queries.ask(Query::Files(self.prefs.files_status));
+        if self.show_conflicts {
+            self.queries.ask(Query::Conflicts);
+        }
         if let Some(uid) = self.selected_study.clone() {
             self.queries.ask(Query::Series(uid));
         }

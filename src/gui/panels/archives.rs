@@ -14,6 +14,8 @@ pub struct View<'a> {
     pub index: Option<&'a IndexRun>,
     pub recent: &'a [PathBuf],
     pub typed_path: &'a mut String,
+    /// The site typed for the next archive opened.
+    pub new_site: &'a mut String,
     /// Site fields being edited, by root path.
     pub site_edits: &'a mut std::collections::HashMap<String, String>,
     pub dark: bool,
@@ -49,6 +51,16 @@ pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
         v.typed_path.clear();
         out.push(Command::OpenArchive(path));
     }
+    ui.horizontal(|ui| {
+        let label = ui.label("site");
+        ui.add(
+            egui::TextEdit::singleline(v.new_site)
+                .desired_width(f32::INFINITY)
+                .hint_text("optional: issuer of its patient IDs"),
+        )
+        .labelled_by(label.id)
+        .on_hover_text("The site of the archive you open next (before opening it): the issuer of its patient IDs, so that the same ID at two sites stays two patients. Files with an Issuer of Patient ID keep theirs.");
+    });
     ui.add_space(6.0);
     progress(ui, v.index, v.dark, out);
     ui.heading("Archives");

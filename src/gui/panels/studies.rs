@@ -85,6 +85,13 @@ pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
             {
                 out.push(Command::ConflictsOnly(only));
             }
+            if ui
+                .button("Conflicts…")
+                .on_hover_text("List the conflicting patient IDs with their files")
+                .clicked()
+            {
+                out.push(Command::ToggleConflicts);
+            }
         }
     });
     egui::Panel::bottom("series_panel")
