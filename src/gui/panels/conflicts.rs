@@ -81,7 +81,7 @@ fn variants(ui: &mut egui::Ui, c: &PatientConflict) {
             v.file_count
         ));
         for f in v.files.iter().take(FILES_SHOWN) {
-            ui.label(egui::RichText::new(f).monospace().small());
+            ui.label(egui::RichText::new(f).monospace());
         }
         if v.files.len() > FILES_SHOWN {
             ui.label(

@@ -49,8 +49,9 @@ pub struct View<'a> {
     pub dark: bool,
 }
 
-/// Shown beside a patient ID whose files disagree on who the patient is.
-const CONFLICT_MARK: &str = "⚠";
+/// Shown after a patient ID whose files disagree on who the patient is
+/// (ASCII: the app's font has no warning sign).
+const CONFLICT_MARK: &str = "!";
 const CONFLICT_HELP: &str = "Conflicting demographics: files with this patient ID give different names, sexes or birth dates (probably two sites' patients under one ID). Cohorts count it as one patient. Give each archive its site (Site field in Archives) or see `pacs-cohort conflicts`.";
 
 pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
@@ -77,7 +78,7 @@ pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
         let conflicts = v.status.map(|s| s.patient_conflicts).unwrap_or(0);
         if conflicts > 0 || v.conflicts_only {
             let mut only = v.conflicts_only;
-            let label = format!("{CONFLICT_MARK} only conflicting patients ({conflicts})");
+            let label = format!("only conflicting patients ({conflicts})");
             if ui
                 .checkbox(&mut only, label)
                 .on_hover_text(CONFLICT_HELP)
@@ -144,7 +145,7 @@ fn header(ui: &mut egui::Ui, v: &View, title: &str, col: StudySort, out: &mut Ve
 
 fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
     let columns: [(&str, StudySort, f32); 10] = [
-        ("Patient ID", StudySort::PatientId, 96.0),
+        ("Patient ID", StudySort::PatientId, 110.0),
         ("Name", StudySort::PatientName, 140.0),
         ("Sex", StudySort::Sex, 34.0),
         ("Age", StudySort::Age, 38.0),
@@ -187,11 +188,18 @@ fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
                 let s = &v.studies[row.index()];
                 row.set_selected(v.selected == Some(&s.study_uid));
                 row.col(|ui| {
-                    if s.patient_conflict {
-                        ui.colored_label(theme::error_color(v.dark), CONFLICT_MARK)
-                            .on_hover_text(CONFLICT_HELP);
-                    }
-                    let id = ui.label(&s.patient_id);
+                    let id = if s.patient_conflict {
+                        // The ID itself in the error colour, marked, so
+                        // the mark does not cost the ID its width.
+                        ui.label(
+                            egui::RichText::new(format!("{}{CONFLICT_MARK}", s.patient_id))
+                                .color(theme::error_color(v.dark))
+                                .strong(),
+                        )
+                        .on_hover_text(CONFLICT_HELP)
+                    } else {
+                        ui.label(&s.patient_id)
+                    };
                     if !s.issuer.is_empty() {
                         id.on_hover_text(format!("issuer {}", s.issuer));
                     }
