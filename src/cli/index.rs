@@ -102,11 +102,13 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
 }
 
 fn print_human(s: &IndexSummary) {
-    let verb = if s.cancelled {
-        "Cancelled after"
-    } else {
-        "Indexed"
-    };
+    if s.cancelled {
+        println!(
+            "Cancelled after {:.1} s: {} file(s) indexed by this run are kept; run it again to finish (unchanged files are not read again)",
+            s.elapsed_seconds, s.files_indexed
+        );
+    }
+    let verb = if s.cancelled { "Stopped" } else { "Indexed" };
     println!(
         "{verb} {} root(s) in {:.1} s: {} files seen ({} new, {} changed, {} unchanged, {} removed{})",
         s.roots.len(),

@@ -142,6 +142,9 @@ pub fn run(
         .build()
         .map_err(|e| IndexError::Threads(e.to_string()))?;
 
+    // From here every statement of the writer stops at a cancel (its
+    // transaction rolls back), whatever the stage.
+    writer.interrupt_on(Some(cancel))?;
     let result = (|| -> Result<(), IndexError> {
         for (root, exists) in &resolved {
             if cancel.is_cancelled() {
@@ -160,10 +163,28 @@ pub fn run(
                 on_progress,
             )?;
         }
+        if !cancel.is_cancelled() {
+            // Study facts and text terms, after this run's changes or a
+            // cancelled run's (the writer's stale marker says).
+            progress.report.phase = "finishing";
+            progress.maybe_emit(true, on_progress);
+            writer.refresh_derived()?;
+        }
         Ok(())
     })();
+    // A statement interrupted by the cancel is the cancel, not a failure.
+    let result = match result {
+        Err(IndexError::Store(StoreError::Interrupted(_))) if cancel.is_cancelled() => Ok(()),
+        r => r,
+    };
+    summary.files_indexed = progress.written;
     summary.cancelled = cancel.is_cancelled();
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    // The run log and the closing counts are written whatever happened.
+    let uninterrupted = writer.interrupt_on(None);
+    if summary.cancelled {
+        writer.defer_checkpoints()?;
+    }
     let outcome = match (&result, summary.cancelled) {
         (Err(_), _) => "failed",
         (Ok(()), true) => "cancelled",
@@ -182,10 +203,7 @@ pub fn run(
     );
     result?;
     logged?;
-    if summary.new + summary.changed + summary.removed + summary.retried > 0 {
-        writer.rebuild_text_index()?;
-        writer.refresh_study_facts()?;
-    }
+    uninterrupted?;
     summary.status = store::status_counts(writer.conn(), writer.path())?;
     summary.levels = store::level_counts(writer.conn(), writer.path())?;
     summary.patient_conflicts = store::sites::conflict_count(writer.conn(), writer.path())?;
@@ -206,6 +224,8 @@ struct Progress {
     last: Instant,
     report: IndexProgress,
     shared: Arc<Shared>,
+    /// Files whose outcome this run committed to the index.
+    written: u64,
     /// Counts carried over from earlier roots of the same run.
     seen_base: u64,
     to_read_base: u64,
@@ -222,6 +242,7 @@ impl Progress {
                 ..Default::default()
             },
             shared: Arc::new(Shared::default()),
+            written: 0,
             seen_base: 0,
             to_read_base: 0,
         }
@@ -452,6 +473,9 @@ fn index_root(
             on_progress,
             move |jobs, _items| {
                 for rel in pending {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
                     let rel = store::bytes_path(&rel);
                     let Ok(meta) = std::fs::metadata(root.join(&rel)) else {
                         continue;
@@ -470,8 +494,6 @@ fn index_root(
             },
         )?;
     }
-    progress.report.phase = "finishing";
-    progress.maybe_emit(true, on_progress);
     Ok(())
 }
 
@@ -536,7 +558,13 @@ fn pipeline<R: Send>(
         let mut batch_started = Instant::now();
         let mut result: Result<(), IndexError> = Ok(());
         loop {
-            match item_rx.recv_timeout(Duration::from_millis(50)) {
+            if cancel.is_cancelled() {
+                // What is queued or batched stays unwritten: the index keeps
+                // what was committed, and a cancel takes effect at once.
+                batch.clear();
+                break;
+            }
+            match item_rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(item) => {
                     if batch.is_empty() {
                         batch_started = Instant::now();
@@ -560,6 +588,7 @@ fn pipeline<R: Send>(
                     writer_failed.store(true, Ordering::Relaxed);
                     break;
                 }
+                progress.written += batch.len() as u64;
                 batch.clear();
             }
             progress.maybe_emit(false, on_progress);
@@ -572,8 +601,9 @@ fn pipeline<R: Send>(
         let _ = producer.join();
         result?;
         let fed = fed?;
-        if !batch.is_empty() {
+        if !batch.is_empty() && !cancel.is_cancelled() {
             writer.apply(&batch)?;
+            progress.written += batch.len() as u64;
         }
         progress.maybe_emit(true, on_progress);
         Ok(fed)

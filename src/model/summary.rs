@@ -61,6 +61,9 @@ pub struct IndexSummary {
     pub removed: u64,
     /// Files re-read for another reason (`--retry-failed`, promotions).
     pub retried: u64,
+    /// Files whose outcome (an instance or a status) this run wrote to the
+    /// index; a cancelled run keeps exactly these.
+    pub files_indexed: u64,
     /// Whether the run was cancelled before the end (what was done is kept).
     pub cancelled: bool,
     /// Roots that were missing or empty while the index held files for them;

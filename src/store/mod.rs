@@ -52,6 +52,10 @@ pub enum StoreError {
         known: i64,
         path: PathBuf,
     },
+    /// A statement was interrupted because its job was cancelled; its
+    /// transaction was rolled back.
+    #[error("cancelled; the workspace database is as the last completed step left it: {0}")]
+    Interrupted(PathBuf),
     #[error("workspace database error ({message}): {path}")]
     Other { message: String, path: PathBuf },
 }
@@ -67,6 +71,7 @@ impl StoreError {
                 C::DiskFull => return StoreError::DiskFull(path),
                 C::CannotOpen => return StoreError::CannotOpen(path),
                 C::NotADatabase => return StoreError::NotADatabase(path),
+                C::OperationInterrupted => return StoreError::Interrupted(path),
                 _ => {}
             }
         }

@@ -256,8 +256,9 @@ impl PacsApp {
         let title = format!("Index {}", run.root.display());
         let outcome = match ev {
             JobEvent::Done(s) if s.cancelled => format!(
-                "cancelled after {} files; what was read is kept ({} instances in the index)",
-                s.new + s.changed,
+                "cancelled after {:.1} s: {} files indexed and kept ({} instances in the index); re-index to finish",
+                s.elapsed_seconds,
+                s.files_indexed,
                 s.levels.instances
             ),
             JobEvent::Done(s) => {
