@@ -792,3 +792,77 @@ fn delete_orphans(tx: &Transaction) -> rusqlite::Result<()> {
          DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref = patients.id);",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::CancelToken;
+    use crate::store::StoreError;
+
+    fn item(root_id: i64, n: u32) -> WriteItem {
+        WriteItem {
+            root_id,
+            rel_path: format!("f{n}").into_bytes(),
+            size_bytes: 1,
+            mtime_ns: 1,
+            known: false,
+            outcome: ReadOutcome::Instance(Box::new(HeaderRecord {
+                patient_id: format!("P{}", n % 7),
+                study_instance_uid: format!("1.2.3.{n}.1"),
+                series_instance_uid: format!("1.2.3.{n}.2"),
+                sop_instance_uid: format!("1.2.3.{n}.3"),
+                study_description: Some(format!("study {n}")),
+                ..Default::default()
+            })),
+        }
+    }
+
+    fn count(w: &Writer, sql: &str) -> i64 {
+        w.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Issue 13: a cancel interrupts the statement being run (a batch, the
+    /// refresh of the derived tables), rolls it back, and keeps what was
+    /// committed; the stale marker stays for the next run.
+    #[test]
+    fn a_cancel_interrupts_a_batch_and_the_refresh_and_keeps_what_was_committed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&tmp.path().join("ws.db")).unwrap();
+        let root = w.ensure_root(tmp.path()).unwrap();
+        let batch = |from: u32, to: u32| (from..to).map(|n| item(root, n)).collect::<Vec<_>>();
+        w.apply(&batch(0, 100)).unwrap();
+        assert!(w.refresh_derived().unwrap());
+        assert!(!w.refresh_derived().unwrap(), "nothing stale any more");
+        let stale = "SELECT count(*) FROM settings WHERE key = 'index_derived_stale'";
+        assert_eq!(count(&w, stale), 0);
+        w.apply(&batch(100, 200)).unwrap();
+        assert_eq!(count(&w, stale), 1, "committed with the change");
+        let terms = count(&w, "SELECT count(*) FROM text_terms");
+        assert_eq!(terms, 100);
+
+        let cancel = CancelToken::new();
+        w.interrupt_on(Some(&cancel)).unwrap();
+        w.apply(&batch(200, 250)).unwrap();
+        cancel.cancel();
+        assert!(matches!(
+            w.apply(&batch(250, 400)),
+            Err(StoreError::Interrupted(_))
+        ));
+        assert!(matches!(
+            w.refresh_derived(),
+            Err(StoreError::Interrupted(_))
+        ));
+        w.interrupt_on(None).unwrap();
+        assert_eq!(count(&w, "SELECT count(*) FROM files"), 250);
+        assert_eq!(count(&w, "SELECT count(*) FROM instances"), 250);
+        assert_eq!(count(&w, stale), 1, "left for the next run");
+        assert_eq!(count(&w, "SELECT count(*) FROM text_terms"), terms, "rolled back whole");
+        // The next run's writer finishes the job, ids not taken from the
+        // rolled-back transaction.
+        w.apply(&batch(250, 400)).unwrap();
+        assert!(w.refresh_derived().unwrap());
+        assert_eq!(count(&w, "SELECT count(*) FROM instances"), 400);
+        assert_eq!(count(&w, "SELECT count(*) FROM text_terms"), 400);
+        assert_eq!(count(&w, stale), 0);
+    }
+}
