@@ -25,6 +25,10 @@ pub struct IndexArgs {
     /// Parser threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Threads listing folders and stat-ing files concurrently (for network
+    /// shares, where every call waits a round trip; default 1: sequential).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    io_threads: Option<u16>,
     /// The site these roots come from: the issuer of their patient IDs,
     /// used when a file has no Issuer of Patient ID, so that two sites'
     /// identical IDs stay two patients. Kept with the root; `--issuer ""`
@@ -59,6 +63,7 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
         retry_failed: a.retry_failed,
         prune: a.prune,
         threads: a.threads,
+        io_threads: a.io_threads.map(usize::from),
         low_priority: false,
         issuer: a.issuer,
     };

@@ -144,7 +144,10 @@ pub fn conflicts(db: &Path, a: ConflictsArgs) -> anyhow::Result<i32> {
                 println!("    {f}");
             }
             if v.files.len() > a.files {
-                println!("    … and {} more (--json lists all)", v.files.len() - a.files);
+                println!(
+                    "    … and {} more (--json lists all)",
+                    v.files.len() - a.files
+                );
             }
         }
     }

@@ -5,8 +5,8 @@
 
 use pacs_cohort::model::{
     CohortComparison, CohortCounts, CohortSpec, EhrColumn, EhrImport, EhrKey, EhrKind, FileRow,
-    FileStatus, PatientConflict, SavedCohort, SeriesRow, StudyQuery, StudyRow, ValueCount, ValueField,
-    WorkspaceStatus,
+    FileStatus, PatientConflict, SavedCohort, SeriesRow, StudyQuery, StudyRow, ValueCount,
+    ValueField, WorkspaceStatus,
 };
 use pacs_cohort::Engine;
 use std::collections::HashMap;

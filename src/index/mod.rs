@@ -48,6 +48,11 @@ pub struct IndexOptions {
     pub prune: bool,
     /// Parser threads (default: available cores).
     pub threads: Option<usize>,
+    /// Threads listing folders and stat-ing files concurrently, independent
+    /// of the cores: on a network share each call waits a round trip, so
+    /// many in flight hide the latency. Default 1: the sequential walk
+    /// (the concurrent walk is not benchmarked yet, issue 13).
+    pub io_threads: Option<usize>,
     /// Run the job's threads at a lower scheduling priority, so that an
     /// interactive UI on the same cores stays smooth (the GUI sets this).
     pub low_priority: bool,
@@ -353,7 +358,8 @@ fn index_root(
                 lower_thread_priority();
             }
             let mut out = WalkOutcome::default();
-            let end = walk::walk(root, &mut |e| {
+            let io_threads = opts.io_threads.unwrap_or(1);
+            let end = walk::walk_parallel(root, io_threads, opts.low_priority, &mut |e| {
                 if cancel.is_cancelled() {
                     return false;
                 }

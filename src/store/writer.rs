@@ -856,7 +856,11 @@ mod tests {
         assert_eq!(count(&w, "SELECT count(*) FROM files"), 250);
         assert_eq!(count(&w, "SELECT count(*) FROM instances"), 250);
         assert_eq!(count(&w, stale), 1, "left for the next run");
-        assert_eq!(count(&w, "SELECT count(*) FROM text_terms"), terms, "rolled back whole");
+        assert_eq!(
+            count(&w, "SELECT count(*) FROM text_terms"),
+            terms,
+            "rolled back whole"
+        );
         // The next run's writer finishes the job, ids not taken from the
         // rolled-back transaction.
         w.apply(&batch(250, 400)).unwrap();

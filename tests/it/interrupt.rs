@@ -108,7 +108,11 @@ fn ctrl_c_stops_cleanly_with_exit_130_and_keeps_the_work() {
     let files: i64 = sqlite(&db)
         .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v["files_indexed"].as_i64(), Some(files), "the message counts what was kept");
+    assert_eq!(
+        v["files_indexed"].as_i64(),
+        Some(files),
+        "the message counts what was kept"
+    );
     assert!(done > 0 && done < s.instances, "partial: {done}");
     assert_consistent(&db);
     let run: String = sqlite(&db)
@@ -308,7 +312,10 @@ fn cancel_at_random_moments_stops_within_half_a_second_and_keeps_a_consistent_in
         let mut phase = "starting";
         let mut done = None;
         while start.elapsed() < delay {
-            match job.events.recv_timeout(delay.saturating_sub(start.elapsed())) {
+            match job
+                .events
+                .recv_timeout(delay.saturating_sub(start.elapsed()))
+            {
                 Ok(JobEvent::Progress(p)) => phase = p.phase,
                 Ok(JobEvent::Done(s)) => {
                     done = Some(s);

@@ -87,12 +87,17 @@ fn patient_count(db: &Path) -> u64 {
 fn assert_variants_consistent(db: &Path) {
     let c = sqlite(db);
     let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(q("SELECT count(*) FROM instances WHERE variant_ref IS NULL"), 0);
     assert_eq!(
-        q("SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_ref
+        q("SELECT count(*) FROM instances WHERE variant_ref IS NULL"),
+        0
+    );
+    assert_eq!(
+        q(
+            "SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_ref
              JOIN studies st ON st.id = s.study_ref
              JOIN patient_variants v ON v.id = i.variant_ref
-           WHERE v.patient_ref != st.patient_ref"),
+           WHERE v.patient_ref != st.patient_ref"
+        ),
         0,
         "an instance's demographics belong to its study's patient"
     );
@@ -159,8 +164,18 @@ fn two_sites_without_issuers_are_conflicts_and_with_issuers_two_patients() {
 
     // Each archive with its site: two patients per shared ID, no conflict.
     let db2 = tmp.path().join("sites.db");
-    assert_eq!(run(&db2, &["index", sa, "--issuer", "SITE-A"]).status.code(), Some(0));
-    assert_eq!(run(&db2, &["index", sb, "--issuer", "SITE-B"]).status.code(), Some(0));
+    assert_eq!(
+        run(&db2, &["index", sa, "--issuer", "SITE-A"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&db2, &["index", sb, "--issuer", "SITE-B"])
+            .status
+            .code(),
+        Some(0)
+    );
     assert_eq!(patient_count(&db2), both as u64);
     assert_eq!(conflicts(&db2), (0, vec![]));
     assert_eq!(status(&db2)["patient_conflicts"].as_u64(), Some(0));
@@ -178,7 +193,12 @@ fn two_sites_without_issuers_are_conflicts_and_with_issuers_two_patients() {
     // Giving the merged workspace's second archive its site afterwards
     // re-keys its patients: the conflicts go, the patients split.
     let o = run(&db, &["index", sb, "--issuer", "SITE-B"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     assert_eq!(conflicts(&db), (0, vec![]));
     assert_eq!(patient_count(&db), both as u64);
     assert_consistent(&db);
@@ -188,7 +208,10 @@ fn two_sites_without_issuers_are_conflicts_and_with_issuers_two_patients() {
     assert_eq!(v["changed"].as_u64(), Some(0), "{v}");
     assert_eq!(v["unchanged"], v["files_seen"], "{v}");
     // Clearing it merges them again, with the conflicts.
-    assert_eq!(run(&db, &["index", sb, "--issuer", ""]).status.code(), Some(3));
+    assert_eq!(
+        run(&db, &["index", sb, "--issuer", ""]).status.code(),
+        Some(3)
+    );
     let (_, list) = conflicts(&db);
     assert_eq!(list.len(), colliding.len());
     assert_eq!(patient_count(&db), union as u64);
@@ -208,9 +231,21 @@ fn the_header_issuer_wins_over_the_roots_and_the_same_person_is_no_conflict() {
         let s = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
         let mut els = vec![
             s(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
-            s(tags::SOP_INSTANCE_UID, VR::UI, &format!("1.2.826.0.1.3680043.77.{n}.3")),
-            s(tags::STUDY_INSTANCE_UID, VR::UI, &format!("1.2.826.0.1.3680043.77.{n}.1")),
-            s(tags::SERIES_INSTANCE_UID, VR::UI, &format!("1.2.826.0.1.3680043.77.{n}.2")),
+            s(
+                tags::SOP_INSTANCE_UID,
+                VR::UI,
+                &format!("1.2.826.0.1.3680043.77.{n}.3"),
+            ),
+            s(
+                tags::STUDY_INSTANCE_UID,
+                VR::UI,
+                &format!("1.2.826.0.1.3680043.77.{n}.1"),
+            ),
+            s(
+                tags::SERIES_INSTANCE_UID,
+                VR::UI,
+                &format!("1.2.826.0.1.3680043.77.{n}.2"),
+            ),
             s(tags::PATIENT_ID, VR::LO, "MRN1"),
             s(tags::PATIENT_NAME, VR::PN, pname),
             s(tags::PATIENT_SEX, VR::CS, sex),
@@ -231,8 +266,16 @@ fn the_header_issuer_wins_over_the_roots_and_the_same_person_is_no_conflict() {
     write("b.dcm", 2, "", "Doe^Jane", "");
     write("c.dcm", 3, "HOSP-X", "ROE^RICHARD", "M");
     let db = tmp.path().join("ws.db");
-    let o = run(&db, &["index", root.to_str().unwrap(), "--issuer", "SITE-A"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = run(
+        &db,
+        &["index", root.to_str().unwrap(), "--issuer", "SITE-A"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let c = sqlite(&db);
     let mut keys: Vec<(String, String)> = c
         .prepare("SELECT issuer, patient_id FROM patients ORDER BY issuer")
@@ -244,12 +287,18 @@ fn the_header_issuer_wins_over_the_roots_and_the_same_person_is_no_conflict() {
     keys.sort();
     assert_eq!(
         keys,
-        vec![("HOSP-X".into(), "MRN1".into()), ("SITE-A".into(), "MRN1".into())]
+        vec![
+            ("HOSP-X".into(), "MRN1".into()),
+            ("SITE-A".into(), "MRN1".into())
+        ]
     );
     assert_eq!(conflicts(&db), (0, vec![]));
     // A different sex under the same key is a conflict.
     write("d.dcm", 4, "", "DOE^JANE", "M");
-    assert_eq!(run(&db, &["index", root.to_str().unwrap()]).status.code(), Some(3));
+    assert_eq!(
+        run(&db, &["index", root.to_str().unwrap()]).status.code(),
+        Some(3)
+    );
     let (_, list) = conflicts(&db);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["issuer"], "SITE-A");
@@ -283,9 +332,17 @@ fn a_workspace_indexed_before_sites_migrates_and_finds_its_conflicts() {
     // read again, which the next index run does.
     let st = status(&db);
     assert_eq!(st["patient_conflicts"].as_u64(), Some(0));
-    assert_eq!(st["levels"]["instances"].as_u64(), Some(instances), "the index is kept");
+    assert_eq!(
+        st["levels"]["instances"].as_u64(),
+        Some(instances),
+        "the index is kept"
+    );
     let (_, v) = run_json(&db, &["index", sa, sb, "--json"]);
-    assert_eq!(v["unchanged"].as_u64(), Some(0), "every file is read again: {v}");
+    assert_eq!(
+        v["unchanged"].as_u64(),
+        Some(0),
+        "every file is read again: {v}"
+    );
     let (_, list) = conflicts(&db);
     assert_eq!(list.len(), colliding.len());
     assert_eq!(patient_count(&db), union as u64);

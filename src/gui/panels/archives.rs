@@ -139,7 +139,9 @@ fn site_field(
     out: &mut Vec<Command>,
 ) {
     let stored = r.issuer.clone().unwrap_or_default();
-    let text = edits.entry(r.path.clone()).or_insert_with(|| stored.clone());
+    let text = edits
+        .entry(r.path.clone())
+        .or_insert_with(|| stored.clone());
     let edit = ui
         .horizontal(|ui| {
             let label = ui.label("Site");
@@ -154,7 +156,10 @@ fn site_field(
         .inner;
     let changed = text.trim() != stored;
     if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && changed {
-        out.push(Command::SetSite(PathBuf::from(&r.path), text.trim().to_string()));
+        out.push(Command::SetSite(
+            PathBuf::from(&r.path),
+            text.trim().to_string(),
+        ));
     } else if !edit.has_focus() && !changed {
         // Not being edited: follow the stored value.
         edits.remove(&r.path);
