@@ -25,8 +25,9 @@ pub struct IndexArgs {
     /// Parser threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Threads listing folders and stat-ing files concurrently (for network
-    /// shares, where every call waits a round trip; default 1: sequential).
+    /// Threads listing folders and stat-ing files concurrently, whatever the
+    /// cores (network shares wait a round trip per call; default 16; 1 is
+    /// the sequential walk).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     io_threads: Option<u16>,
     /// The site these roots come from: the issuer of their patient IDs,

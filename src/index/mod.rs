@@ -38,6 +38,11 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// the pre-scan; this is the second line of defence).
 const PARSER_STACK_BYTES: usize = 16 * 1024 * 1024;
 
+/// Walk threads by default: enough calls in flight to hide a share's
+/// round trips (a re-scan on a 1 ms share: 5.5 s with 1, 0.9 s with 32),
+/// and no slower on local disk (measured, BENCHMARKS.md).
+pub const DEFAULT_IO_THREADS: usize = 16;
+
 /// Options of an index run.
 #[derive(Debug, Clone, Default)]
 pub struct IndexOptions {
@@ -50,8 +55,8 @@ pub struct IndexOptions {
     pub threads: Option<usize>,
     /// Threads listing folders and stat-ing files concurrently, independent
     /// of the cores: on a network share each call waits a round trip, so
-    /// many in flight hide the latency. Default 1: the sequential walk
-    /// (the concurrent walk is not benchmarked yet, issue 13).
+    /// many in flight hide the latency (default `DEFAULT_IO_THREADS`; 1 is
+    /// the sequential walk).
     pub io_threads: Option<usize>,
     /// Run the job's threads at a lower scheduling priority, so that an
     /// interactive UI on the same cores stays smooth (the GUI sets this).
@@ -358,7 +363,7 @@ fn index_root(
                 lower_thread_priority();
             }
             let mut out = WalkOutcome::default();
-            let io_threads = opts.io_threads.unwrap_or(1);
+            let io_threads = opts.io_threads.unwrap_or(DEFAULT_IO_THREADS);
             let end = walk::walk_parallel(root, io_threads, opts.low_priority, &mut |e| {
                 if cancel.is_cancelled() {
                     return false;
