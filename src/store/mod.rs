@@ -23,7 +23,7 @@ mod writer;
 
 pub(crate) use browse::{series, studies};
 
-pub(crate) use writer::{WriteItem, Writer};
+pub(crate) use writer::{Checkpointer, WriteItem, Writer};
 
 use crate::model::{FileRow, FileStatus, LevelCounts, RootInfo, RunInfo, StatusCounts};
 use rusqlite::{Connection, OpenFlags};

@@ -264,6 +264,16 @@ impl Writer {
         Ok(())
     }
 
+    /// Leaves WAL checkpoints to a [`Checkpointer`]: this connection's
+    /// commits never copy the WAL into the database themselves, so no commit
+    /// (and no cancel waiting for one) waits for that I/O.
+    pub fn no_autocheckpoint(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .at(&path)
+    }
+
     pub fn apply(&mut self, items: &[WriteItem]) -> Result<()> {
         let r = self.apply_tx(items);
         if r.is_err() {
@@ -791,6 +801,68 @@ fn delete_orphans(tx: &Transaction) -> rusqlite::Result<()> {
            (SELECT 1 FROM instances WHERE variant_ref = patient_variants.id);
          DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref = patients.id);",
     )
+}
+
+/// Checkpoints the WAL from its own connection and thread while a job
+/// writes (PASSIVE: it never blocks the writer), so the writer's commits
+/// need not. After a cancel it is interrupted and left to end on its own.
+pub(crate) struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    interrupt: rusqlite::InterruptHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Starts one for the database at `path` (None when it cannot: the
+    /// writer's own checkpoint on close still happens).
+    pub fn start(path: &Path) -> Option<Checkpointer> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let conn = Connection::open(path).ok()?;
+        let interrupt = conn.get_interrupt_handle();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("pacs-index-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                    if flag.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok()?;
+        Some(Checkpointer {
+            stop,
+            interrupt,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops it: waits for a checkpoint in progress (`wait`), or interrupts
+    /// it and returns at once (after a cancel).
+    pub fn finish(mut self, wait: bool) {
+        self.end(wait);
+    }
+
+    fn end(&mut self, wait: bool) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            if wait {
+                let _ = t.join();
+            } else {
+                self.interrupt.interrupt();
+            }
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    /// An early return (a missing root) still ends the thread.
+    fn drop(&mut self) {
+        self.end(false);
+    }
 }
 
 #[cfg(test)]
