@@ -25,6 +25,30 @@ pub struct IndexArgs {
     /// Parser threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Threads listing folders and stat-ing files concurrently, whatever the
+    /// cores (network shares wait a round trip per call; default 16; 1 is
+    /// the sequential walk).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    io_threads: Option<u16>,
+    /// The site these roots come from: the issuer of their patient IDs,
+    /// used when a file has no Issuer of Patient ID, so that two sites'
+    /// identical IDs stay two patients. Kept with the root; `--issuer ""`
+    /// clears it. Changing it re-reads the root's files.
+    #[arg(long, value_name = "NAME", value_parser = parse_issuer)]
+    issuer: Option<String>,
+}
+
+/// An issuer is a DICOM LO value: at most 64 characters, no backslash or
+/// control characters.
+fn parse_issuer(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.chars().count() > 64 {
+        return Err("an issuer has at most 64 characters (it is a DICOM LO value)".into());
+    }
+    if t.chars().any(|c| c == '\\' || c.is_control()) {
+        return Err("an issuer cannot contain a backslash or control characters".into());
+    }
+    Ok(t.to_string())
 }
 
 pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
@@ -40,7 +64,9 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
         retry_failed: a.retry_failed,
         prune: a.prune,
         threads: a.threads,
+        io_threads: a.io_threads.map(usize::from),
         low_priority: false,
+        issuer: a.issuer,
     };
     let mut bar_shown = false;
     let summary = engine.index(&a.roots, &opts, &cancel, &mut |p| {
@@ -82,11 +108,13 @@ pub fn run(db: &Path, a: IndexArgs) -> anyhow::Result<i32> {
 }
 
 fn print_human(s: &IndexSummary) {
-    let verb = if s.cancelled {
-        "Cancelled after"
-    } else {
-        "Indexed"
-    };
+    if s.cancelled {
+        println!(
+            "Cancelled after {:.1} s: {} file(s) indexed by this run are kept; run it again to finish (unchanged files are not read again)",
+            s.elapsed_seconds, s.files_indexed
+        );
+    }
+    let verb = if s.cancelled { "Stopped" } else { "Indexed" };
     println!(
         "{verb} {} root(s) in {:.1} s: {} files seen ({} new, {} changed, {} unchanged, {} removed{})",
         s.roots.len(),
@@ -107,6 +135,12 @@ fn print_human(s: &IndexSummary) {
     if attention > 0 {
         println!("  {attention} file(s) need attention: see `pacs-cohort files --status <status>`");
     }
+    if s.patient_conflicts > 0 {
+        println!(
+            "  {} patient ID(s) with conflicting name, sex or birth date: see `pacs-cohort conflicts` (give each archive its site with `index ROOT --issuer NAME`)",
+            s.patient_conflicts
+        );
+    }
 }
 
 fn attention_count(s: &IndexSummary) -> u64 {
@@ -125,7 +159,10 @@ fn attention_count(s: &IndexSummary) -> u64 {
 fn exit_code(s: &IndexSummary) -> i32 {
     if s.cancelled {
         exit::CANCELLED
-    } else if attention_count(s) > 0 || !s.roots_left_untouched.is_empty() {
+    } else if attention_count(s) > 0
+        || !s.roots_left_untouched.is_empty()
+        || s.patient_conflicts > 0
+    {
         exit::ATTENTION
     } else {
         exit::OK

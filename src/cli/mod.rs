@@ -55,6 +55,8 @@ enum Command {
     Status(query::StatusArgs),
     /// List indexed files with their status and reason.
     Files(query::FilesArgs),
+    /// Patient IDs whose files disagree on name, sex or birth date.
+    Conflicts(query::ConflictsArgs),
     /// Build, count, save and compare cohorts.
     #[command(subcommand)]
     Cohort(cohort::CohortCmd),
@@ -163,6 +165,7 @@ pub fn run() -> i32 {
         Some(Command::Index(a)) => index::run(&db, a),
         Some(Command::Status(a)) => query::status(&db, a),
         Some(Command::Files(a)) => query::files(&db, a),
+        Some(Command::Conflicts(a)) => query::conflicts(&db, a),
         Some(Command::Synth(a)) => synth::run(a),
         Some(Command::Analyze(a)) => analyze::run(&db, a),
         Some(Command::ExportIndex(a)) => export_index::run(&db, a),

@@ -188,7 +188,16 @@ impl Engine {
             release_threshold: store::setting(&conn, &self.db, "release_threshold")?
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(crate::privacy::DEFAULT_THRESHOLD),
+            patient_conflicts: store::sites::conflict_count(&conn, &self.db)?,
         })
+    }
+
+    /// Patient keys whose files disagree on name, sex or birth date, with
+    /// the files involved (row-level PHI: refused in aggregate-only mode).
+    pub fn conflicts(&self) -> Result<Vec<crate::model::PatientConflict>, EngineError> {
+        self.ensure_row_level_allowed()?;
+        let conn = store::open_ro(&self.db)?;
+        Ok(store::sites::conflicts(&conn, &self.db)?)
     }
 
     /// Studies for the browser (run it off the UI thread).

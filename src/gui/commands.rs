@@ -12,6 +12,13 @@ pub enum Command {
     /// Add and index an archive folder.
     OpenArchive(PathBuf),
     Reindex(PathBuf),
+    /// Give an archive its site (issuer of its patient IDs; "" for none)
+    /// and index it again.
+    SetSite(PathBuf, String),
+    /// Show only studies of patients with conflicting demographics.
+    ConflictsOnly(bool),
+    /// Open or close the window listing conflicted patients and their files.
+    ToggleConflicts,
     ReindexAll,
     RemoveArchive(PathBuf),
     CancelIndex,

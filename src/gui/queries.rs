@@ -6,8 +6,8 @@
 use pacs_cohort::engine::{Evaluator, EvaluatorChoice};
 use pacs_cohort::model::{
     CohortComparison, CohortCounts, CohortSpec, EhrColumn, EhrImport, EhrKey, EhrKind, FileRow,
-    FileStatus, SavedCohort, SeriesRow, StudyQuery, StudyRow, ValueCount, ValueField,
-    WorkspaceStatus,
+    FileStatus, PatientConflict, SavedCohort, SeriesRow, StudyQuery, StudyRow, ValueCount,
+    ValueField, WorkspaceStatus,
 };
 use pacs_cohort::Engine;
 use std::collections::HashMap;
@@ -46,6 +46,9 @@ pub enum Query {
     /// The values present in the index for a list criterion, with counts
     /// (the builder's pickers).
     Values(ValueField),
+    /// Patient keys with conflicting demographics, with their files (the
+    /// conflicts window).
+    Conflicts,
 }
 
 /// What the import dialog asks for.
@@ -73,6 +76,7 @@ pub enum Kind {
     ExportCheck,
     ExportFolderName,
     Archive,
+    Conflicts,
     /// One kind per field: pickers of different fields do not coalesce.
     Values(u64),
 }
@@ -108,6 +112,7 @@ impl Query {
             Query::ExportCheck(..) => Kind::ExportCheck,
             Query::ExportFolderName(..) => Kind::ExportFolderName,
             Query::ResolveArchive(_) => Kind::Archive,
+            Query::Conflicts => Kind::Conflicts,
             Query::Values(f) => {
                 use std::hash::{Hash, Hasher};
                 let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -143,6 +148,8 @@ pub enum Answer {
     Comparison(String, String, Result<CohortComparison, String>),
     /// A field's values in the index, or why they cannot be listed.
     Values(ValueField, Result<Vec<ValueCount>, String>),
+    /// The conflicted patient keys, or why they cannot be listed.
+    Conflicts(Result<Vec<PatientConflict>, String>),
     Failed(String),
 }
 
@@ -310,6 +317,7 @@ fn run(engine: &Engine, q: Query) -> Result<Answer, pacs_cohort::EngineError> {
             Answer::ExportFolderName(parent, base, name)
         }
         Query::ResolveArchive(p) => Answer::ArchiveResolved(engine.resolve_archive(&p)),
+        Query::Conflicts => Answer::Conflicts(engine.conflicts().map_err(|e| e.to_string())),
         Query::Values(f) => {
             let values = engine.distinct_values(&f).map_err(|e| e.to_string());
             Answer::Values(f, values)

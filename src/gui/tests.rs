@@ -218,11 +218,15 @@ fn cancelling_an_index_job_keeps_a_consistent_index() {
     let mut h = harness(&db, &dir);
     wait_until(&mut h, "the workspace to load", |a| a.status.is_some());
     h.get_by_label("Open archive…").click();
-    wait_until(&mut h, "some files read", |a| {
-        a.index
-            .as_ref()
-            .and_then(|r| r.progress.as_ref())
-            .is_some_and(|p| p.read >= 100)
+    // Once some files are committed: a cancel keeps what was committed and
+    // drops what was read but not written.
+    let committed = || {
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT count(*) FROM instances", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+    };
+    wait_until(&mut h, "some files indexed", |a| {
+        a.index.is_some() && committed() > 0
     });
     h.get_by_label("Cancel").click();
     wait_until(&mut h, "the job to stop", idle);

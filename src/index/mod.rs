@@ -38,6 +38,11 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// the pre-scan; this is the second line of defence).
 const PARSER_STACK_BYTES: usize = 16 * 1024 * 1024;
 
+/// Walk threads by default: enough calls in flight to hide a share's
+/// round trips (a re-scan on a 1 ms share: 5.5 s with 1, 0.9 s with 32),
+/// and no slower on local disk (measured, BENCHMARKS.md).
+pub const DEFAULT_IO_THREADS: usize = 16;
+
 /// Options of an index run.
 #[derive(Debug, Clone, Default)]
 pub struct IndexOptions {
@@ -48,9 +53,19 @@ pub struct IndexOptions {
     pub prune: bool,
     /// Parser threads (default: available cores).
     pub threads: Option<usize>,
+    /// Threads listing folders and stat-ing files concurrently, independent
+    /// of the cores: on a network share each call waits a round trip, so
+    /// many in flight hide the latency (default `DEFAULT_IO_THREADS`; 1 is
+    /// the sequential walk).
+    pub io_threads: Option<usize>,
     /// Run the job's threads at a lower scheduling priority, so that an
     /// interactive UI on the same cores stays smooth (the GUI sets this).
     pub low_priority: bool,
+    /// The site (issuer of patient IDs) of the roots being indexed: the
+    /// patient key's issuer for files whose header has none. `None` keeps
+    /// what each root has; `Some("")` clears it. A change re-reads the
+    /// root's files so that their patients are re-keyed.
+    pub issuer: Option<String>,
 }
 
 /// Lowers the calling thread's scheduling priority (Linux: per-thread nice).
@@ -87,6 +102,10 @@ pub fn run(
         lower_thread_priority();
     }
     let mut writer = Writer::open(db)?;
+    // No commit of this run waits for a checkpoint (one under I/O load
+    // took 0.4-0.7 s, measured): a thread of its own does them.
+    writer.no_autocheckpoint()?;
+    let checkpointer = store::Checkpointer::start(writer.path());
     // Resolve roots first so a typo fails before anything is written.
     let mut resolved: Vec<(PathBuf, bool)> = Vec::new();
     for root in roots {
@@ -137,6 +156,10 @@ pub fn run(
         .build()
         .map_err(|e| IndexError::Threads(e.to_string()))?;
 
+    // From here every statement of the writer stops at a cancel (its
+    // transaction rolls back), whatever the stage, and no commit waits for
+    // a checkpoint (one under I/O load took 0.4-0.7 s, measured).
+    writer.interrupt_on(Some(cancel))?;
     let result = (|| -> Result<(), IndexError> {
         for (root, exists) in &resolved {
             if cancel.is_cancelled() {
@@ -155,10 +178,31 @@ pub fn run(
                 on_progress,
             )?;
         }
+        if !cancel.is_cancelled() {
+            // Study facts and text terms, after this run's changes or a
+            // cancelled run's (the writer's stale marker says).
+            progress.report.phase = "finishing";
+            progress.maybe_emit(true, on_progress);
+            writer.refresh_derived()?;
+        }
         Ok(())
     })();
+    // A statement interrupted by the cancel is the cancel, not a failure.
+    let result = match result {
+        Err(IndexError::Store(StoreError::Interrupted(_))) if cancel.is_cancelled() => Ok(()),
+        r => r,
+    };
+    summary.files_indexed = progress.written;
     summary.cancelled = cancel.is_cancelled();
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    // The run log and the closing counts are written whatever happened.
+    let uninterrupted = writer.interrupt_on(None);
+    if let Some(c) = checkpointer {
+        c.finish(!summary.cancelled);
+    }
+    if summary.cancelled {
+        writer.defer_checkpoints()?;
+    }
     let outcome = match (&result, summary.cancelled) {
         (Err(_), _) => "failed",
         (Ok(()), true) => "cancelled",
@@ -177,12 +221,10 @@ pub fn run(
     );
     result?;
     logged?;
-    if summary.new + summary.changed + summary.removed + summary.retried > 0 {
-        writer.rebuild_text_index()?;
-        writer.refresh_study_facts()?;
-    }
+    uninterrupted?;
     summary.status = store::status_counts(writer.conn(), writer.path())?;
     summary.levels = store::level_counts(writer.conn(), writer.path())?;
+    summary.patient_conflicts = store::sites::conflict_count(writer.conn(), writer.path())?;
     Ok(summary)
 }
 
@@ -200,6 +242,8 @@ struct Progress {
     last: Instant,
     report: IndexProgress,
     shared: Arc<Shared>,
+    /// Files whose outcome this run committed to the index.
+    written: u64,
     /// Counts carried over from earlier roots of the same run.
     seen_base: u64,
     to_read_base: u64,
@@ -216,6 +260,7 @@ impl Progress {
                 ..Default::default()
             },
             shared: Arc::new(Shared::default()),
+            written: 0,
             seen_base: 0,
             to_read_base: 0,
         }
@@ -281,6 +326,12 @@ fn index_root(
     progress: &mut Progress,
     on_progress: &mut dyn FnMut(&IndexProgress),
 ) -> Result<(), IndexError> {
+    if let (true, Some(issuer)) = (exists, &opts.issuer) {
+        // Before the known files are loaded: a changed issuer marks them
+        // all for re-reading.
+        let id = writer.ensure_root(root)?;
+        writer.set_root_issuer(id, issuer.trim())?;
+    }
     let known = match writer.root_id(root)? {
         Some(id) => writer.known_files(id)?,
         None => HashMap::new(),
@@ -320,7 +371,8 @@ fn index_root(
                 lower_thread_priority();
             }
             let mut out = WalkOutcome::default();
-            let end = walk::walk(root, &mut |e| {
+            let io_threads = opts.io_threads.unwrap_or(DEFAULT_IO_THREADS);
+            let end = walk::walk_parallel(root, io_threads, opts.low_priority, &mut |e| {
                 if cancel.is_cancelled() {
                     return false;
                 }
@@ -440,6 +492,9 @@ fn index_root(
             on_progress,
             move |jobs, _items| {
                 for rel in pending {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
                     let rel = store::bytes_path(&rel);
                     let Ok(meta) = std::fs::metadata(root.join(&rel)) else {
                         continue;
@@ -458,8 +513,6 @@ fn index_root(
             },
         )?;
     }
-    progress.report.phase = "finishing";
-    progress.maybe_emit(true, on_progress);
     Ok(())
 }
 
@@ -524,7 +577,13 @@ fn pipeline<R: Send>(
         let mut batch_started = Instant::now();
         let mut result: Result<(), IndexError> = Ok(());
         loop {
-            match item_rx.recv_timeout(Duration::from_millis(50)) {
+            if cancel.is_cancelled() {
+                // What is queued or batched stays unwritten: the index keeps
+                // what was committed, and a cancel takes effect at once.
+                batch.clear();
+                break;
+            }
+            match item_rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(item) => {
                     if batch.is_empty() {
                         batch_started = Instant::now();
@@ -548,6 +607,7 @@ fn pipeline<R: Send>(
                     writer_failed.store(true, Ordering::Relaxed);
                     break;
                 }
+                progress.written += batch.len() as u64;
                 batch.clear();
             }
             progress.maybe_emit(false, on_progress);
@@ -560,8 +620,9 @@ fn pipeline<R: Send>(
         let _ = producer.join();
         result?;
         let fed = fed?;
-        if !batch.is_empty() {
+        if !batch.is_empty() && !cancel.is_cancelled() {
             writer.apply(&batch)?;
+            progress.written += batch.len() as u64;
         }
         progress.maybe_emit(true, on_progress);
         Ok(fed)

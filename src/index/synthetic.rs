@@ -41,7 +41,6 @@ pub fn build_synthetic_index(db: &Path, opts: &SynthOptions) -> Result<LevelCoun
     }
     result.map_err(|e| IndexError::Threads(e.to_string()))?;
     writer.apply(&batch)?;
-    writer.rebuild_text_index()?;
-    writer.refresh_study_facts()?;
+    writer.refresh_derived()?;
     Ok(store::level_counts(writer.conn(), writer.path())?)
 }

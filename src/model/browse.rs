@@ -18,6 +18,11 @@ pub struct StudyRow {
     pub institution: Option<String>,
     pub series_count: u64,
     pub instance_count: u64,
+    /// The patient key's issuer ('' for none).
+    pub issuer: String,
+    /// The patient's files disagree on name, sex or birth date
+    /// (`pacs-cohort conflicts`).
+    pub patient_conflict: bool,
 }
 
 /// One series of a study.
@@ -65,6 +70,9 @@ pub struct StudyQuery {
     pub descending: bool,
     /// At most this many rows (None: all).
     pub limit: Option<u64>,
+    /// Only studies of patients with conflicting demographics.
+    #[serde(default)]
+    pub conflicts_only: bool,
 }
 
 impl Default for StudyQuery {
@@ -74,6 +82,7 @@ impl Default for StudyQuery {
             sort: StudySort::StudyDate,
             descending: true,
             limit: None,
+            conflicts_only: false,
         }
     }
 }

@@ -9,6 +9,7 @@ mod images;
 mod masks;
 mod names;
 mod review;
+mod sites;
 mod status;
 mod summary;
 mod values;
@@ -25,6 +26,7 @@ pub use images::InstanceRef;
 pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
 pub use names::display_person_name;
 pub use review::{ImageReview, ReviewCounts, ReviewEvent, ReviewItem, ReviewState};
+pub use sites::{DemographicsVariant, PatientConflict};
 pub use status::FileStatus;
 pub use summary::{
     FileRow, IndexProgress, IndexSummary, LevelCounts, RootInfo, RunInfo, StatusCounts,

@@ -61,6 +61,9 @@ pub struct IndexSummary {
     pub removed: u64,
     /// Files re-read for another reason (`--retry-failed`, promotions).
     pub retried: u64,
+    /// Files whose outcome (an instance or a status) this run wrote to the
+    /// index; a cancelled run keeps exactly these.
+    pub files_indexed: u64,
     /// Whether the run was cancelled before the end (what was done is kept).
     pub cancelled: bool,
     /// Roots that were missing or empty while the index held files for them;
@@ -70,6 +73,8 @@ pub struct IndexSummary {
     pub status: StatusCounts,
     /// Rows per level over the whole index after the run.
     pub levels: LevelCounts,
+    /// Patient keys with conflicting demographics over the whole index.
+    pub patient_conflicts: u64,
     pub elapsed_seconds: f64,
 }
 
@@ -103,6 +108,9 @@ pub struct WorkspaceStatus {
     pub aggregate_only: bool,
     /// Counts 1..=this are suppressed when released.
     pub release_threshold: u64,
+    /// Patient keys whose files disagree on name, sex or birth date
+    /// (`pacs-cohort conflicts` lists them).
+    pub patient_conflicts: u64,
 }
 
 /// One indexed root.
@@ -111,6 +119,8 @@ pub struct RootInfo {
     pub id: i64,
     pub path: String,
     pub files: u64,
+    /// The issuer of this archive's patient IDs (its site), if given.
+    pub issuer: Option<String>,
 }
 
 /// One entry of the index-run log.

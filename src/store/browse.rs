@@ -99,6 +99,16 @@ pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<
             .collect(),
     );
     let dir = if q.descending { "DESC" } else { "ASC" };
+    // A read-only connection to an older workspace has no conflicts yet.
+    let (conflict, only) = match (super::sites::has_sites(conn, path)?, q.conflicts_only) {
+        (true, false) => ("p.id IN (SELECT patient_ref FROM patient_conflicts)", ""),
+        (true, true) => (
+            "1",
+            "AND p.id IN (SELECT patient_ref FROM patient_conflicts)",
+        ),
+        (false, false) => ("0", ""),
+        (false, true) => ("0", "AND 0"),
+    };
     let sql = format!(
         "WITH a AS (
            SELECT s.study_ref, count(*) AS n_series,
@@ -108,9 +118,9 @@ pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<
            FROM series s GROUP BY s.study_ref)
          SELECT st.study_uid, p.patient_id, p.patient_name, p.sex, st.age_at_study_years,
                 st.study_date, st.description, st.accession_number, a.modalities, a.institution,
-                a.n_series, a.n_instances
+                a.n_series, a.n_instances, p.issuer, {conflict}
          FROM studies st JOIN patients p ON p.id = st.patient_ref JOIN a ON a.study_ref = st.id
-         WHERE {filter}
+         WHERE {filter} {only}
          ORDER BY {} IS NULL, {} {dir}, st.study_uid
          LIMIT ?1",
         sort_expr(q.sort),
@@ -136,6 +146,8 @@ pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<
                 institution: r.get(9)?,
                 series_count: r.get::<_, i64>(10)? as u64,
                 instance_count: r.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
+                issuer: r.get(12)?,
+                patient_conflict: r.get(13)?,
             })
         })
         .at(path)?;

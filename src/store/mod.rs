@@ -18,13 +18,14 @@ pub(crate) mod images;
 pub(crate) mod masks;
 pub(crate) mod review;
 mod schema;
+pub(crate) mod sites;
 pub(crate) mod values;
 pub(crate) mod watch;
 mod writer;
 
 pub(crate) use browse::{series, studies};
 
-pub(crate) use writer::{WriteItem, Writer};
+pub(crate) use writer::{Checkpointer, WriteItem, Writer};
 
 use crate::model::{FileRow, FileStatus, LevelCounts, RootInfo, RunInfo, StatusCounts};
 use rusqlite::{Connection, OpenFlags};
@@ -53,6 +54,10 @@ pub enum StoreError {
         known: i64,
         path: PathBuf,
     },
+    /// A statement was interrupted because its job was cancelled; its
+    /// transaction was rolled back.
+    #[error("cancelled; the workspace database is as the last completed step left it: {0}")]
+    Interrupted(PathBuf),
     #[error("workspace database error ({message}): {path}")]
     Other { message: String, path: PathBuf },
 }
@@ -68,6 +73,7 @@ impl StoreError {
                 C::DiskFull => return StoreError::DiskFull(path),
                 C::CannotOpen => return StoreError::CannotOpen(path),
                 C::NotADatabase => return StoreError::NotADatabase(path),
+                C::OperationInterrupted => return StoreError::Interrupted(path),
                 _ => {}
             }
         }
@@ -242,11 +248,17 @@ pub(crate) fn status_counts(conn: &Connection, path: &Path) -> Result<StatusCoun
 
 /// The indexed roots with their file counts.
 pub(crate) fn roots(conn: &Connection, path: &Path) -> Result<Vec<RootInfo>> {
+    // A read-only connection to an older workspace has no issuer column.
+    let issuer = if sites::has_sites(conn, path)? {
+        "r.issuer"
+    } else {
+        "NULL"
+    };
     let mut stmt = conn
-        .prepare(
-            "SELECT r.id, r.path, (SELECT count(*) FROM files f WHERE f.root_ref = r.id)
-             FROM roots r ORDER BY r.id",
-        )
+        .prepare(&format!(
+            "SELECT r.id, r.path, (SELECT count(*) FROM files f WHERE f.root_ref = r.id), {issuer}
+             FROM roots r ORDER BY r.id"
+        ))
         .at(path)?;
     let rows = stmt
         .query_map([], |r| {
@@ -254,6 +266,7 @@ pub(crate) fn roots(conn: &Connection, path: &Path) -> Result<Vec<RootInfo>> {
                 id: r.get(0)?,
                 path: bytes_path(&r.get::<_, Vec<u8>>(1)?).display().to_string(),
                 files: r.get::<_, i64>(2)? as u64,
+                issuer: r.get(3)?,
             })
         })
         .at(path)?;

@@ -337,4 +337,31 @@ CREATE TABLE analysis_runs (
     saved_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
 );
 "#,
+    // 15: site identity (DECISIONS 31): an archive root may carry the issuer
+    // its patient IDs belong to; each instance points at the demographics
+    // (name, sex, birth date; '' when absent) its file gave for its patient
+    // key, so one key with two different demographics is a recorded
+    // conflict (`patient_conflicts`). Instances indexed before this
+    // migration have no demographics of their own: their files are marked
+    // for re-reading (mtime -1), so the next run records them and re-keys
+    // patients by the roots' issuers.
+    r#"
+ALTER TABLE roots ADD COLUMN issuer TEXT;
+CREATE TABLE IF NOT EXISTS patient_variants (
+    id INTEGER PRIMARY KEY,
+    patient_ref INTEGER NOT NULL REFERENCES patients(id),
+    patient_name TEXT NOT NULL,
+    sex TEXT NOT NULL,
+    birth_date TEXT NOT NULL,
+    UNIQUE (patient_ref, patient_name, sex, birth_date)
+);
+ALTER TABLE instances ADD COLUMN variant_ref INTEGER REFERENCES patient_variants(id);
+CREATE INDEX IF NOT EXISTS instances_variant ON instances(variant_ref);
+CREATE VIEW IF NOT EXISTS patient_conflicts AS
+  SELECT patient_ref FROM patient_variants GROUP BY patient_ref
+  HAVING count(DISTINCT nullif(upper(trim(patient_name, ' ^')), '')) > 1
+      OR count(DISTINCT nullif(upper(sex), '')) > 1
+      OR count(DISTINCT nullif(birth_date, '')) > 1;
+UPDATE files SET mtime_ns = -1 WHERE status = 'ok';
+"#,
 ];

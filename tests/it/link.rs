@@ -269,6 +269,11 @@ fn a_workspace_from_an_older_build_is_upgraded_when_opened() {
              DROP TABLE IF EXISTS series_features;
              DROP TABLE IF EXISTS feature_runs;
              DROP TABLE IF EXISTS analysis_runs;
+             DROP VIEW IF EXISTS patient_conflicts;
+             DROP INDEX IF EXISTS instances_variant;
+             ALTER TABLE instances DROP COLUMN variant_ref;
+             DROP TABLE IF EXISTS patient_variants;
+             ALTER TABLE roots DROP COLUMN issuer;
              PRAGMA user_version = 9;",
         )
         .unwrap();

@@ -21,3 +21,4 @@ mod masks;
 mod preview;
 mod review;
 mod robustness;
+mod sites;

@@ -237,3 +237,111 @@ fn usage_errors_exit_2_and_json_shapes_are_stable() {
         "every status listed, zero included"
     );
 }
+
+/// Issue 13: the concurrent walk (`--io-threads N`) gives exactly the
+/// sequential walk's index: the same files with the same statuses and
+/// reasons, the same instances from the same canonical copies, on an archive
+/// with duplicates, symlinks to files and folders, a broken link, an
+/// unreadable file and folder, odd and broken files; and again after files
+/// vanish (a canonical copy among them, so a duplicate is promoted).
+#[test]
+fn the_concurrent_walk_indexes_exactly_what_the_sequential_walk_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    open_dir(tmp.path());
+    let archive = tmp.path().join("archive");
+    synth(&archive, 30, 23, true);
+    let mut stack = vec![archive.clone()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        open_dir(&d);
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let secret = archive.join("secret.dcm");
+    std::fs::write(&secret, b"whatever").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let closed = archive.join("closed");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::write(closed.join("x.dcm"), b"x").unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::os::unix::fs::symlink(&files[0], archive.join("link-to-file.dcm")).unwrap();
+    std::os::unix::fs::symlink(archive.join("closed"), archive.join("link-to-folder")).unwrap();
+    std::os::unix::fs::symlink(archive.join("nowhere"), archive.join("broken-link")).unwrap();
+    let seq = tmp.path().join("seq.db");
+    let par = tmp.path().join("par.db");
+    let index = |db: &std::path::Path, io: &str| {
+        let out = run_unprivileged(
+            db,
+            &["index", "--io-threads", io, archive.to_str().unwrap()],
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let snapshot = |db: &std::path::Path| {
+        let c = sqlite(db);
+        let rows = |sql: &str| -> Vec<String> {
+            let mut v: Vec<String> = c
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            v.sort();
+            v
+        };
+        (
+            rows("SELECT cast(rel_path AS TEXT) || '|' || size_bytes || '|' || mtime_ns || '|' || status
+                    || '|' || coalesce(reason, '') || '|' || coalesce(sop_uid, '') FROM files"),
+            rows("SELECT i.sop_uid || '|' || cast(f.rel_path AS TEXT) || '|' || s.series_uid || '|' || st.study_uid
+                    || '|' || p.issuer || '|' || p.patient_id
+                  FROM instances i JOIN files f ON f.id = i.file_ref JOIN series s ON s.id = i.series_ref
+                  JOIN studies st ON st.id = s.study_ref JOIN patients p ON p.id = st.patient_ref"),
+        )
+    };
+    index(&seq, "1");
+    index(&par, "8");
+    let (f1, i1) = snapshot(&seq);
+    assert!(
+        f1.iter().any(|r| r.contains("|duplicate|")),
+        "the archive has duplicates"
+    );
+    assert!(f1.iter().any(|r| r.contains("|symlink-dir|")));
+    assert!(f1
+        .iter()
+        .any(|r| r.starts_with("closed|") && r.contains("|unreadable|")));
+    assert_eq!(snapshot(&par), (f1, i1));
+    // Files vanish, among them the canonical copy of a duplicate.
+    let c = sqlite(&seq);
+    let canonical: String = c
+        .query_row(
+            "SELECT cast(g.rel_path AS TEXT) FROM files d JOIN files g ON g.sop_uid = d.sop_uid
+             WHERE d.status = 'duplicate' AND g.status = 'ok' ORDER BY 1 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(c);
+    std::fs::remove_file(archive.join(&canonical)).unwrap();
+    for f in files.iter().skip(5).step_by(11) {
+        let _ = std::fs::remove_file(f);
+    }
+    index(&seq, "1");
+    index(&par, "8");
+    let (f2, i2) = snapshot(&seq);
+    assert!(!f2.iter().any(|r| r.starts_with(&format!("{canonical}|"))));
+    assert_eq!(snapshot(&par), (f2, i2));
+    assert_consistent(&par);
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -188,12 +188,21 @@ impl PacsApp {
             }
             Answer::ArchiveResolved(Ok(p)) => {
                 self.prefs.remember(p.clone());
-                self.start_index(p);
+                // The site typed beside the path goes with the archive
+                // opened next; an empty field keeps a known root's site.
+                let site = std::mem::take(&mut self.new_archive_site);
+                let site = Some(site.trim().to_string()).filter(|s| !s.is_empty());
+                self.start_index_as(p, site);
             }
             Answer::ArchiveResolved(Err(e)) => self.report_error(e),
             Answer::Values(field, values) => {
                 self.values_asked.remove(&field);
                 self.value_lists.insert(field, values);
+            }
+            Answer::Conflicts(Ok(list)) => self.conflicts = Some(list),
+            Answer::Conflicts(Err(e)) => {
+                self.conflicts = Some(Vec::new());
+                self.report_error(e);
             }
             Answer::Failed(e) => self.report_error(e),
         }
@@ -250,8 +259,9 @@ impl PacsApp {
         let title = format!("Index {}", run.root.display());
         let outcome = match ev {
             JobEvent::Done(s) if s.cancelled => format!(
-                "cancelled after {} files; what was read is kept ({} instances in the index)",
-                s.new + s.changed,
+                "cancelled after {:.1} s: {} files indexed and kept ({} instances in the index); re-index to finish",
+                s.elapsed_seconds,
+                s.files_indexed,
                 s.levels.instances
             ),
             JobEvent::Done(s) => {
@@ -272,8 +282,8 @@ impl PacsApp {
         // Changed files get new thumbnails.
         self.imaging.thumbs.clear();
         if !self.queue.is_empty() {
-            let next = self.queue.remove(0);
-            self.start_index(next);
+            let (next, issuer) = self.queue.remove(0);
+            self.start_index_as(next, issuer);
         } else if self.exit_when_indexed {
             self.close_requested = true;
         }

@@ -15,6 +15,20 @@ impl PacsApp {
             // The worker checks the folder and answers (ArchiveResolved).
             Command::OpenArchive(p) => self.queries.ask(Query::ResolveArchive(p)),
             Command::Reindex(p) => self.start_index(p),
+            Command::SetSite(p, issuer) => {
+                self.site_edits.remove(&p.display().to_string());
+                self.start_index_as(p, Some(issuer.trim().to_string()));
+            }
+            Command::ToggleConflicts => {
+                self.show_conflicts = !self.show_conflicts;
+                if self.show_conflicts {
+                    self.queries.ask(Query::Conflicts);
+                }
+            }
+            Command::ConflictsOnly(on) => {
+                self.conflicts_only = on;
+                self.commands.push(Command::FilterChanged);
+            }
             Command::ReindexAll => {
                 let roots: Vec<PathBuf> = self
                     .status

@@ -57,15 +57,27 @@ impl PacsApp {
     }
 
     pub(super) fn start_index(&mut self, root: PathBuf) {
+        self.start_index_as(root, None);
+    }
+
+    /// Indexes `root`, giving it the site `issuer` when `Some` (a changed
+    /// site re-reads the archive, DECISIONS 31).
+    pub(super) fn start_index_as(&mut self, root: PathBuf, issuer: Option<String>) {
         if self.index.is_some() {
-            if !self.queue.contains(&root) {
-                self.queue.push(root);
+            match self.queue.iter_mut().find(|(r, _)| *r == root) {
+                Some(queued) => {
+                    if issuer.is_some() {
+                        queued.1 = issuer;
+                    }
+                }
+                None => self.queue.push((root, issuer)),
             }
             return;
         }
         // Background priority: the window must stay smooth while indexing.
         let opts = IndexOptions {
             low_priority: true,
+            issuer,
             ..Default::default()
         };
         let handle = self

@@ -88,7 +88,9 @@ pub struct PacsApp {
     /// Archives being removed, each a job like index and export.
     removing: Vec<(PathBuf, JobHandle<(), u64>)>,
     pub(crate) index: Option<IndexRun>,
-    queue: Vec<PathBuf>,
+    /// Archives waiting for the running index job, each with the site to
+    /// give it (None: keep its site).
+    queue: Vec<(PathBuf, Option<String>)>,
     pub(crate) jobs: Vec<JobLog>,
     pub(crate) status: Option<WorkspaceStatus>,
     pub(crate) studies: Vec<StudyRow>,
@@ -121,6 +123,16 @@ pub struct PacsApp {
     /// The folder path typed in the archives panel (when no dialog opens,
     /// or by preference).
     pub(crate) typed_archive_path: String,
+    /// Site (issuer) fields of the archive list being edited, by root path.
+    pub(crate) site_edits: std::collections::HashMap<String, String>,
+    /// The study list shows only patients with conflicting demographics.
+    pub(crate) conflicts_only: bool,
+    /// The site typed for the next archive opened (its issuer).
+    pub(crate) new_archive_site: String,
+    /// The conflicts window is open.
+    pub(crate) show_conflicts: bool,
+    /// The conflicted patient keys it lists (None: not loaded yet).
+    pub(crate) conflicts: Option<Vec<pacs_cohort::model::PatientConflict>>,
     /// The open clinical-data import dialog, if any.
     pub(crate) ehr_dialog: Option<EhrDialog>,
     /// The export dialog and its job, if open.
@@ -206,6 +218,11 @@ impl PacsApp {
             pending_sample: None,
             picking_csv: None,
             typed_archive_path: String::new(),
+            site_edits: Default::default(),
+            conflicts_only: false,
+            new_archive_site: String::new(),
+            show_conflicts: false,
+            conflicts: None,
             ehr_dialog: None,
             export_dialog: None,
             comparison: None,
@@ -248,6 +265,7 @@ impl PacsApp {
             sort: self.prefs.sort,
             descending: self.prefs.descending,
             limit: None,
+            conflicts_only: self.conflicts_only,
         }
     }
 
@@ -299,6 +317,9 @@ impl PacsApp {
         self.queries.ask(Query::Status);
         self.queries.ask(Query::Studies(self.study_query()));
         self.queries.ask(Query::Files(self.prefs.files_status));
+        if self.show_conflicts {
+            self.queries.ask(Query::Conflicts);
+        }
         if let Some(uid) = self.selected_study.clone() {
             self.queries.ask(Query::Series(uid));
         }

@@ -14,6 +14,10 @@ pub struct View<'a> {
     pub index: Option<&'a IndexRun>,
     pub recent: &'a [PathBuf],
     pub typed_path: &'a mut String,
+    /// The site typed for the next archive opened.
+    pub new_site: &'a mut String,
+    /// Site fields being edited, by root path.
+    pub site_edits: &'a mut std::collections::HashMap<String, String>,
     pub dark: bool,
 }
 
@@ -47,6 +51,16 @@ pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
         v.typed_path.clear();
         out.push(Command::OpenArchive(path));
     }
+    ui.horizontal(|ui| {
+        let label = ui.label("site");
+        ui.add(
+            egui::TextEdit::singleline(v.new_site)
+                .desired_width(f32::INFINITY)
+                .hint_text("optional: issuer of its patient IDs"),
+        )
+        .labelled_by(label.id)
+        .on_hover_text("The site of the archive you open next (before opening it): the issuer of its patient IDs, so that the same ID at two sites stays two patients. Files with an Issuer of Patient ID keep theirs.");
+    });
     ui.add_space(6.0);
     progress(ui, v.index, v.dark, out);
     ui.heading("Archives");
@@ -87,6 +101,7 @@ pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
                     }
                 });
             });
+            site_field(ui, &r, v.site_edits, out);
         });
     }
     let known: Vec<String> = v
@@ -111,6 +126,43 @@ pub fn show(ui: &mut egui::Ui, v: View, out: &mut Vec<Command>) {
                 out.push(Command::OpenArchive(p));
             }
         }
+    }
+}
+
+/// The archive's site: the issuer of its patient IDs, used for files
+/// without an Issuer of Patient ID so that two sites' identical IDs stay
+/// two patients. Enter applies it (the archive is read again).
+fn site_field(
+    ui: &mut egui::Ui,
+    r: &pacs_cohort::model::RootInfo,
+    edits: &mut std::collections::HashMap<String, String>,
+    out: &mut Vec<Command>,
+) {
+    let stored = r.issuer.clone().unwrap_or_default();
+    let text = edits
+        .entry(r.path.clone())
+        .or_insert_with(|| stored.clone());
+    let edit = ui
+        .horizontal(|ui| {
+            let label = ui.label("Site");
+            ui.add(
+                egui::TextEdit::singleline(text)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("issuer of its patient IDs, then Enter"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Patient IDs are unique only within a site: give each archive its site so that the same ID at two sites stays two patients. Files with an Issuer of Patient ID keep theirs. Changing it reads the archive again.")
+        })
+        .inner;
+    let changed = text.trim() != stored;
+    if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && changed {
+        out.push(Command::SetSite(
+            PathBuf::from(&r.path),
+            text.trim().to_string(),
+        ));
+    } else if !edit.has_focus() && !changed {
+        // Not being edited: follow the stored value.
+        edits.remove(&r.path);
     }
 }
 

@@ -4,6 +4,7 @@
 mod archives;
 mod cohort;
 mod confirm;
+mod conflicts;
 mod ehr_dialog;
 mod errors;
 mod export_dialog;
@@ -54,6 +55,8 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                     index: app.index.as_ref(),
                     recent: &app.prefs.recent,
                     typed_path: &mut app.typed_archive_path,
+                    new_site: &mut app.new_archive_site,
+                    site_edits: &mut app.site_edits,
                     dark,
                 };
                 archives::show(ui, view, &mut out)
@@ -91,6 +94,8 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                     thumbs: &mut app.imaging.thumbs,
                     selected_series: app.imaging.selected_series.as_ref(),
                     viewer_open: app.imaging.viewer.is_some(),
+                    conflicts_only: app.conflicts_only,
+                    dark,
                 };
                 studies::show(ui, view, &mut out)
             }
@@ -175,6 +180,9 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
     out.extend(cmds.into_iter().map(Command::Imaging));
     if app.prefs.show_jobs {
         jobs::window(ui.ctx(), &app.jobs, &mut out);
+    }
+    if app.show_conflicts {
+        conflicts::window(ui.ctx(), app.conflicts.as_deref(), dark, &mut out);
     }
     ehr_dialog::window(ui.ctx(), app.ehr_dialog.as_mut(), dark, &mut out);
     let cohorts: Vec<String> = app.saved_cohorts.iter().map(|c| c.name.clone()).collect();

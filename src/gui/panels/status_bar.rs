@@ -25,6 +25,17 @@ pub fn show(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
                     "{} patients · {} studies · {} series · {} instances",
                     l.patients, l.studies, l.series, l.instances
                 ));
+                if s.patient_conflicts > 0
+                    && ui
+                        .link(format!(
+                            "{} conflicting patient ID(s)",
+                            s.patient_conflicts
+                        ))
+                        .on_hover_text("Patient IDs whose files give different names, sexes or birth dates: click to list them")
+                        .clicked()
+                {
+                    out.push(Command::ToggleConflicts);
+                }
                 ui.separator();
                 ui.label(egui::RichText::new(&s.database).weak())
                     .on_hover_text("Workspace database");

@@ -5,6 +5,7 @@ use super::cell;
 use crate::gui::commands::Command;
 use crate::gui::imaging::thumbs::{self, Thumbs};
 use crate::gui::imaging::Cmd;
+use crate::gui::theme;
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 use pacs_cohort::model::{SeriesRow, StudyRow, StudySort, WorkspaceStatus};
@@ -43,7 +44,15 @@ pub struct View<'a> {
     pub selected_series: Option<&'a String>,
     /// The viewer is open (it takes the arrow keys).
     pub viewer_open: bool,
+    /// Only patients with conflicting demographics are listed.
+    pub conflicts_only: bool,
+    pub dark: bool,
 }
+
+/// Shown after a patient ID whose files disagree on who the patient is
+/// (ASCII: the app's font has no warning sign).
+const CONFLICT_MARK: &str = "!";
+const CONFLICT_HELP: &str = "Conflicting demographics: files with this patient ID give different names, sexes or birth dates (probably two sites' patients under one ID). Cohorts count it as one patient. Give each archive its site (Site field in Archives) or see `pacs-cohort conflicts`.";
 
 pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
     if super::aggregate_only(v.status, ui) {
@@ -66,6 +75,25 @@ pub fn show(ui: &mut egui::Ui, mut v: View, out: &mut Vec<Command>) {
             out.push(Command::FilterChanged);
         }
         ui.label(format!("{} studies", v.studies.len()));
+        let conflicts = v.status.map(|s| s.patient_conflicts).unwrap_or(0);
+        if conflicts > 0 || v.conflicts_only {
+            let mut only = v.conflicts_only;
+            let label = format!("only conflicting patients ({conflicts})");
+            if ui
+                .checkbox(&mut only, label)
+                .on_hover_text(CONFLICT_HELP)
+                .changed()
+            {
+                out.push(Command::ConflictsOnly(only));
+            }
+            if ui
+                .button("Conflicts…")
+                .on_hover_text("List the conflicting patient IDs with their files")
+                .clicked()
+            {
+                out.push(Command::ToggleConflicts);
+            }
+        }
     });
     egui::Panel::bottom("series_panel")
         .resizable(true)
@@ -117,7 +145,7 @@ fn header(ui: &mut egui::Ui, v: &View, title: &str, col: StudySort, out: &mut Ve
 
 fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
     let columns: [(&str, StudySort, f32); 10] = [
-        ("Patient ID", StudySort::PatientId, 96.0),
+        ("Patient ID", StudySort::PatientId, 110.0),
         ("Name", StudySort::PatientName, 140.0),
         ("Sex", StudySort::Sex, 34.0),
         ("Age", StudySort::Age, 38.0),
@@ -160,7 +188,21 @@ fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
                 let s = &v.studies[row.index()];
                 row.set_selected(v.selected == Some(&s.study_uid));
                 row.col(|ui| {
-                    ui.label(&s.patient_id);
+                    let id = if s.patient_conflict {
+                        // The ID itself in the error colour, marked, so
+                        // the mark does not cost the ID its width.
+                        ui.label(
+                            egui::RichText::new(format!("{}{CONFLICT_MARK}", s.patient_id))
+                                .color(theme::error_color(v.dark))
+                                .strong(),
+                        )
+                        .on_hover_text(CONFLICT_HELP)
+                    } else {
+                        ui.label(&s.patient_id)
+                    };
+                    if !s.issuer.is_empty() {
+                        id.on_hover_text(format!("issuer {}", s.issuer));
+                    }
                 });
                 row.col(|ui| {
                     ui.label(person_name(&s.patient_name));
