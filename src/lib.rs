@@ -18,6 +18,7 @@ pub mod findings;
 pub mod index;
 pub mod link;
 pub mod model;
+pub mod net;
 pub mod preview;
 pub mod privacy;
 pub mod private_fs;
@@ -27,5 +28,7 @@ mod store;
 pub mod synth;
 pub mod thumbs;
 
-pub use engine::{CancelToken, Engine, EngineError, JobEvent, JobHandle, Privacy};
+pub use engine::{
+    CancelToken, Engine, EngineError, JobEvent, JobHandle, Privacy, RetrieveOptions, Timeouts,
+};
 pub use index::{IndexError, IndexOptions};

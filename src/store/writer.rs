@@ -256,6 +256,53 @@ impl Writer {
             })
     }
 
+    /// Records series a PACS reported (harvest): their patient, study and
+    /// series rows (values from the PACS win over older ones, so a
+    /// re-harvest updates), and where and when they were seen. Series
+    /// without local instances are kept by `delete_orphans` while they
+    /// have a `remote_series` row.
+    pub fn apply_remote(
+        &mut self,
+        node: &str,
+        harvested_at: &str,
+        batch: &[(HeaderRecord, Option<i64>)],
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().at(&path)?;
+        let mut cx = Cx {
+            tx: &tx,
+            root_paths: &self.root_paths,
+            patients: &mut self.patients,
+            studies: &mut self.studies,
+            series: &mut self.series,
+            orphans: false,
+        };
+        for (rec, count) in batch {
+            cx.parents(rec).at(&path)?;
+            tx.prepare_cached(
+                "INSERT INTO remote_series(series_uid, study_uid, node, harvested_at, remote_instances)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(series_uid) DO UPDATE SET study_uid = excluded.study_uid,
+                   node = excluded.node, harvested_at = excluded.harvested_at,
+                   remote_instances = coalesce(excluded.remote_instances, remote_instances)",
+            )
+            .at(&path)?
+            .execute(params![
+                rec.series_instance_uid,
+                rec.study_instance_uid,
+                node,
+                harvested_at,
+                count
+            ])
+            .at(&path)?;
+        }
+        tx.commit().at(&path)?;
+        // `parents` caches ids within a run; a harvest batch may be followed
+        // by an index run of retrieved files on another writer.
+        self.clear_caches();
+        Ok(())
+    }
+
     fn clear_caches(&mut self) {
         self.patients.clear();
         self.studies.clear();
@@ -607,7 +654,8 @@ fn delete_orphans(tx: &Transaction) -> rusqlite::Result<()> {
          WHERE facts_modalities IS NOT NULL OR facts_contrast IS NOT NULL;",
     )?;
     tx.execute_batch(
-        "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = series.id);
+        "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = series.id)
+           AND NOT EXISTS (SELECT 1 FROM remote_series r WHERE r.series_uid = series.series_uid);
          DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_ref = studies.id);
          DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref = patients.id);",
     )

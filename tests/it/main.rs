@@ -16,6 +16,8 @@ mod incremental;
 mod interrupt;
 mod link;
 mod masks;
+mod orthanc;
+mod pacs;
 mod preview;
 mod review;
 mod robustness;
