@@ -317,3 +317,37 @@ fn retrieve_by_cget_is_byte_identical_and_resumes() {
 fn retrieve_by_wado_rs_is_byte_identical_and_resumes() {
     retrieve_is_byte_identical(true);
 }
+
+#[test]
+fn a_silent_peer_times_out_with_advice() {
+    // A socket that accepts connections (the kernel's backlog) but never
+    // answers: the association request waits for the read timeout.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("ws.db");
+    let out = run(
+        &db,
+        &[
+            "pacs",
+            "add",
+            "silent",
+            "--ae-title",
+            "X",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&db, &["pacs", "echo", "silent", "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("did not answer within 1 s"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+    drop(listener);
+}
