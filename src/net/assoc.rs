@@ -56,8 +56,13 @@ pub fn open(
     for class in scp_roles {
         opts = opts.with_role_selection(class.as_str(), true, true);
     }
-    opts.establish(peer.addr().as_str())
-        .map_err(|e| map_error(peer, e, "while opening the association"))
+    let mut assoc = opts
+        .establish(peer.addr().as_str())
+        .map_err(|e| map_error(peer, e, "while opening the association"))?;
+    // A request is a command PDU then a data PDU: with Nagle's algorithm
+    // the second waits for the peer's delayed ACK (~40 ms per query).
+    let _ = assoc.inner_stream().set_nodelay(true);
+    Ok(assoc)
 }
 
 /// Translates a dicom-ul error.
