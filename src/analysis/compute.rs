@@ -184,7 +184,7 @@ pub fn trend(
             match stats::apc_poisson(&pois, level) {
                 Ok(mut a) => {
                     if population.is_none() {
-                        a.method = "Poisson regression of counts, Wald interval";
+                        a.method = "Poisson regression of counts, Wald interval".into();
                     }
                     apc_poisson = Some(a)
                 }
@@ -489,7 +489,7 @@ pub fn standardised(
         estimate: Some(s.rate.estimate),
         ci_low: Some(s.rate.low),
         ci_high: Some(s.rate.high),
-        method: s.method.into(),
+        method: s.method,
         suppressed: total_small,
     };
     let mut crude = Cell {

@@ -4,12 +4,15 @@
 //! `crate::stats`; small cells are suppressed for release (`suppress`).
 //! Every result carries its full specification so it can be re-run.
 
+pub mod chart;
 mod compute;
+pub mod output;
 pub mod plot;
 pub mod spec;
 pub mod suppress;
 pub mod table;
 
+pub use crate::store::analysis_runs::SavedAnalysisRow as SavedAnalysis;
 pub(crate) use compute::bands_from_table;
 pub use compute::{prevalence, standardised, trend};
 pub use spec::{
@@ -19,7 +22,7 @@ pub use spec::{
 pub use table::{read_counts_csv, read_population_csv, CountRow, CountTable};
 
 use crate::stats::{Apc, Homogeneity, StatsError, TrendTest};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why an analysis cannot run, in words a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +36,7 @@ pub enum AnalysisError {
 /// One cell of a result: a period or a stratum (or both), its count and
 /// denominator, the estimate and its interval. In a released result the
 /// numbers of a suppressed cell are absent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     pub labels: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,7 +64,7 @@ impl Cell {
 }
 
 /// One line of a trend: a split's stratum (or "all") over time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendLine {
     pub label: String,
     pub cells: Vec<Cell>,
@@ -74,7 +77,7 @@ pub struct TrendLine {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendResult {
     pub lines: Vec<TrendLine>,
     /// Rates per this many of the population (None: counts).
@@ -84,7 +87,7 @@ pub struct TrendResult {
 }
 
 /// A prevalence ratio against the reference stratum.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ratio {
     pub labels: Vec<String>,
     pub estimate: Option<f64>,
@@ -92,7 +95,7 @@ pub struct Ratio {
     pub ci_high: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrevalenceResult {
     pub strata: Vec<String>,
     pub cells: Vec<Cell>,
@@ -105,7 +108,7 @@ pub struct PrevalenceResult {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StandardisedResult {
     pub standard: String,
     pub standard_provenance: String,
@@ -115,7 +118,7 @@ pub struct StandardisedResult {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ResultBody {
     Trend(TrendResult),
@@ -124,31 +127,31 @@ pub enum ResultBody {
 }
 
 /// The saved cohort (and revision) an analysis used.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CohortUsed {
     pub name: String,
     pub revision: u32,
 }
 
 /// How small cells were treated.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suppression {
     /// Counts 1..=threshold are suppressed for release.
     pub threshold: u64,
     /// The numbers of suppressed cells are absent (for release), or
     /// present and flagged (on this workstation only).
     pub released: bool,
-    pub rule: &'static str,
+    pub rule: String,
 }
 
 pub const SUPPRESSION_RULE: &str = "counts 1..=threshold (and the complement of a proportion's events) hidden with every estimate derived from them; complementary suppression where a total is released; statistics from hidden cells not released";
 
 /// An analysis with everything needed to re-run it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalysisResult {
     pub spec_version: u32,
     pub spec: AnalysisSpec,
-    pub app_version: &'static str,
+    pub app_version: String,
     pub computed_at: String,
     /// Identifies the state of the index the counts came from.
     pub index_snapshot: Option<String>,

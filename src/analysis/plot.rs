@@ -2,9 +2,11 @@
 //! SVG: the same data and labels the app shows. A suppressed cell (no
 //! numbers in a released result) is never drawn.
 
-use super::{AnalysisResult, Cell, ResultBody};
+use super::chart::{self, Body, Chart, ChartView};
+use super::AnalysisResult;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::Once;
 
@@ -33,166 +35,76 @@ fn err<E: std::fmt::Display>(e: E) -> PlotError {
     PlotError(e.to_string())
 }
 
-/// The plot as an SVG document.
-pub fn svg(result: &AnalysisResult, size: (u32, u32)) -> Result<String, PlotError> {
+/// The plot of `result` in `view` as an SVG document.
+pub fn svg(
+    result: &AnalysisResult,
+    view: ChartView,
+    size: (u32, u32),
+) -> Result<String, PlotError> {
     register_font();
+    let chart = chart::chart(result, view);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        draw(&root, result)?;
+        draw(&root, &chart)?;
         root.present().map_err(err)?;
     }
     Ok(out)
 }
 
-/// The plot written as a PNG file.
-pub fn png(result: &AnalysisResult, path: &Path, size: (u32, u32)) -> Result<(), PlotError> {
+/// The plot of `result` in `view` written as a PNG file.
+pub fn png(
+    result: &AnalysisResult,
+    view: ChartView,
+    path: &Path,
+    size: (u32, u32),
+) -> Result<(), PlotError> {
     register_font();
+    let chart = chart::chart(result, view);
     let root = BitMapBackend::new(path, size).into_drawing_area();
-    draw(&root, result)?;
+    draw(&root, &chart)?;
     root.present().map_err(err)
 }
 
-/// What is drawn: (series label, points (x, estimate, low, high)).
-type Series = Vec<(String, Vec<(f64, f64, f64, f64)>)>;
-
-/// A bar: its label and (estimate, low, high), None when suppressed.
-type Bar = (String, Option<(f64, f64, f64)>);
-
-fn visible(c: &Cell) -> Option<(f64, f64, f64)> {
-    Some((c.estimate?, c.ci_low?, c.ci_high?))
-}
-
-fn title(result: &AnalysisResult) -> (String, String, String) {
-    match &result.result {
-        ResultBody::Trend(t) => (
-            "Trend over time".into(),
-            "period".into(),
-            match t.per {
-                Some(per) => format!("rate per {per} (95% CI)"),
-                None => "count (95% CI)".into(),
-            },
-        ),
-        ResultBody::Prevalence(p) => (
-            format!(
-                "Prevalence by {}",
-                if p.strata.is_empty() {
-                    "stratum".to_string()
-                } else {
-                    p.strata.join(" x ")
-                }
-            ),
-            p.strata.join(" x "),
-            "prevalence (95% CI)".into(),
-        ),
-        ResultBody::Standardised(s) => (
-            format!("Age-specific rates; {}", s.standard),
-            "age band".into(),
-            "rate (95% CI)".into(),
-        ),
-    }
-}
-
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    result: &AnalysisResult,
-) -> Result<(), PlotError>
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(err)?;
-    let (heading, x_label, y_label) = title(result);
-    let footer = if result.suppression.released {
-        format!(
-            "Counts 1-{} and what derives from them are suppressed and not drawn.",
-            result.suppression.threshold
-        )
-    } else {
-        "NOT FOR RELEASE: small cells are drawn.".to_string()
-    };
     let (area, foot) = root.split_vertically(root.dim_in_pixel().1.saturating_sub(24));
-    foot.draw(&Text::new(footer, (10, 4), (FONT, 14).into_font()))
-        .map_err(err)?;
-    match &result.result {
-        ResultBody::Trend(t) => {
-            let series: Series = t
-                .lines
-                .iter()
-                .map(|l| {
-                    let points = l
-                        .cells
-                        .iter()
-                        .filter_map(|c| {
-                            let (e, lo, hi) = visible(c)?;
-                            let x = period_x(c.period.as_deref()?)?;
-                            Some((x, e, lo, hi))
-                        })
-                        .collect();
-                    (l.label.clone(), points)
-                })
-                .collect();
-            lines(&area, &heading, &x_label, &y_label, &series)
-        }
-        ResultBody::Prevalence(p) => {
-            bar_chart(&area, &heading, &x_label, &y_label, &bars(&p.cells))
-        }
-        ResultBody::Standardised(s) => {
-            let heading = match visible(&s.adjusted) {
-                Some((e, lo, hi)) => format!("{heading}; adjusted {e:.1} [{lo:.1}, {hi:.1}]"),
-                None => heading,
-            };
-            bar_chart(&area, &heading, &x_label, &y_label, &bars(&s.bands))
-        }
+    foot.draw(&Text::new(
+        c.footer.clone(),
+        (10, 4),
+        (FONT, 14).into_font(),
+    ))
+    .map_err(err)?;
+    match &c.body {
+        Body::Lines(l) => lines(&area, c, l),
+        Body::Bars(b) => bar_chart(&area, c, b),
+        Body::Heatmap {
+            rows,
+            columns,
+            tiles,
+            suppressed,
+        } => heatmap(&area, c, rows, columns, tiles, suppressed),
+        Body::Pyramid { bands, men, women } => pyramid(&area, c, bands, men, women),
     }
-}
-
-/// One bar per cell, labelled by its strata.
-fn bars(cells: &[Cell]) -> Vec<Bar> {
-    cells
-        .iter()
-        .map(|c| (c.labels.join(" / "), visible(c)))
-        .collect()
-}
-
-/// A position on the time axis as a period label: 2019, 2019-Q2, 2019-03.
-fn period_label(x: f64) -> String {
-    let year = x.floor();
-    let part = x - year;
-    if part.abs() < 1e-6 {
-        format!("{year:.0}")
-    } else if (part * 4.0 - (part * 4.0).round()).abs() < 1e-6 {
-        format!("{year:.0}-Q{:.0}", part * 4.0 + 1.0)
-    } else {
-        format!("{year:.0}-{:02.0}", part * 12.0 + 1.0)
-    }
-}
-
-/// A period label as a position on the time axis (years).
-fn period_x(p: &str) -> Option<f64> {
-    [
-        super::TimeUnit::Year,
-        super::TimeUnit::Quarter,
-        super::TimeUnit::Month,
-    ]
-    .into_iter()
-    .find_map(|u| super::compute::period_time(p, u))
 }
 
 fn lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    heading: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &Series,
+    c: &Chart,
+    series: &[chart::Line],
 ) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
-    let all: Vec<&(f64, f64, f64, f64)> = series.iter().flat_map(|s| &s.1).collect();
+    let k = c.scale();
+    let all: Vec<&chart::Point> = series.iter().flat_map(|s| &s.points).collect();
     let (x0, x1) = all
         .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let y1 = all.iter().fold(0.0f64, |m, p| m.max(p.3));
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.t), b.max(p.t)));
+    let y1 = all.iter().fold(0.0f64, |m, p| m.max(p.value.high * k));
     let (x0, x1) = if all.is_empty() {
         (0.0, 1.0)
     } else {
@@ -200,7 +112,7 @@ where
     };
     let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.08 };
     // Labels only where a period of the data's unit starts.
-    let mut periods: Vec<f64> = all.iter().map(|p| p.0).collect();
+    let mut periods: Vec<f64> = all.iter().map(|p| p.t).collect();
     periods.sort_by(f64::total_cmp);
     periods.dedup();
     let per_year = [1.0, 4.0, 12.0]
@@ -212,7 +124,7 @@ where
         })
         .unwrap_or(12.0);
     let mut chart = ChartBuilder::on(area)
-        .caption(heading, (FONT, 20))
+        .caption(&c.title, (FONT, 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
@@ -220,27 +132,28 @@ where
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
+        .x_desc(&c.x_label)
+        .y_desc(&c.y_label)
         .label_style((FONT, 13))
         .light_line_style(RGBColor(240, 240, 240))
         .x_labels(periods.len().clamp(2, 16) * 2)
         .x_label_formatter(&|x| {
             if ((x * per_year) - (x * per_year).round()).abs() < 1e-6 {
-                period_label(*x)
+                chart::period_label(*x)
             } else {
                 String::new()
             }
         })
         .draw()
         .map_err(err)?;
-    for (i, (label, points)) in series.iter().enumerate() {
+    for (i, line) in series.iter().enumerate() {
         let colour = Palette99::pick(i).to_rgba();
+        let points = &line.points;
         if points.len() >= 2 {
             let band: Vec<(f64, f64)> = points
                 .iter()
-                .map(|p| (p.0, p.2))
-                .chain(points.iter().rev().map(|p| (p.0, p.3)))
+                .map(|p| (p.t, p.value.low * k))
+                .chain(points.iter().rev().map(|p| (p.t, p.value.high * k)))
                 .collect();
             chart
                 .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15))))
@@ -248,11 +161,11 @@ where
         }
         chart
             .draw_series(LineSeries::new(
-                points.iter().map(|p| (p.0, p.1)),
+                points.iter().map(|p| (p.t, p.value.estimate * k)),
                 colour.stroke_width(2),
             ))
             .map_err(err)?
-            .label(label.clone())
+            .label(line.label.clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
             });
@@ -260,7 +173,7 @@ where
             .draw_series(
                 points
                     .iter()
-                    .map(|p| Circle::new((p.0, p.1), 3, colour.filled())),
+                    .map(|p| Circle::new((p.t, p.value.estimate * k), 3, colour.filled())),
             )
             .map_err(err)?;
     }
@@ -275,33 +188,32 @@ where
 
 fn bar_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    heading: &str,
-    x_label: &str,
-    y_label: &str,
-    bars: &[Bar],
+    c: &Chart,
+    bars: &[chart::Bar],
 ) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
+    let k = c.scale();
     let y1 = bars
         .iter()
-        .filter_map(|b| b.1.map(|v| v.2))
+        .filter_map(|b| b.value.map(|v| v.high * k))
         .fold(0.0f64, f64::max);
     let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.08 };
     // A segmented 0..last holds one segment per bar.
     let last = bars.len().saturating_sub(1) as i32;
     let mut chart = ChartBuilder::on(area)
-        .caption(heading, (FONT, 20))
+        .caption(&c.title, (FONT, 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d((0..last).into_segmented(), 0.0..y1)
         .map_err(err)?;
-    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    let names: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     chart
         .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
+        .x_desc(&c.x_label)
+        .y_desc(&c.y_label)
         .label_style((FONT, 13))
         .light_line_style(RGBColor(240, 240, 240))
         .x_labels(bars.len())
@@ -312,9 +224,9 @@ where
         .draw()
         .map_err(err)?;
     let colour = Palette99::pick(0).to_rgba();
-    for (i, (_, v)) in bars.iter().enumerate() {
+    for (i, bar) in bars.iter().enumerate() {
         let i = i as i32;
-        let Some((e, lo, hi)) = v else {
+        let Some(v) = bar.value else {
             // Suppressed: no bar, a word where it would be.
             chart
                 .draw_series(std::iter::once(Text::new(
@@ -325,25 +237,183 @@ where
                 .map_err(err)?;
             continue;
         };
+        let fill = if v.flagged {
+            RGBColor(230, 140, 40).mix(0.6)
+        } else {
+            colour.mix(0.6)
+        };
         chart
             .draw_series(std::iter::once(Rectangle::new(
                 [
                     (SegmentValue::Exact(i), 0.0),
-                    (SegmentValue::Exact(i + 1), *e),
+                    (SegmentValue::Exact(i + 1), v.estimate * k),
                 ],
-                colour.mix(0.6).filled(),
+                fill.filled(),
             )))
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(ErrorBar::new_vertical(
                 SegmentValue::CenterOf(i),
-                *lo,
-                *e,
-                *hi,
+                v.low * k,
+                v.estimate * k,
+                v.high * k,
                 BLACK.stroke_width(1),
                 8,
             )))
             .map_err(err)?;
     }
     Ok(())
+}
+
+fn heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    c: &Chart,
+    rows: &[String],
+    columns: &[String],
+    tiles: &[Vec<Option<chart::Value>>],
+    suppressed: &[Vec<bool>],
+) -> Result<(), PlotError>
+where
+    DB::ErrorType: 'static,
+{
+    let top = chart::heat_top(tiles);
+    let (nr, nc) = (rows.len().max(1) as i32, columns.len().max(1) as i32);
+    // Segmented axes put each label at the centre of its tile.
+    let mut chart = ChartBuilder::on(area)
+        .caption(&c.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(110)
+        .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(&c.x_label)
+        .y_desc(&c.y_label)
+        .label_style((FONT, 13))
+        .x_labels(columns.len())
+        .y_labels(rows.len())
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => columns.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|y| match y {
+            // Row 0 at the top, as in the app and the CSV.
+            SegmentValue::CenterOf(i) => rows
+                .get((nr - 1 - *i) as usize)
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(err)?;
+    for (r, row) in tiles.iter().enumerate() {
+        for (col, tile) in row.iter().enumerate() {
+            let y = nr - 1 - r as i32;
+            let x = col as i32;
+            let look = chart::tile_look(tile.as_ref(), suppressed[r][col], top, c.scale());
+            let fill = RGBColor(look.rgb.0, look.rgb.1, look.rgb.2);
+            let (text, ink) = (look.text, if look.light_ink { WHITE } else { BLACK });
+            let corners = [
+                (SegmentValue::Exact(x), SegmentValue::Exact(y)),
+                (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+            ];
+            chart
+                .draw_series([
+                    Rectangle::new(corners.clone(), fill.filled()),
+                    Rectangle::new(corners, WHITE.stroke_width(2)),
+                ])
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    text,
+                    (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+                    (FONT, 14)
+                        .into_font()
+                        .color(&ink)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                )))
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+fn pyramid<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    c: &Chart,
+    bands: &[String],
+    men: &[Option<chart::Value>],
+    women: &[Option<chart::Value>],
+) -> Result<(), PlotError>
+where
+    DB::ErrorType: 'static,
+{
+    let top = men
+        .iter()
+        .chain(women)
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.estimate));
+    let top = if top <= 0.0 { 1.0 } else { top * 1.1 };
+    let last = bands.len().saturating_sub(1) as i32;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&c.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-top..top, (0..last).into_segmented())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(&c.x_label)
+        .y_desc(&c.y_label)
+        .label_style((FONT, 13))
+        .light_line_style(TRANSPARENT)
+        .y_labels(bands.len())
+        .x_label_formatter(&|x| format!("{:.0}", x.abs()))
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(i) => bands.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(err)?;
+    let sides = [
+        (men, -1.0, RGBColor(66, 120, 190), "men"),
+        (women, 1.0, RGBColor(200, 90, 110), "women"),
+    ];
+    for (values, sign, colour, name) in sides {
+        let mut first = true;
+        for (i, v) in values.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let i = i as i32;
+            let fill = if v.flagged {
+                RGBColor(230, 140, 40)
+            } else {
+                colour
+            };
+            let mut bar = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(i)),
+                    (sign * v.estimate, SegmentValue::Exact(i + 1)),
+                ],
+                fill.mix(0.75).filled(),
+            );
+            bar.set_margin(3, 3, 0, 0);
+            let drawn = chart.draw_series(std::iter::once(bar)).map_err(err)?;
+            if first {
+                first = false;
+                drawn.label(name).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
+                });
+            }
+        }
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
 }

@@ -16,6 +16,17 @@ pub enum AnalysisSpec {
     Standardised(StandardisedSpec),
 }
 
+impl AnalysisSpec {
+    /// The kind's name, as in the JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnalysisSpec::Trend(_) => "trend",
+            AnalysisSpec::Prevalence(_) => "prevalence",
+            AnalysisSpec::Standardised(_) => "standardised",
+        }
+    }
+}
+
 /// Where counts come from: the index (a saved cohort, or everything), or
 /// a user's table of counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +61,7 @@ pub enum TimeUnit {
 }
 
 /// A variable that splits counts into strata.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stratum {
     Modality,
@@ -60,24 +71,79 @@ pub enum Stratum {
     Sex,
     AgeGroup,
     Year,
+    /// A linked EHR column's value (its text), by patient or accession as
+    /// the dataset was linked.
+    Ehr {
+        dataset: String,
+        column: String,
+    },
+    /// A per-series feature (e.g. `laa950_percent`) cut into bands at
+    /// `cuts` (ascending): "< 5", "5 to < 10", ">= 10". A study takes the
+    /// highest value among its series; none is "unknown".
+    Feature {
+        name: String,
+        cuts: Vec<f64>,
+    },
 }
 
 impl Stratum {
-    pub fn name(&self) -> &'static str {
+    /// The stratum's name in results and CSV columns.
+    pub fn name(&self) -> String {
         match self {
-            Stratum::Modality => "modality",
-            Stratum::BodyPart => "body_part",
-            Stratum::Site => "site",
-            Stratum::Manufacturer => "manufacturer",
-            Stratum::Sex => "sex",
-            Stratum::AgeGroup => "age_group",
-            Stratum::Year => "year",
+            Stratum::Modality => "modality".into(),
+            Stratum::BodyPart => "body_part".into(),
+            Stratum::Site => "site".into(),
+            Stratum::Manufacturer => "manufacturer".into(),
+            Stratum::Sex => "sex".into(),
+            Stratum::AgeGroup => "age_group".into(),
+            Stratum::Year => "year".into(),
+            Stratum::Ehr { column, .. } => column.clone(),
+            Stratum::Feature { name, .. } => name.clone(),
         }
+    }
+
+    /// Why this stratum cannot be used, if so.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Stratum::Ehr { dataset, column } if dataset.trim().is_empty() || column.trim().is_empty() => {
+                Err("an `ehr` stratum needs its `dataset` and `column`".into())
+            }
+            Stratum::Feature { name, .. } if name.trim().is_empty() => {
+                Err("a `feature` stratum needs the feature's `name` (e.g. laa950_percent)".into())
+            }
+            Stratum::Feature { cuts, .. }
+                if cuts.is_empty()
+                    || cuts.iter().any(|c| !c.is_finite())
+                    || cuts.windows(2).any(|w| w[0] >= w[1]) =>
+            {
+                Err("a `feature` stratum needs `cuts`: finite numbers in increasing order, e.g. [5, 10, 20]".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The labels of a feature's bands, in order.
+    pub fn feature_bands(cuts: &[f64]) -> Vec<String> {
+        let n = |v: f64| super::chart::fmt_num(v);
+        let mut out = Vec::with_capacity(cuts.len() + 1);
+        if let Some(first) = cuts.first() {
+            out.push(format!("< {}", n(*first)));
+        }
+        for w in cuts.windows(2) {
+            out.push(format!("{} to < {}", n(w[0]), n(w[1])));
+        }
+        if let Some(last) = cuts.last() {
+            out.push(format!(">= {}", n(*last)));
+        }
+        out
     }
 
     /// Strata with a natural order (a trend test across them makes sense).
     pub fn ordered(&self) -> bool {
-        matches!(self, Stratum::AgeGroup | Stratum::Year)
+        matches!(
+            self,
+            Stratum::AgeGroup | Stratum::Year | Stratum::Feature { .. }
+        )
     }
 }
 

@@ -13,7 +13,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     spec: PathBuf,
     /// Folder for result.json, result.csv, spec.json, plot.svg and plot.png
-    /// (created if needed).
+    /// (plus plot-heatmap.* / plot-pyramid.* where those views apply;
+    /// created if needed).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Print the result as JSON on stdout.
@@ -24,10 +25,41 @@ pub struct AnalyzeArgs {
     /// aggregate-only workspace.
     #[arg(long)]
     release: bool,
+    /// The name the result is saved under in the workspace (default: the
+    /// specification file's name). `analyses list` shows saved analyses.
+    #[arg(long)]
+    name: Option<String>,
 }
 
-/// The size of the written plots, in pixels.
-const PLOT_SIZE: (u32, u32) = (1000, 620);
+#[derive(clap::Subcommand, Debug)]
+pub enum AnalysesCmd {
+    /// The analyses saved in the workspace (newest first).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a saved analysis's result, as computed then, into a folder.
+    Show {
+        id: i64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-run a saved analysis's specification on the index as it is now,
+    /// save the new result and write it into a folder.
+    Rerun {
+        id: i64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long)]
+        release: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a saved analysis.
+    Delete { id: i64 },
+}
 
 pub fn run(db: &Path, a: AnalyzeArgs) -> anyhow::Result<i32> {
     let text = std::fs::read_to_string(&a.spec)
@@ -38,100 +70,94 @@ pub fn run(db: &Path, a: AnalyzeArgs) -> anyhow::Result<i32> {
             a.spec.display()
         )
     })?;
-    // Counts from CSV files need no workspace; the index does.
-    let result = match Engine::open_existing(db) {
-        Ok(engine) => engine.run_analysis(&spec, a.release)?,
-        Err(_) if !db.exists() => Engine::run_analysis_on_counts(&spec, a.release)?,
+    // Counts from CSV files need no workspace; the index does. With a
+    // workspace the result is saved in it.
+    let (result, saved) = match Engine::open_existing(db) {
+        Ok(engine) => {
+            let result = engine.run_analysis(&spec, a.release)?;
+            let name = a.name.clone().unwrap_or_else(|| {
+                a.spec
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| spec.kind().to_string())
+            });
+            let id = engine.save_analysis(&name, &result)?;
+            (result, Some(id))
+        }
+        Err(_) if !db.exists() => (Engine::run_analysis_on_counts(&spec, a.release)?, None),
         Err(e) => return Err(e.into()),
     };
-    write_outputs(&a.out, &result)?;
-    if a.json {
-        super::output::print_json(&result)?;
+    report(&result, &a.out, a.json, saved)
+}
+
+/// Writes the outputs and prints the result (or its summary).
+fn report(r: &AnalysisResult, out: &Path, json: bool, saved: Option<i64>) -> anyhow::Result<i32> {
+    pacs_cohort::analysis::output::write_all(out, r, None)?;
+    if json {
+        super::output::print_json(r)?;
     } else {
-        print_summary(&result);
-        println!("written: {}", a.out.display());
+        print_summary(r);
+        if let Some(id) = saved {
+            println!("saved as analysis {id} (`pacs-cohort analyses list`)");
+        }
+        println!("written: {}", out.display());
     }
     Ok(exit::OK)
 }
 
-fn write_outputs(dir: &Path, r: &AnalysisResult) -> anyhow::Result<()> {
-    pacs_cohort::private_fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let write = |name: &str, bytes: Vec<u8>| -> anyhow::Result<()> {
-        let path = dir.join(name);
-        pacs_cohort::private_fs::write(&path, &bytes)
-            .with_context(|| format!("cannot write {}", path.display()))
-    };
-    write("result.json", serde_json::to_vec_pretty(r)?)?;
-    write("spec.json", serde_json::to_vec_pretty(&r.spec)?)?;
-    write("result.csv", csv_bytes(r)?)?;
-    write(
-        "plot.svg",
-        pacs_cohort::analysis::plot::svg(r, PLOT_SIZE)?.into_bytes(),
-    )?;
-    // The plot library opens the PNG itself: create it owner-only first
-    // (opening an existing file keeps its mode).
-    let png = dir.join("plot.png");
-    pacs_cohort::private_fs::touch(&png)
-        .with_context(|| format!("cannot create {}", png.display()))?;
-    pacs_cohort::analysis::plot::png(r, &png, PLOT_SIZE)?;
-    Ok(())
-}
-
-/// Every cell as one CSV row (suppressed numbers empty in a released result).
-fn csv_bytes(r: &AnalysisResult) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "part",
-        "labels",
-        "period",
-        "x",
-        "n",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "method",
-        "suppressed",
-    ])?;
-    let mut row = |part: &str, c: &Cell| -> anyhow::Result<()> {
-        let num = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
-        w.write_record([
-            part.to_string(),
-            c.labels.join(" / "),
-            c.period.clone().unwrap_or_default(),
-            c.x.map(|x| x.to_string()).unwrap_or_default(),
-            num(c.n),
-            num(c.estimate),
-            num(c.ci_low),
-            num(c.ci_high),
-            c.method.clone(),
-            c.suppressed.to_string(),
-        ])?;
-        Ok(())
-    };
-    match &r.result {
-        ResultBody::Trend(t) => {
-            for line in &t.lines {
-                for c in &line.cells {
-                    row("trend", c)?;
+pub fn run_saved(db: &Path, c: AnalysesCmd) -> anyhow::Result<i32> {
+    let engine = Engine::open_existing(db)?;
+    match c {
+        AnalysesCmd::List { json } => {
+            let list = engine.saved_analyses()?;
+            if json {
+                super::output::print_json(&list)?;
+            } else if list.is_empty() {
+                println!("no saved analyses; `pacs-cohort analyze --spec FILE --out DIR` runs and saves one");
+            } else {
+                for a in &list {
+                    println!(
+                        "{:>4}  {:<28} {:<13} {}{}",
+                        a.id,
+                        a.name,
+                        a.kind,
+                        a.computed_at,
+                        if a.released { "  released" } else { "" }
+                    );
                 }
             }
+            Ok(exit::OK)
         }
-        ResultBody::Prevalence(p) => {
-            for c in &p.cells {
-                row("stratum", c)?;
+        AnalysesCmd::Show { id, out, json } => {
+            let r = engine.saved_analysis(id)?;
+            if engine.index_changed_since(&r)? && !json {
+                println!("note: the index changed since this analysis was computed; `analyses rerun {id}` recomputes it");
             }
-            row("total", &p.total)?;
+            report(&r, &out, json, None)
         }
-        ResultBody::Standardised(s) => {
-            for c in &s.bands {
-                row("age_band", c)?;
-            }
-            row("adjusted", &s.adjusted)?;
-            row("crude", &s.crude)?;
+        AnalysesCmd::Rerun {
+            id,
+            out,
+            release,
+            json,
+        } => {
+            let old = engine.saved_analysis(id)?;
+            let name = engine
+                .saved_analyses()?
+                .into_iter()
+                .find(|a| a.id == id)
+                .map(|a| a.name)
+                .unwrap_or_else(|| format!("analysis {id}"));
+            let r = engine.run_analysis(&old.spec, release || old.suppression.released)?;
+            let new_id = engine.save_analysis(&name, &r)?;
+            report(&r, &out, json, Some(new_id))
+        }
+        AnalysesCmd::Delete { id } => {
+            engine.delete_saved_analysis(id)?;
+            println!("deleted analysis {id}");
+            Ok(exit::OK)
         }
     }
-    Ok(w.into_inner()?)
 }
 
 fn shown(c: &Cell) -> String {

@@ -28,6 +28,44 @@ pub enum CohortCmd {
         /// Also write the attrition table as CSV (suppressed with --release).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+        /// Do not count: read the level counts another engine returned for
+        /// `cohort sql` (its count statement's row, as CSV or TSV, header
+        /// optional), so that they are shown and suppressed as the app's.
+        #[arg(long, value_name = "FILE", requires = "from_attrition")]
+        from_counts: Option<PathBuf>,
+        /// With --from-counts: the rows the attrition statement returned.
+        #[arg(long, value_name = "FILE", requires = "from_counts")]
+        from_attrition: Option<PathBuf>,
+    },
+    /// Prints the count and attrition SQL of a definition for the tables
+    /// `export-index` writes (views patients, studies, series, instances),
+    /// to run on DuckDB, Spark SQL or Trino.
+    Sql {
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "cohort",
+            required_unless_present = "cohort"
+        )]
+        spec: Option<PathBuf>,
+        /// A saved cohort instead of a file.
+        #[arg(long, value_name = "NAME")]
+        cohort: Option<String>,
+        #[arg(long, value_enum, default_value = "ansi")]
+        dialect: SqlDialect,
+        /// Values written into the SQL (runs as pasted), or as `?` / `$N`
+        /// placeholders (listed after each statement, and in --json).
+        #[arg(long, value_enum, default_value = "inline")]
+        params: SqlParams,
+        /// Start with the views that read an export folder (--lake) in
+        /// this engine, so the output runs as it is.
+        #[arg(long, value_enum, requires = "lake")]
+        views: Option<SqlViews>,
+        /// The export-index folder the views read.
+        #[arg(long, value_name = "DIR", requires = "views")]
+        lake: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Saves a definition file as a new revision of its cohort.
     Save {
@@ -80,6 +118,25 @@ pub enum CohortCmd {
     },
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SqlDialect {
+    /// Portable SQL (checked on DuckDB and Spark SQL).
+    Ansi,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SqlParams {
+    Inline,
+    Qmark,
+    Dollar,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SqlViews {
+    Duckdb,
+    Spark,
+}
+
 fn read_spec(path: &Path) -> anyhow::Result<CohortSpec> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!(
@@ -98,13 +155,20 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             release,
             threshold,
             csv,
+            from_counts,
+            from_attrition,
         } => {
             let spec = read_spec(&spec)?;
             let engine = Engine::open(db)?;
             let privacy = engine.privacy()?;
             let threshold = threshold.unwrap_or(privacy.release_threshold);
             let release = release || privacy.aggregate_only;
-            let counts = engine.cohort_count(&spec)?;
+            let counts = match (from_counts, from_attrition) {
+                (Some(levels), Some(funnel)) => {
+                    super::engine_counts::read(&spec, &levels, &funnel)?
+                }
+                _ => engine.cohort_count(&spec)?,
+            };
             let shown = pacs_cohort::privacy::shown(&counts, threshold, release);
             if let Some(path) = csv {
                 write_attrition_csv(&path, &spec, &shown, threshold)?;
@@ -114,6 +178,22 @@ pub fn run(db: &Path, cmd: CohortCmd) -> anyhow::Result<i32> {
             } else {
                 print_counts(&spec, &shown);
             }
+        }
+        CohortCmd::Sql {
+            spec,
+            cohort,
+            dialect: SqlDialect::Ansi,
+            params,
+            views,
+            lake,
+            json,
+        } => {
+            let spec = match (spec, cohort) {
+                (Some(path), _) => read_spec(&path)?,
+                (None, Some(name)) => Engine::open(db)?.cohort(&name, None)?.spec,
+                (None, None) => anyhow::bail!("give --spec FILE or --cohort NAME"),
+            };
+            print_sql(&spec, params, views.zip(lake), json)?;
         }
         CohortCmd::Save { spec } => {
             let spec = read_spec(&spec)?;
@@ -329,5 +409,59 @@ fn write_attrition_csv(
     let part = path.with_extension("csv.part");
     std::fs::write(&part, text)?;
     std::fs::rename(&part, path)?;
+    Ok(())
+}
+
+fn print_sql(
+    spec: &CohortSpec,
+    params: SqlParams,
+    views: Option<(SqlViews, String)>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use pacs_cohort::cohort::ansi;
+    let style = match params {
+        SqlParams::Inline => ansi::ParamStyle::Inline,
+        SqlParams::Qmark => ansi::ParamStyle::Qmark,
+        SqlParams::Dollar => ansi::ParamStyle::Dollar,
+    };
+    let sql = ansi::emit(spec, style)?;
+    let views = views.map(|(engine, lake)| {
+        let engine = match engine {
+            SqlViews::Duckdb => ansi::ViewEngine::Duckdb,
+            SqlViews::Spark => ansi::ViewEngine::Spark,
+        };
+        ansi::views(engine, &lake)
+    });
+    if json {
+        return print_json(&serde_json::json!({
+            "dialect": "ansi",
+            "views": views,
+            "count": sql.count,
+            "attrition": sql.attrition,
+        }));
+    }
+    // Comments name each statement; the name of the cohort is user text,
+    // so it goes on a line of its own after `--`, with line breaks removed.
+    let name: String = spec.name.chars().filter(|c| !c.is_control()).collect();
+    println!(
+        "-- cohort: {name} (unit: {:?}); pacs-cohort cohort sql --dialect ansi",
+        spec.unit
+    );
+    if let Some(v) = views {
+        println!("{v}");
+    }
+    for (label, st) in [
+        ("count: patients, studies, series, instances", &sql.count),
+        ("attrition: one row per step", &sql.attrition),
+    ] {
+        println!("-- {label}");
+        println!("{};", st.sql);
+        if !st.params.is_empty() {
+            println!(
+                "-- parameters, in order: {}",
+                serde_json::to_string(&st.params)?
+            );
+        }
+    }
     Ok(())
 }

@@ -8,7 +8,9 @@ mod bench_floor;
 mod bench_preview;
 mod biomarker;
 mod cohort;
+mod engine_counts;
 mod export;
+mod export_index;
 mod findings;
 mod index;
 mod key;
@@ -58,6 +60,9 @@ enum Command {
     Cohort(cohort::CohortCmd),
     /// De-identified DICOM export of a saved cohort, checked for residual PHI.
     Export(export::ExportArgs),
+    /// Write the index as Parquet tables (Hive partitions) for DuckDB,
+    /// Spark, Trino or pandas; private by default.
+    ExportIndex(export_index::ExportIndexArgs),
     /// The workspace key for pseudonyms: fingerprint, export, import.
     #[command(subcommand)]
     Key(key::KeyCmd),
@@ -84,6 +89,9 @@ enum Command {
     Privacy(privacy::PrivacyArgs),
     /// Run an analysis (trend, prevalence, standardised rate) from a JSON spec.
     Analyze(analyze::AnalyzeArgs),
+    /// Analyses saved in the workspace: list, show, re-run, delete.
+    #[command(subcommand)]
+    Analyses(analyze::AnalysesCmd),
     /// Imaging biomarkers from pixels: the CT emphysema index per series.
     #[command(subcommand)]
     Biomarker(biomarker::BiomarkerCmd),
@@ -160,6 +168,8 @@ pub fn run() -> i32 {
         Some(Command::Files(a)) => query::files(&db, a),
         Some(Command::Synth(a)) => synth::run(a),
         Some(Command::Analyze(a)) => analyze::run(&db, a),
+        Some(Command::ExportIndex(a)) => export_index::run(&db, a),
+        Some(Command::Analyses(c)) => analyze::run_saved(&db, c),
         Some(Command::Biomarker(c)) => biomarker::run(&db, c),
         Some(Command::Cohort(c)) => cohort::run(&db, c),
         Some(Command::Link(c)) => link::run(&db, c),

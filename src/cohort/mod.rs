@@ -5,6 +5,7 @@
 //! parameter. This module builds SQL text and parameters only; `store`
 //! executes them.
 
+pub mod ansi;
 mod compile;
 
 pub use compile::{compile, compile_rule_flags, has_index_event, CompiledCohort, Param};

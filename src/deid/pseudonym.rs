@@ -24,8 +24,25 @@ impl std::fmt::Debug for Key {
 }
 
 fn mac(key: &Key, label: &str, parts: &[&str]) -> [u8; 32] {
-    let mut m =
-        <Hmac<Sha256> as Mac>::new_from_slice(&key.0).expect("HMAC takes keys of any length");
+    // The keyed state (the key's inner and outer pads hashed) is set up
+    // once per thread and key and cloned per use: half the hashing of a
+    // fresh HMAC for these short inputs.
+    thread_local! {
+        static KEYED: std::cell::RefCell<Option<([u8; 32], Hmac<Sha256>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let mut m = KEYED.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        match &*cell {
+            Some((k, m)) if *k == key.0 => m.clone(),
+            _ => {
+                let m = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
+                    .expect("HMAC takes keys of any length");
+                *cell = Some((key.0, m.clone()));
+                m
+            }
+        }
+    });
     m.update(label.as_bytes());
     m.update(b"\0");
     for (i, p) in parts.iter().enumerate() {
@@ -69,6 +86,12 @@ pub fn date_offset_days(key: &Key, issuer: &str, patient_id: &str) -> i64 {
 /// (e.g. a source path in an export's resume journal).
 pub fn keyed_label(key: &Key, label: &str, value: &str) -> String {
     hex(&mac(key, label, &[value])[..16])
+}
+
+/// A keyed 64-bit number that names a value without revealing it (ids
+/// of exported rows).
+pub fn keyed_u64(key: &Key, label: &str, value: &str) -> u64 {
+    u64::from_be_bytes(mac(key, label, &[value])[..8].try_into().unwrap_or([0; 8]))
 }
 
 /// Lower-case hexadecimal of `bytes` (digests, fingerprints, labels).

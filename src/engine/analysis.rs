@@ -7,7 +7,7 @@ use super::job::{self, JobHandle};
 use super::{CancelToken, Engine, EngineError};
 use crate::analysis::{
     self, AnalysisError, AnalysisResult, AnalysisSpec, CohortUsed, CountRow, CountTable,
-    ResultBody, Source, Stratum, Suppression, Unit, SPEC_VERSION, SUPPRESSION_RULE,
+    ResultBody, SavedAnalysis, Source, Stratum, Suppression, Unit, SPEC_VERSION, SUPPRESSION_RULE,
 };
 use crate::cohort::{self, CompiledCohort};
 use crate::model::Rule;
@@ -94,7 +94,7 @@ fn trend_table(
     )?;
     let undated = store::analysis::undated(&conn, &engine.db, &set)?;
     let mut columns = vec!["period".to_string()];
-    columns.extend(t.split.as_ref().map(|s| s.name().to_string()));
+    columns.extend(t.split.as_ref().map(Stratum::name));
     let rows = rows
         .into_iter()
         .map(|(period, label, n)| CountRow {
@@ -131,6 +131,9 @@ fn run(
     let mut warnings = Vec::new();
     let result = match spec {
         AnalysisSpec::Trend(t) => {
+            if let Some(s) = &t.split {
+                s.check().map_err(AnalysisError::Input)?;
+            }
             let (mut table, undated) = match &t.source {
                 Source::CountsCsv(path) => (analysis::read_counts_csv(path)?, 0),
                 source => trend_table(workspace(engine)?, source, t, t.unit, &mut cohorts, cancel)?,
@@ -194,6 +197,9 @@ fn run(
                     AnalysisError::Input("at most three strata can be crossed".into()).into(),
                 );
             }
+            for s in &p.strata {
+                s.check().map_err(AnalysisError::Input)?;
+            }
             let table = match &p.denominator {
                 Source::CountsCsv(path) => analysis::read_counts_csv(path)?,
                 source => {
@@ -221,7 +227,7 @@ fn run(
                         columns: if p.strata.is_empty() {
                             vec!["all".into()]
                         } else {
-                            p.strata.iter().map(|s| s.name().to_string()).collect()
+                            p.strata.iter().map(Stratum::name).collect()
                         },
                         rows: rows
                             .into_iter()
@@ -236,6 +242,7 @@ fn run(
             };
             let order: Option<Vec<String>> = match p.strata.as_slice() {
                 [Stratum::AgeGroup] => Some(p.age_bands.iter().map(|b| b.to_string()).collect()),
+                [Stratum::Feature { cuts, .. }] => Some(Stratum::feature_bands(cuts)),
                 [Stratum::Year] => {
                     let mut years: Vec<String> =
                         table.rows.iter().map(|r| r.labels[0].clone()).collect();
@@ -306,14 +313,14 @@ fn run(
     Ok(AnalysisResult {
         spec_version: SPEC_VERSION,
         spec: spec.clone(),
-        app_version: env!("CARGO_PKG_VERSION"),
-        computed_at: now_utc(),
+        app_version: env!("CARGO_PKG_VERSION").into(),
+        computed_at: crate::clock::now_utc(),
         index_snapshot: engine.and_then(|e| e.index_snapshot().ok()),
         cohorts,
         suppression: Suppression {
             threshold,
             released: release,
-            rule: SUPPRESSION_RULE,
+            rule: SUPPRESSION_RULE.into(),
         },
         result,
         warnings,
@@ -342,11 +349,115 @@ impl Engine {
         }
     }
 
+    /// Saves a result (with its specification) in the workspace under
+    /// `name`; returns its id.
+    pub fn save_analysis(&self, name: &str, result: &AnalysisResult) -> Result<i64, EngineError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(input("give the analysis a name to save it under"));
+        }
+        let encode = |e: serde_json::Error| input(format!("cannot encode the analysis: {e}"));
+        let spec = serde_json::to_string(&result.spec).map_err(encode)?;
+        let json = serde_json::to_string(result).map_err(encode)?;
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::analysis_runs::insert(
+            &conn,
+            &self.db,
+            &store::analysis_runs::NewRun {
+                name,
+                kind: result.spec.kind(),
+                spec: &spec,
+                result: &json,
+                released: result.suppression.released,
+                app_version: &result.app_version,
+                index_snapshot: result.index_snapshot.as_deref(),
+                computed_at: &result.computed_at,
+            },
+        )?)
+    }
+
+    /// The saved analyses, newest first.
+    pub fn saved_analyses(&self) -> Result<Vec<SavedAnalysis>, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        Ok(store::analysis_runs::list(&conn, &self.db)?)
+    }
+
+    /// A saved analysis's result, as it was computed.
+    pub fn saved_analysis(&self, id: i64) -> Result<AnalysisResult, EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        let json = store::analysis_runs::result_json(&conn, &self.db, id)?.ok_or_else(|| {
+            input(format!(
+                "no saved analysis {id}; `pacs-cohort analyses list` shows the saved ones"
+            ))
+        })?;
+        serde_json::from_str(&json).map_err(|e| {
+            input(format!(
+                "saved analysis {id} cannot be read by this version of the app ({e}); its specification can still be re-run from `analyses list --json`"
+            ))
+        })
+    }
+
+    /// Deletes a saved analysis.
+    pub fn delete_saved_analysis(&self, id: i64) -> Result<(), EngineError> {
+        let conn = store::open_rw(&self.db)?;
+        if store::analysis_runs::delete(&conn, &self.db, id)? {
+            Ok(())
+        } else {
+            Err(input(format!("no saved analysis {id}")))
+        }
+    }
+
+    /// Writes `result` for release into a new folder under `parent`
+    /// (plots in `view` first, CSV, result and specification) and returns
+    /// it. A result computed with small cells shown is computed again with
+    /// them suppressed: nothing unsuppressed leaves through an export.
+    pub fn export_analysis(
+        &self,
+        parent: &Path,
+        result: &AnalysisResult,
+        view: analysis::chart::ChartView,
+    ) -> Result<std::path::PathBuf, EngineError> {
+        let released;
+        let result = if result.suppression.released {
+            result
+        } else {
+            released = self.run_analysis(&result.spec, true)?;
+            &released
+        };
+        let stamp: String = result
+            .computed_at
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect();
+        let base = format!("analysis-{}-{stamp}", result.spec.kind());
+        let mut dir = parent.join(&base);
+        let mut n = 1;
+        while dir.exists() {
+            n += 1;
+            dir = parent.join(format!("{base}-{n}"));
+        }
+        analysis::output::write_all(&dir, result, Some(view)).map_err(|e| input(e.to_string()))?;
+        Ok(dir)
+    }
+
+    /// Whether the index changed since `result` was computed (its counts
+    /// would differ on a re-run).
+    pub fn index_changed_since(&self, result: &AnalysisResult) -> Result<bool, EngineError> {
+        Ok(match &result.index_snapshot {
+            Some(s) => self.index_snapshot()? != *s,
+            None => false,
+        })
+    }
+
     /// Identifies the state of the index (cheaply: no counting).
     fn index_snapshot(&self) -> Result<String, EngineError> {
         let conn = store::open_ro(&self.db)?;
         Ok(store::analysis::snapshot(&conn, &self.db)?)
     }
+}
+
+fn input(message: impl Into<String>) -> EngineError {
+    EngineError::Analysis(AnalysisError::Input(message.into()))
 }
 
 fn study_set(c: Option<&CompiledCohort>) -> StudySet<'_> {
@@ -366,28 +477,4 @@ fn load_standard(which: &str) -> Result<Standard, AnalysisError> {
         ))
     })?;
     Ok(Standard::parse(which, &text)?)
-}
-
-fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }

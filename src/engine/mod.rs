@@ -7,6 +7,7 @@ mod biomarker;
 mod burnin;
 mod export;
 mod job;
+mod lake;
 mod masks;
 mod pacs;
 mod preview;
@@ -74,6 +75,8 @@ pub enum EngineError {
     /// A PACS node's settings or a harvest/retrieval request is not usable.
     #[error("{0}")]
     Pacs(String),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::LakeError),
     /// An image that cannot be read, masked or encoded for the preview.
     #[error("{0}")]
     Preview(String),

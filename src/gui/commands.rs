@@ -61,6 +61,8 @@ pub enum Command {
     AskValues(pacs_cohort::model::ValueField),
     /// Thumbnails, the viewer, masks, the review queue.
     Imaging(super::imaging::Cmd),
+    /// The Analyses area.
+    Analyses(super::analyses::Cmd),
 }
 
 /// A question before something that cannot be undone.

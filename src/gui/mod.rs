@@ -3,6 +3,7 @@
 //! folder dialog runs on a worker; results come back over channels drained
 //! in `logic` each frame.
 
+mod analyses;
 mod app;
 mod commands;
 mod export_job;

@@ -15,6 +15,10 @@ pub trait FolderPicker: Send + Sync {
     fn pick_save_csv(&self, _default_name: &str) -> Option<PathBuf> {
         None
     }
+    /// Blocks until the user picks the folder an analysis is written into.
+    fn pick_analysis_folder(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The system dialog (XDG portal, or zenity as a fallback).
@@ -37,6 +41,12 @@ impl FolderPicker for RfdPicker {
     fn pick_export_parent(&self) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .set_title("Choose where to write the de-identified export")
+            .pick_folder()
+    }
+
+    fn pick_analysis_folder(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Choose where to write the analysis (plots, CSV, specification)")
             .pick_folder()
     }
 

@@ -16,6 +16,8 @@ pub enum Tab {
     Images,
     /// The visual PHI review queue.
     Review,
+    /// Trends, prevalence, standardised rates and their charts.
+    Analyses,
     Files,
 }
 
@@ -42,6 +44,8 @@ pub struct Prefs {
     pub profile: ProfilePrefs,
     /// The name recorded with review decisions.
     pub reviewer: String,
+    /// The analysis being set up (kept across restarts).
+    pub analysis_form: super::analyses::form::Form,
 }
 
 /// The profile options a user switches (the library's `ProfileChoices`,
@@ -110,6 +114,7 @@ impl Default for Prefs {
             draft_workspace: None,
             profile: ProfilePrefs::default(),
             reviewer: String::new(),
+            analysis_form: Default::default(),
         }
     }
 }

@@ -25,6 +25,9 @@ impl FolderPicker for FakePicker {
     fn pick_export_parent(&self) -> Option<PathBuf> {
         self.0.parent().map(Path::to_path_buf)
     }
+    fn pick_analysis_folder(&self) -> Option<PathBuf> {
+        self.0.parent().map(Path::to_path_buf)
+    }
     fn pick_save_csv(&self, default_name: &str) -> Option<PathBuf> {
         self.0.parent().map(|p| p.join(default_name))
     }
@@ -1612,4 +1615,224 @@ fn a_drawn_rectangle_is_moved_resized_and_saved_as_a_device_template() {
         "template 'corner label' {},{} {}x{}",
         t.rect.x, t.rect.y, t.rect.width, t.rect.height
     ));
+}
+
+/// Waits for the Analyses area's result to come from `spec`.
+fn shown_spec_is(
+    h: &mut Harness<'static, PacsApp>,
+    what: &str,
+    done: impl Fn(&pacs_cohort::analysis::AnalysisSpec) -> bool,
+) {
+    wait_until(h, what, |a| {
+        a.analyses.running.is_none()
+            && a.analyses
+                .shown
+                .as_ref()
+                .is_some_and(|s| done(&s.result.spec))
+    });
+}
+
+#[test]
+fn the_analyses_area_runs_a_trend_and_a_prevalence_redraws_saves_and_exports() {
+    use pacs_cohort::analysis::chart::ChartView;
+    use pacs_cohort::analysis::{AnalysisSpec, ResultBody, TimeUnit};
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, mut h) = with_saved_new_cohort(tmp.path(), 24);
+    let engine = Engine::open(&db).unwrap();
+    h.get_by_label("Analyses").click();
+    // The default form (a yearly trend of all studies) runs by itself.
+    shown_spec_is(
+        &mut h,
+        "the yearly trend",
+        |s| matches!(s, AnalysisSpec::Trend(t) if t.time == TimeUnit::Year),
+    );
+    h.get_by_label("Trend over time");
+    let shown = h.state().analyses.shown.as_ref().unwrap();
+    // The same numbers as the library computes for the same spec.
+    let direct = engine.run_analysis(&shown.result.spec, false).unwrap();
+    assert_eq!(shown.result.result, direct.result);
+    let ResultBody::Trend(t) = &shown.result.result else {
+        panic!("a trend")
+    };
+    let studies: u64 = t.lines[0].cells.iter().filter_map(|c| c.x).sum();
+    assert_eq!(studies + t.undated, engine.status().unwrap().levels.studies);
+
+    // Changing the time unit redraws: a quarterly trend, no Run needed.
+    h.get_by_label("quarter").click();
+    shown_spec_is(
+        &mut h,
+        "the quarterly trend",
+        |s| matches!(s, AnalysisSpec::Trend(t) if t.time == TimeUnit::Quarter),
+    );
+    let ResultBody::Trend(t) = &h.state().analyses.shown.as_ref().unwrap().result.result else {
+        panic!("a trend")
+    };
+    assert!(t.lines[0]
+        .cells
+        .iter()
+        .all(|c| c.period.as_deref().is_some_and(|p| p.contains("-Q"))));
+
+    // A prevalence of the cohort among all studies, by age group x sex.
+    h.get_by_label("Prevalence").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("choose the outcome").is_some());
+    // The outcome combo (the biomarker block below has one too).
+    h.get_all_by_value("choose a cohort")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    h.get_all_by_label("new cohort").last().unwrap().click();
+    h.run_steps(2);
+    // Crossed with sex: the first "none" is the second stratum's combo.
+    h.get_all_by_value("none").next().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label("sex").click();
+    h.run_steps(2);
+    shown_spec_is(
+        &mut h,
+        "the prevalence",
+        |s| matches!(s, AnalysisSpec::Prevalence(p) if p.strata.len() == 2),
+    );
+    let r = h.state().analyses.shown.as_ref().unwrap().result.clone();
+    let ResultBody::Prevalence(p) = &r.result else {
+        panic!("a prevalence")
+    };
+    // Every study is in the cohort of all studies: 100% in every stratum.
+    assert!(p.cells.iter().all(|c| c.estimate == Some(1.0)), "{p:?}");
+    h.get_by_label("Prevalence by age_group x sex");
+    h.get_by_label("Heatmap").click();
+    h.run_steps(2);
+    assert_eq!(h.state().analyses.view, ChartView::Heatmap);
+    h.get_by_label("Age-sex pyramid").click();
+    h.run_steps(2);
+    h.get_by_label("Denominator by age group and sex");
+
+    // Save it under a name; it is listed.
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the saved analysis", |a| {
+        a.analyses.saved.len() == 1
+    });
+    assert_eq!(h.state().analyses.saved[0].kind, "prevalence");
+    assert_eq!(engine.saved_analyses().unwrap().len(), 1);
+
+    // Export: the released result, plots and specification in a new folder.
+    h.get_by_label("Export…").click();
+    wait_until(&mut h, "the export", |a| {
+        !a.analyses.busy() && matches!(&a.analyses.message, Some(Ok(m)) if m.starts_with("written"))
+    });
+    let folder = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("analysis-prevalence-")
+        })
+        .expect("the export folder");
+    for f in [
+        "result.json",
+        "result.csv",
+        "spec.json",
+        "plot.png",
+        "plot.svg",
+        "plot-heatmap.svg",
+        "plot-bars.png",
+    ] {
+        assert!(folder.join(f).exists(), "{f}");
+    }
+    // The plot written first is the view on screen.
+    let plot = std::fs::read_to_string(folder.join("plot.svg")).unwrap();
+    assert!(plot.contains("Denominator by age group and sex"));
+    let released: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("result.json")).unwrap()).unwrap();
+    assert_eq!(released["suppression"]["released"], true);
+    for c in released["result"]["cells"].as_array().unwrap() {
+        if let Some(x) = c["x"].as_u64() {
+            assert!(x == 0 || x > 10, "no small count leaves: {c}");
+        }
+    }
+
+    // Re-run from the saved list: a second saved result, same numbers.
+    h.get_by_label("Re-run").click();
+    wait_until(&mut h, "the re-run", |a| a.analyses.saved.len() == 2);
+    let rerun = engine
+        .saved_analysis(engine.saved_analyses().unwrap()[0].id)
+        .unwrap();
+    assert_eq!(rerun.result, r.result);
+}
+
+#[test]
+fn the_emphysema_index_runs_from_the_analyses_area_with_progress_and_resume() {
+    use pacs_cohort::synth::ct_volume;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let fractions = [0.03, 0.11];
+    let written = ct_volume::write_archive(&archive, &fractions, 48, 20, 3).unwrap();
+    let (db, engine) = indexed(tmp.path(), &archive);
+    engine
+        .save_cohort(
+            &serde_json::from_str(r#"{"schema_version":1,"name":"all","rules":[]}"#).unwrap(),
+        )
+        .unwrap();
+    let mut h = harness(&db, &archive);
+    wait_until(&mut h, "the workspace to load", |a| {
+        a.status.is_some() && !a.saved_cohorts.is_empty()
+    });
+    h.get_by_label("Analyses").click();
+    h.run_steps(2);
+    h.get_all_by_value("choose a cohort")
+        .last()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    h.get_all_by_label("all").last().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label("Compute emphysema index").click();
+    wait_until(&mut h, "the emphysema job", |a| {
+        a.analyses.biomarker.running.is_none() && a.analyses.biomarker.outcome.is_some()
+    });
+    let report = match h.state().analyses.biomarker.outcome.clone().unwrap() {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(report.computed as usize, fractions.len());
+    h.get_by_label_contains("computed, 0 kept from before");
+    let stored = engine.series_features().unwrap();
+    for c in &written.chest {
+        let f = stored
+            .iter()
+            .find(|f| f.series_uid == c.series_uid)
+            .expect("stored per series");
+        let laa = f
+            .features
+            .iter()
+            .find(|(n, _)| n == "laa950_percent")
+            .unwrap()
+            .1;
+        assert!((laa - c.truth.laa950_percent()).abs() < 1e-6);
+    }
+    // Again: nothing is computed twice.
+    h.get_by_label("Compute emphysema index").click();
+    wait_until(&mut h, "the second run", |a| {
+        a.analyses.biomarker.running.is_none()
+            && a.analyses
+                .biomarker
+                .outcome
+                .as_ref()
+                .is_some_and(|r| r.as_ref().is_ok_and(|r| r.computed == 0))
+    });
+    assert!(
+        h.state()
+            .analyses
+            .biomarker
+            .outcome
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .resumed
+            >= fractions.len() as u64
+    );
 }

@@ -6,7 +6,7 @@ use super::{z_two_sided, StatsError};
 use statrs::distribution::{Beta, ChiSquared, ContinuousCDF};
 
 /// A proportion's estimate and two-sided interval.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     pub estimate: f64,
     pub low: f64,
@@ -90,7 +90,7 @@ pub(super) fn alpha(level: f64) -> Result<f64, StatsError> {
 
 /// Pearson's chi-square test of homogeneity of proportions across k
 /// strata (a k x 2 table of events and non-events).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Homogeneity {
     pub statistic: f64,
     pub df: u32,

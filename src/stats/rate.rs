@@ -50,14 +50,14 @@ pub struct BandCount {
 }
 
 /// A directly standardised rate.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Standardised {
     pub rate: Interval,
     /// The crude rate (all events over all population), per `per`.
     pub crude: f64,
     pub events: u64,
     pub population: f64,
-    pub method: &'static str,
+    pub method: String,
 }
 
 /// Direct standardisation: Σ wᵢ xᵢ / nᵢ with the standard's weights
@@ -124,6 +124,6 @@ pub fn direct_standardised(
         crude: events as f64 / population * per,
         events,
         population,
-        method: "direct standardisation, Fay-Feuer gamma interval",
+        method: "direct standardisation, Fay-Feuer gamma interval".into(),
     })
 }

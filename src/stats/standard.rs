@@ -40,7 +40,7 @@ impl fmt::Display for AgeBand {
 
 /// A standard population: weights by age band (any scale; normalised
 /// where used).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Standard {
     pub name: String,
     pub provenance: String,

@@ -6,7 +6,7 @@ use super::{z_two_sided, StatsError};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// An annual percent change, APC = 100 (e^b - 1), with its interval.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Apc {
     pub apc: f64,
     pub low: f64,
@@ -15,7 +15,7 @@ pub struct Apc {
     pub slope: f64,
     pub se: f64,
     pub p_value: f64,
-    pub method: &'static str,
+    pub method: String,
 }
 
 fn apc_from(b: f64, half: f64) -> (f64, f64, f64) {
@@ -69,7 +69,7 @@ pub fn apc_log_linear(points: &[(f64, f64)], level: f64) -> Result<Apc, StatsErr
         slope: b,
         se,
         p_value,
-        method: "log-linear least squares, t interval",
+        method: "log-linear least squares, t interval".into(),
     })
 }
 
@@ -137,7 +137,7 @@ pub fn apc_poisson(points: &[(f64, u64, f64)], level: f64) -> Result<Apc, StatsE
         slope: b,
         se,
         p_value,
-        method: "Poisson regression with log population offset, Wald interval",
+        method: "Poisson regression with log population offset, Wald interval".into(),
     })
 }
 
@@ -149,7 +149,7 @@ fn standard_normal() -> Normal {
 /// ordered groups (Armitage 1955; Agresti, CDA 3rd ed., 5.3.5):
 /// z = Σ tᵢ(xᵢ - nᵢp̄) / √(p̄(1-p̄) Σ nᵢ(tᵢ - t̄)²), t̄ weighted by nᵢ.
 /// z² equals R's `prop.trend.test` statistic.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrendTest {
     pub z: f64,
     pub chi_square: f64,

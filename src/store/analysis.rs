@@ -115,8 +115,43 @@ fn stratum_expr(s: &Stratum, bands: &[AgeBand], series_joined: bool) -> String {
         Stratum::Sex => "p.sex".to_string(),
         Stratum::Year => "substr(st.study_date, 1, 4)".to_string(),
         Stratum::AgeGroup => age_case(bands),
+        Stratum::Ehr { dataset, column } => format!(
+            "(SELECT e.value_text FROM ehr_values e JOIN ehr_datasets d ON d.id = e.dataset_ref
+              WHERE d.name = {} AND e.column_name = {}
+                AND e.key = CASE d.key_kind WHEN 'patient_id' THEN p.patient_id ELSE st.accession_number END
+                AND (e.issuer IS NULL OR e.issuer = p.issuer)
+              ORDER BY e.rowid LIMIT 1)",
+            literal(dataset),
+            literal(column)
+        ),
+        Stratum::Feature { name, cuts } => feature_case(name, cuts),
     };
     format!("coalesce(NULLIF(trim({expr}), ''), 'unknown')")
+}
+
+/// A SQL string literal (quotes doubled: SQLite has no other escape).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `CASE` of a feature's bands over the highest value among the study's
+/// series (cuts are numbers from the spec, printed as SQL reals).
+fn feature_case(name: &str, cuts: &[f64]) -> String {
+    let value = format!(
+        "(SELECT max(f.value) FROM series_features f JOIN series s1 ON s1.series_uid = f.series_uid
+          WHERE s1.study_ref = st.id AND f.name = {})",
+        literal(name)
+    );
+    let labels = Stratum::feature_bands(cuts);
+    let mut sql = format!("CASE WHEN {value} IS NULL THEN NULL");
+    for (cut, label) in cuts.iter().zip(&labels) {
+        sql.push_str(&format!(" WHEN {value} < {cut:?} THEN {}", literal(label)));
+    }
+    match labels.last() {
+        Some(last) => sql.push_str(&format!(" ELSE {} END", literal(last))),
+        None => sql.push_str(" ELSE 'all' END"),
+    }
+    sql
 }
 
 /// `CASE` of the age bands over the age at the study (bands are numbers

@@ -5,6 +5,7 @@
 //! translated into messages that say what to do.
 
 pub(crate) mod analysis;
+pub(crate) mod analysis_runs;
 pub(crate) mod audit;
 pub(crate) mod biomarker;
 mod browse;

@@ -320,7 +320,24 @@ CREATE TABLE feature_runs (
     PRIMARY KEY (series_uid, method)
 );
 "#,
-    // PACS nodes (user data: how to reach each; secrets stay in this
+    // 14: analyses saved in the workspace (user data): the result with its
+    // full specification, so it can be shown again and re-run; the index
+    // snapshot tells whether the index changed since.
+    r#"
+CREATE TABLE analysis_runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    result TEXT NOT NULL,
+    released INTEGER NOT NULL,
+    app_version TEXT NOT NULL,
+    index_snapshot TEXT,
+    computed_at TEXT NOT NULL,
+    saved_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+"#,
+    // 15: PACS nodes (user data: how to reach each; secrets stay in this
     // owner-only file), series a harvest found on a node (a rebuildable
     // cache like the index: a series with no local instance is "remote"),
     // and the harvest log.

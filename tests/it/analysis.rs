@@ -313,3 +313,275 @@ fn a_trend_per_patients_of_a_denominator_cohort_divides_by_its_patients_per_peri
         assert!((rate - x / n * 1000.0).abs() < 1e-9, "{year}: {rate}");
     }
 }
+
+#[test]
+fn crossed_strata_draw_a_heatmap_and_a_pyramid_without_suppressed_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("ws.db");
+    let csv = tmp.path().join("counts.csv");
+    // 40-64 / F holds 4 events: suppressed for release, with a complement.
+    std::fs::write(
+        &csv,
+        "age_group,sex,events,denominator\n0-39,F,30,400\n0-39,M,25,380\n40-64,F,4,350\n40-64,M,41,360\n65+,F,52,300\n65+,M,60,310\n",
+    )
+    .unwrap();
+    let spec = format!(
+        r#"{{"kind": "prevalence", "denominator": {{"counts_csv": "{}"}}, "strata": ["age_group", "sex"]}}"#,
+        csv.display()
+    );
+    let (code, v) = analyze(&db, tmp.path(), "crossed", &spec, true);
+    assert_eq!(code, 0, "{v}");
+    let hidden = v["result"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["suppressed"] == true)
+        .count();
+    assert!(hidden >= 2, "primary and complementary: {v}");
+    let out = tmp.path().join("crossed-out");
+    let heat = std::fs::read_to_string(out.join("plot-heatmap.svg")).unwrap();
+    assert!(heat.contains("Prevalence by age_group x sex"), "{heat}");
+    assert_eq!(heat.matches("\nsuppressed\n").count(), hidden);
+    let pyramid = std::fs::read_to_string(out.join("plot-pyramid.svg")).unwrap();
+    assert!(pyramid.contains("Denominator by age group and sex"));
+    // One bar per released cell, none for a hidden one.
+    let bars = pyramid.matches("<rect").count();
+    let plain = std::fs::read_to_string(out.join("plot.svg")).unwrap();
+    assert!(plain.contains("prevalence, % (95% CI)"));
+    assert!(bars >= 6 - hidden, "{bars}");
+    // The hidden cell's denominator (350) is not drawn as a tick label
+    // of its own either: no text holds it.
+    assert!(!pyramid.contains("\n350\n"));
+}
+
+#[test]
+fn analyses_are_saved_listed_shown_rerun_and_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    synth(&archive, 20, 5, false);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
+    let (code, first) = analyze(
+        &db,
+        tmp.path(),
+        "yearly",
+        r#"{"kind": "trend", "source": {"cohort": "all"}, "split": "modality"}"#,
+        false,
+    );
+    assert_eq!(code, 0, "{first}");
+    let (code, list) = run_json(&db, &["analyses", "list", "--json"]);
+    assert_eq!(code, 0);
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "yearly");
+    assert_eq!(list[0]["kind"], "trend");
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let shown = tmp.path().join("shown");
+    let (code, again) = run_json(
+        &db,
+        &[
+            "analyses",
+            "show",
+            &id,
+            "--out",
+            shown.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(again, first, "the saved result is the computed one");
+    assert!(shown.join("plot.png").exists() && shown.join("spec.json").exists());
+    let rerun = tmp.path().join("rerun");
+    let (code, fresh) = run_json(
+        &db,
+        &[
+            "analyses",
+            "rerun",
+            &id,
+            "--out",
+            rerun.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(fresh["spec"], first["spec"]);
+    assert_eq!(fresh["result"], first["result"], "same index, same counts");
+    let (_, list) = run_json(&db, &["analyses", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let out = run(&db, &["analyses", "delete", &id]);
+    assert!(out.status.success());
+    let (_, list) = run_json(&db, &["analyses", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let out = run(&db, &["analyses", "show", &id, "--out", "/nonexistent"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no saved analysis"));
+}
+
+#[test]
+fn a_linked_ehr_column_and_an_image_feature_work_as_strata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    synth(&archive, 40, 29, false);
+    let db = index_with_cohort_of_all(tmp.path(), &archive);
+    let conn = sqlite(&db);
+    // Smoking status for two patients in three; none for the rest.
+    let ids: Vec<String> = conn
+        .prepare("SELECT patient_id FROM patients ORDER BY patient_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut csv = String::from("patient_id,smoking\n");
+    let status = |i: usize| {
+        if i.is_multiple_of(2) {
+            "CURRENT"
+        } else {
+            "NEVER"
+        }
+    };
+    for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 3 != 2) {
+        csv.push_str(&format!("{id},{}\n", status(i)));
+    }
+    let file = tmp.path().join("clinic.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = run(
+        &db,
+        &[
+            "link",
+            "import-csv",
+            file.to_str().unwrap(),
+            "--name",
+            "clinic",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A feature for some series (the biomarker's own table).
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+        "INSERT INTO series_features (series_uid, method, name, value, method_version, source_digest)
+         SELECT series_uid, 'emphysema', 'laa950_percent', (id * 7) % 31, '1', 'x'
+         FROM series WHERE id % 2 = 0",
+    )
+    .unwrap();
+    let (code, v) = analyze(
+        &db,
+        tmp.path(),
+        "strata",
+        r#"{"kind": "prevalence", "denominator": "index", "outcome": "all", "unit": "patients",
+            "strata": [{"ehr": {"dataset": "clinic", "column": "smoking"}}]}"#,
+        false,
+    );
+    assert_eq!(code, 0, "{v}");
+    let by: BTreeMap<String, u64> = v["result"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["labels"][0].as_str().unwrap().to_string(),
+                c["n"].as_f64().unwrap() as u64,
+            )
+        })
+        .collect();
+    let expect = |s: &str| {
+        ids.iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 2 && status(*i) == s)
+            .count() as u64
+    };
+    assert_eq!(by["CURRENT"], expect("CURRENT"));
+    assert_eq!(by["NEVER"], expect("NEVER"));
+    assert_eq!(
+        by["unknown"],
+        ids.iter().enumerate().filter(|(i, _)| i % 3 == 2).count() as u64
+    );
+    assert_eq!(v["result"]["strata"][0], "smoking");
+
+    // The feature: a study takes its series' highest value, in bands.
+    let (code, v) = analyze(
+        &db,
+        tmp.path(),
+        "feature",
+        r#"{"kind": "prevalence", "denominator": "index", "outcome": "all", "unit": "studies",
+            "strata": [{"feature": {"name": "laa950_percent", "cuts": [10, 20]}}]}"#,
+        false,
+    );
+    assert_eq!(code, 0, "{v}");
+    let count =
+        |sql: &str| -> u64 { conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64 };
+    let top = "(SELECT max(f.value) FROM series_features f JOIN series s ON s.series_uid = f.series_uid WHERE s.study_ref = st.id)";
+    let cells = v["result"]["cells"].as_array().unwrap();
+    let n = |label: &str| {
+        cells
+            .iter()
+            .find(|c| c["labels"][0] == label)
+            .map(|c| c["n"].as_f64().unwrap() as u64)
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        n("< 10"),
+        count(&format!("SELECT count(*) FROM studies st WHERE {top} < 10"))
+    );
+    assert_eq!(
+        n("10 to < 20"),
+        count(&format!(
+            "SELECT count(*) FROM studies st WHERE {top} >= 10 AND {top} < 20"
+        ))
+    );
+    assert_eq!(
+        n(">= 20"),
+        count(&format!(
+            "SELECT count(*) FROM studies st WHERE {top} >= 20"
+        ))
+    );
+    assert_eq!(
+        n("unknown"),
+        count(&format!(
+            "SELECT count(*) FROM studies st WHERE {top} IS NULL"
+        ))
+    );
+    // An ordered stratum: the trend test runs across the bands.
+    save_cohort(
+        &db,
+        tmp.path(),
+        "ct",
+        r#"{"schema_version": 1, "name": "ct", "unit": "study", "rules": [{"name": "CT", "criterion": {"modality": ["CT"]}}]}"#,
+    );
+    let (code, v) = analyze(
+        &db,
+        tmp.path(),
+        "feature-ct",
+        r#"{"kind": "prevalence", "denominator": "index", "outcome": "ct", "unit": "studies",
+            "strata": [{"feature": {"name": "laa950_percent", "cuts": [10, 20]}}]}"#,
+        false,
+    );
+    assert_eq!(code, 0, "{v}");
+    assert!(v["result"]["trend"]["z"].is_number(), "{v}");
+
+    // Bad cut points are refused with a message that says what to give.
+    let bad = tmp.path().join("badcuts.json");
+    std::fs::write(
+        &bad,
+        r#"{"kind": "prevalence", "denominator": "index", "outcome": "all",
+            "strata": [{"feature": {"name": "laa950_percent", "cuts": [20, 10]}}]}"#,
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("badcuts-out");
+    let out = run(
+        &db,
+        &[
+            "analyze",
+            "--spec",
+            bad.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("increasing order"));
+}

@@ -14,6 +14,7 @@ mod findings;
 mod fixtures;
 mod incremental;
 mod interrupt;
+mod lake;
 mod link;
 mod masks;
 mod orthanc;

@@ -21,6 +21,7 @@ impl PacsApp {
         }
         self.imaging
             .drain(self.prefs.profile.options(), &self.prefs.reviewer, deadline);
+        self.drain_analyses(deadline);
         for a in self.queries.answers() {
             self.on_answer(a);
         }
@@ -273,5 +274,22 @@ impl PacsApp {
         } else if self.exit_when_indexed {
             self.close_requested = true;
         }
+    }
+
+    fn drain_analyses(&mut self, deadline: Instant) {
+        let a = &mut self.analyses;
+        if let Some(spec) = a.opened_spec.take() {
+            self.prefs.analysis_form = super::super::analyses::form::Form::from_spec(&spec);
+        }
+        if let Some((field, path)) = a.picked_csv.take() {
+            self.prefs.analysis_form.set_csv(field, path);
+        }
+        // Live re-runs only while the area is shown.
+        let spec = if self.prefs.tab == Tab::Analyses {
+            self.prefs.analysis_form.spec()
+        } else {
+            Err(String::new())
+        };
+        a.drain(spec, deadline);
     }
 }

@@ -2,6 +2,7 @@
 //! handled after it).
 
 use super::*;
+use crate::gui::analyses::Cmd as AnalysesCmd;
 
 impl PacsApp {
     pub(super) fn handle(&mut self, ctx: &egui::Context, c: Command) {
@@ -130,6 +131,24 @@ impl PacsApp {
             }
             Command::DeleteCohort(name) => self.queries.ask(Query::DeleteCohort(name)),
             Command::Confirm(c) => self.confirm = Some(c),
+            Command::Analyses(AnalysesCmd::Delete(id)) => {
+                let name = self
+                    .analyses
+                    .saved
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map_or(format!("analysis {id}"), |a| a.name.clone());
+                self.confirm = Some(Confirmation {
+                    question: format!("Delete the saved analysis '{name}'?"),
+                    detail: "Its result and specification are removed from the workspace; exported files are kept.".into(),
+                    verb: "Delete".into(),
+                    then: Box::new(Command::Analyses(AnalysesCmd::DeleteConfirmed(id))),
+                });
+            }
+            Command::Analyses(c) => {
+                let spec = self.prefs.analysis_form.spec();
+                self.analyses.handle(c, spec);
+            }
             Command::AskValues(field) => {
                 if !self.value_lists.contains_key(&field) && self.values_asked.insert(field.clone())
                 {

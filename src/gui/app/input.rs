@@ -38,6 +38,8 @@ impl PacsApp {
                 self.push(Command::CancelExport);
             } else if self.index.is_some() {
                 self.push(Command::CancelIndex);
+            } else if self.analyses.running.is_some() {
+                self.push(Command::Analyses(crate::gui::analyses::Cmd::Cancel));
             }
         }
         // Folders dropped on the window are opened as archives.

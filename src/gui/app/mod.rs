@@ -137,6 +137,8 @@ pub struct PacsApp {
     values_asked: std::collections::HashSet<ValueField>,
     /// Thumbnails, the viewer, masks and the review queue (own state).
     pub(crate) imaging: super::imaging::Imaging,
+    /// Analyses and their charts (own state).
+    pub(crate) analyses: super::analyses::Analyses,
 }
 
 impl PacsApp {
@@ -163,6 +165,7 @@ impl PacsApp {
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_ctx.request_repaint());
         let queries = QueryWorker::spawn(engine.clone(), wake.clone());
         let imaging = super::imaging::Imaging::new(engine.clone(), picker.clone(), wake.clone());
+        let analyses = super::analyses::Analyses::new(engine.clone(), picker.clone(), wake.clone());
         let mut app = PacsApp {
             prefs,
             engine,
@@ -205,6 +208,7 @@ impl PacsApp {
             exit_when_indexed: false,
             confirm: None,
             imaging,
+            analyses,
         };
         app.refresh_all();
         if let Some(sample) = sample {
@@ -229,6 +233,7 @@ impl PacsApp {
             || self.picking.is_some()
             || !self.removing.is_empty()
             || self.imaging.busy()
+            || self.analyses.busy()
     }
 
     fn study_query(&self) -> StudyQuery {
@@ -271,8 +276,10 @@ impl PacsApp {
 
     fn refresh_all(&mut self) {
         self.queries.ask(Query::Cohorts);
-        // The index changed: pickers list its values again when opened.
+        // The index changed: pickers list its values again when opened,
+        // and a live analysis runs again.
         self.value_lists.clear();
+        self.analyses.index_changed();
         self.values_asked.clear();
         self.cohort_sent = None;
         self.queries.ask(Query::Status);
@@ -301,6 +308,10 @@ impl PacsApp {
         }
         if self.close_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        if self.analyses.busy() || self.analyses.settling() {
+            // A live re-run waits for the form to settle: look again soon.
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
         if self.index.is_some() || self.export_running() {
             // Keep the progress figures moving even between job events.

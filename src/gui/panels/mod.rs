@@ -13,6 +13,7 @@ mod menu;
 mod status_bar;
 mod studies;
 
+use super::analyses;
 use super::app::PacsApp;
 use super::commands::Command;
 use super::imaging;
@@ -42,7 +43,7 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("status_bar").show(ui, |ui| status_bar::show(ui, &bar, &mut out));
     // The review needs the width for the queue, the image and the header
     // diff: the archives panel steps aside there.
-    if app.prefs.tab != Tab::Review {
+    if !matches!(app.prefs.tab, Tab::Review | Tab::Analyses) {
         egui::Panel::left("archives")
             .resizable(true)
             .default_size(300.0)
@@ -66,6 +67,7 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                 (Tab::Cohort, "Cohort builder"),
                 (Tab::Images, "Cohort images"),
                 (Tab::Review, "Review"),
+                (Tab::Analyses, "Analyses"),
                 (Tab::Files, "Files and statuses"),
             ];
             for (tab, title) in tabs {
@@ -140,6 +142,19 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                     imaging::review_show(ui, view, &mut cmds);
                     out.extend(cmds.into_iter().map(Command::Imaging));
                 }
+            }
+            Tab::Analyses => {
+                let cohorts: Vec<String> =
+                    app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
+                let view = analyses::view::View {
+                    state: &mut app.analyses,
+                    form: &mut app.prefs.analysis_form,
+                    cohorts: &cohorts,
+                    aggregate_only: app.status.as_ref().is_some_and(|s| s.aggregate_only),
+                };
+                let mut cmds = Vec::new();
+                analyses::view::show(ui, view, &mut cmds);
+                out.extend(cmds.into_iter().map(Command::Analyses));
             }
             Tab::Files => {
                 let view = files::View {
