@@ -4,6 +4,7 @@
 use super::exit;
 use super::output::{cancel_on_ctrl_c, print_json};
 use pacs_cohort::model::{HarvestQuery, PacsNode, PacsProtocol, WebAuth};
+use pacs_cohort::model::RetrieveMethod;
 use pacs_cohort::{Engine, RetrieveOptions, Timeouts};
 use std::path::Path;
 use std::time::Duration;
@@ -114,10 +115,22 @@ pub struct RetrieveArgs {
     /// Attempts per series on transient failures.
     #[arg(long, default_value_t = 3)]
     attempts: u32,
+    /// How DIMSE nodes send the images: `get` (C-GET, on our association)
+    /// or `move` (C-MOVE to our storage SCP on the node's --scp-port; the
+    /// PACS must know our calling AE title with this machine's address).
+    /// DICOMweb nodes always use WADO-RS.
+    #[arg(long, value_enum, default_value_t = MethodArg::Get)]
+    method: MethodArg,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     net: NetArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum MethodArg {
+    Get,
+    Move,
 }
 
 pub fn run(db: &Path, cmd: PacsCmd) -> anyhow::Result<i32> {
@@ -251,6 +264,10 @@ fn retrieve(engine: &Engine, a: RetrieveArgs) -> anyhow::Result<i32> {
         jobs: a.jobs.clamp(1, 16),
         attempts: a.attempts.max(1),
         timeouts: a.net.timeouts(),
+        method: match a.method {
+            MethodArg::Get => RetrieveMethod::Get,
+            MethodArg::Move => RetrieveMethod::Move,
+        },
         ..Default::default()
     };
     let quiet = a.json;

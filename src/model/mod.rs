@@ -27,7 +27,7 @@ pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
 pub use names::display_person_name;
 pub use pacs::{
     HarvestProgress, HarvestQuery, HarvestReport, PacsNode, PacsProtocol, RetrieveFailure,
-    RetrieveProgress, RetrieveReport, WebAuth,
+    RetrieveMethod, RetrieveProgress, RetrieveReport, WebAuth,
 };
 pub use review::{ImageReview, ReviewCounts, ReviewEvent, ReviewItem, ReviewState};
 pub use status::FileStatus;

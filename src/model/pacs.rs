@@ -98,6 +98,20 @@ impl PacsNode {
     }
 }
 
+/// How a DIMSE node's images are fetched (a DICOMweb node always uses
+/// WADO-RS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetrieveMethod {
+    /// C-GET: the images come back on our own association (no routing on
+    /// the PACS needed).
+    #[default]
+    Get,
+    /// C-MOVE to our Storage SCP (the node's `scp_port`), which the PACS
+    /// must know by our calling AE title.
+    Move,
+}
+
 /// A harvest's filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HarvestQuery {

@@ -30,8 +30,59 @@ pub type Proposal = (String, Vec<String>);
 /// dicom-ul's reader allocates at most this much per PDU.
 pub const MAX_PDU: u32 = 1 << 20;
 
-/// The connected association.
-pub type Association = dicom_ul::association::client::ClientAssociation<TcpStream>;
+/// A connected association: ours (we requested it) or the PACS's (it
+/// connected to our Storage SCP for C-MOVE). The DIMSE layer reads and
+/// writes both the same way.
+pub enum Association {
+    Client(dicom_ul::association::client::ClientAssociation<TcpStream>),
+    Server(dicom_ul::association::server::ServerAssociation<TcpStream>),
+}
+
+impl Association {
+    pub fn presentation_contexts(&self) -> &[dicom_ul::pdu::PresentationContextNegotiated] {
+        match self {
+            Association::Client(a) => a.presentation_contexts(),
+            Association::Server(a) => a.presentation_contexts(),
+        }
+    }
+
+    /// The largest PDU the other side accepts (0: unlimited).
+    pub fn peer_max_pdu_length(&self) -> u32 {
+        match self {
+            Association::Client(a) => a.acceptor_max_pdu_length(),
+            Association::Server(a) => a.requestor_max_pdu_length(),
+        }
+    }
+
+    pub fn send(&mut self, pdu: &dicom_ul::pdu::Pdu) -> Result<(), UlError> {
+        match self {
+            Association::Client(a) => a.send(pdu),
+            Association::Server(a) => a.send(pdu),
+        }
+    }
+
+    pub fn receive(&mut self) -> Result<dicom_ul::pdu::Pdu, UlError> {
+        match self {
+            Association::Client(a) => a.receive(),
+            Association::Server(a) => a.receive(),
+        }
+    }
+
+    /// Releases ours; the PACS's is released by the PACS.
+    pub fn release(self) -> Result<(), UlError> {
+        match self {
+            Association::Client(a) => a.release(),
+            Association::Server(a) => a.abort(),
+        }
+    }
+
+    pub fn abort(self) -> Result<(), UlError> {
+        match self {
+            Association::Client(a) => a.abort(),
+            Association::Server(a) => a.abort(),
+        }
+    }
+}
 
 /// Opens an association proposing `contexts`; `scp_roles` are the SOP
 /// classes for which we also take the SCP role (C-GET's C-STOREs).
@@ -62,7 +113,7 @@ pub fn open(
     // A request is a command PDU then a data PDU: with Nagle's algorithm
     // the second waits for the peer's delayed ACK (~40 ms per query).
     let _ = assoc.inner_stream().set_nodelay(true);
-    Ok(assoc)
+    Ok(Association::Client(assoc))
 }
 
 /// Translates a dicom-ul error.

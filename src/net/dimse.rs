@@ -49,6 +49,8 @@ pub struct Dimse {
     peer: Peer,
     pending: VecDeque<PDataValue>,
     next_id: u16,
+    /// The other side released the association (a clean end).
+    released: bool,
 }
 
 /// A received command set.
@@ -85,6 +87,7 @@ impl Dimse {
             peer,
             pending: VecDeque::new(),
             next_id: 1,
+            released: false,
         }
     }
 
@@ -92,6 +95,12 @@ impl Dimse {
         self.assoc
             .as_mut()
             .ok_or_else(|| NetError::Protocol("the association is closed".into()))
+    }
+
+    /// Whether the other side released the association (after which
+    /// reads fail): how an SCP tells a clean end from a broken one.
+    pub fn was_released(&self) -> bool {
+        self.released
     }
 
     /// A fresh Message ID.
@@ -156,7 +165,7 @@ impl Dimse {
         // PDU length = PDV item (4-byte length + id + control) + payload;
         // also stay at or below 16 KiB (dicom-ul #712: it sizes PDUs by the
         // peer's maximum only).
-        let peer_max = match assoc.acceptor_max_pdu_length() {
+        let peer_max = match assoc.peer_max_pdu_length() {
             0 => 16384,
             n => n.min(16384),
         } as usize;
@@ -203,6 +212,7 @@ impl Dimse {
                 Pdu::ReleaseRQ => {
                     let _ = self.assoc()?.send(&Pdu::ReleaseRP);
                     self.assoc = None;
+                    self.released = true;
                     return Err(NetError::Protocol(
                         "the PACS closed the association in the middle of a request".into(),
                     ));
@@ -403,20 +413,21 @@ pub fn cancel(id: u16) -> InMemDicomObject {
 
 /// C-STORE-RSP for a received C-STORE-RQ.
 pub fn store_response(rq: &Command, status: u16) -> InMemDicomObject {
+    response(rq, field::C_STORE_RSP, status)
+}
+
+/// The response (`field`) to a received request, without a data set.
+pub fn response(rq: &Command, field: u16, status: u16) -> InMemDicomObject {
     let id = rq.u16(tags::MESSAGE_ID).unwrap_or(0);
     let class = rq.text(tags::AFFECTED_SOP_CLASS_UID).unwrap_or_default();
     let inst = rq.text(tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
-    InMemDicomObject::command_from_element_iter([
+    let mut elems = vec![
         DataElement::new(
             tags::AFFECTED_SOP_CLASS_UID,
             VR::UI,
             PrimitiveValue::from(uid_pad(&class)),
         ),
-        DataElement::new(
-            tags::COMMAND_FIELD,
-            VR::US,
-            dicom_value!(U16, [field::C_STORE_RSP]),
-        ),
+        DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [field])),
         DataElement::new(
             tags::MESSAGE_ID_BEING_RESPONDED_TO,
             VR::US,
@@ -428,12 +439,15 @@ pub fn store_response(rq: &Command, status: u16) -> InMemDicomObject {
             dicom_value!(U16, [NO_DATA_SET]),
         ),
         DataElement::new(tags::STATUS, VR::US, dicom_value!(U16, [status])),
-        DataElement::new(
+    ];
+    if !inst.is_empty() {
+        elems.push(DataElement::new(
             tags::AFFECTED_SOP_INSTANCE_UID,
             VR::UI,
             PrimitiveValue::from(uid_pad(&inst)),
-        ),
-    ])
+        ));
+    }
+    InMemDicomObject::command_from_element_iter(elems)
 }
 
 /// UIDs are padded to even length with a NUL.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// Transfer syntaxes we accept images in: each gets its own presentation
 /// context per SOP class, so the PACS can send what it stores as it is
 /// (no transcoding, byte-identical pixel data).
-const IMAGE_TS: &[&str] = &[
+pub(super) const IMAGE_TS: &[&str] = &[
     dimse::EXPLICIT_LE,
     dimse::IMPLICIT_LE,
     "1.2.840.10008.1.2.1.99", // deflated explicit VR LE
@@ -252,7 +252,7 @@ fn count(cmd: &Command, tag: Tag) -> u64 {
     cmd.u16(tag).map(u64::from).unwrap_or(0)
 }
 
-enum StoreFail {
+pub(super) enum StoreFail {
     /// The association is unusable.
     Net(NetError),
     /// This image could not be kept; the PACS is told and we go on.
@@ -262,7 +262,7 @@ enum StoreFail {
 /// Writes one incoming C-STORE to `<dest>/<name>.dcm` through a `.part`
 /// file renamed when complete (a crash never leaves a half file under the
 /// final name, so resume can trust every `.dcm`).
-fn store_one(d: &mut Dimse, cmd: &Command, dest: &Path) -> Result<PathBuf, StoreFail> {
+pub(super) fn store_one(d: &mut Dimse, cmd: &Command, dest: &Path) -> Result<PathBuf, StoreFail> {
     let class = cmd.text(tags::AFFECTED_SOP_CLASS_UID).unwrap_or_default();
     let inst = cmd
         .text(tags::AFFECTED_SOP_INSTANCE_UID)

@@ -5,12 +5,14 @@
 //! Nothing here logs: requests and answers carry PHI.
 
 pub mod assoc;
+pub mod cmove;
 pub mod dimse;
 pub mod find;
 pub mod get;
 pub mod http;
 pub mod qido;
 pub mod records;
+pub mod scp;
 pub mod wado;
 
 use std::time::Duration;
@@ -50,6 +52,8 @@ pub enum NetError {
     },
     #[error("cannot write a retrieved file ({detail}); check the disk space and permissions of the workspace folder")]
     Io { detail: String },
+    #[error("cannot listen for C-MOVE deliveries on port {port} ({detail}); another program may be using it: stop it, or pick another port (--scp-port) and change our entry on the PACS to match")]
+    ScpPort { port: u16, detail: String },
     #[error("cancelled")]
     Cancelled,
 }

@@ -1,6 +1,7 @@
 //! Network archives against a real Orthanc: node settings, echo and its
-//! failures, harvest by C-FIND and QIDO-RS, retrieval by C-GET and WADO-RS
-//! (pixel data byte-identical to the originals), resume.
+//! failures, harvest by C-FIND and QIDO-RS, retrieval by C-GET, C-MOVE and
+//! WADO-RS (pixel data byte-identical to the originals), cancellation and
+//! resume, a storage SCP port in use.
 
 use crate::common::{run, run_json, sqlite, synth};
 use crate::orthanc::{Config, Orthanc};
@@ -237,13 +238,20 @@ fn pixel_data(
     out
 }
 
-fn retrieve_is_byte_identical(web: bool) {
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    Get,
+    Move,
+    Web,
+}
+
+fn retrieve_is_byte_identical(via: Via) {
     let Some((o, tmp, archive)) = loaded(Config::default(), 3, 7) else {
         return;
     };
     let (_, series, instances) = o.counts();
     let db = tmp.path().join("ws.db");
-    if web {
+    if via == Via::Web {
         o.add_web_node(&db, "node");
     } else {
         o.add_dimse_node(&db, "node", &[]);
@@ -251,7 +259,11 @@ fn retrieve_is_byte_identical(web: bool) {
     let (code, report) = run_json(&db, &["pacs", "harvest", "node", "--json"]);
     assert_eq!(code, 0, "{report}");
     save_cohort_of_all(tmp.path(), &db);
-    let (code, report) = run_json(&db, &["pacs", "retrieve", "--cohort", "all", "--json"]);
+    let method = if via == Via::Move { "move" } else { "get" };
+    let retrieve = [
+        "pacs", "retrieve", "--cohort", "all", "--method", method, "--json",
+    ];
+    let (code, report) = run_json(&db, &retrieve);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["series_retrieved"], series, "{report}");
     assert_eq!(report["instances"], instances, "{report}");
@@ -290,7 +302,7 @@ fn retrieve_is_byte_identical(web: bool) {
     std::fs::remove_file(&lost).unwrap();
     let out = run(&db, &["index", cache.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let (code, report) = run_json(&db, &["pacs", "retrieve", "--cohort", "all", "--json"]);
+    let (code, report) = run_json(&db, &retrieve);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["series_retrieved"], 1, "{report}");
     assert_eq!(report["series_skipped"], series - 1, "{report}");
@@ -303,19 +315,24 @@ fn retrieve_is_byte_identical(web: bool) {
         );
     }
     // A third run has nothing to do.
-    let (code, report) = run_json(&db, &["pacs", "retrieve", "--cohort", "all", "--json"]);
+    let (code, report) = run_json(&db, &retrieve);
     assert_eq!(code, 0);
     assert_eq!(report["series_skipped"], series, "{report}");
 }
 
 #[test]
 fn retrieve_by_cget_is_byte_identical_and_resumes() {
-    retrieve_is_byte_identical(false);
+    retrieve_is_byte_identical(Via::Get);
+}
+
+#[test]
+fn retrieve_by_cmove_is_byte_identical_and_resumes() {
+    retrieve_is_byte_identical(Via::Move);
 }
 
 #[test]
 fn retrieve_by_wado_rs_is_byte_identical_and_resumes() {
-    retrieve_is_byte_identical(true);
+    retrieve_is_byte_identical(Via::Web);
 }
 
 #[test]
@@ -350,4 +367,106 @@ fn a_silent_peer_times_out_with_advice() {
     );
     assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
     drop(listener);
+}
+
+#[test]
+fn a_storage_scp_port_in_use_is_reported() {
+    let Some((o, tmp, _archive)) = loaded(Config::default(), 1, 5) else {
+        return;
+    };
+    let db = tmp.path().join("ws.db");
+    o.add_dimse_node(&db, "node", &[]);
+    let (code, report) = run_json(&db, &["pacs", "harvest", "node", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    save_cohort_of_all(tmp.path(), &db);
+    // Another program holds our storage SCP's port.
+    let squatter = std::net::TcpListener::bind(("0.0.0.0", o.scp_port)).unwrap();
+    let out = run(
+        &db,
+        &["pacs", "retrieve", "--cohort", "all", "--method", "move"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(e.contains("cannot listen for C-MOVE deliveries on port"), "{e}");
+    assert!(e.contains("--scp-port"), "{e}");
+    drop(squatter);
+    // Nothing was fetched, nothing is lost: C-GET still works.
+    let (code, report) = run_json(&db, &["pacs", "retrieve", "--cohort", "all", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(report["instances"].as_u64().unwrap() > 0, "{report}");
+}
+
+#[test]
+fn harvest_and_retrieval_cancel_and_resume() {
+    use pacs_cohort::{CancelToken, Engine, RetrieveOptions};
+    let Some((o, tmp, _archive)) = loaded(Config::default(), 8, 13) else {
+        return;
+    };
+    let (studies, series, instances) = o.counts();
+    let db = tmp.path().join("ws.db");
+    o.add_dimse_node(&db, "node", &[]);
+    let engine = Engine::open(&db).unwrap();
+
+    // Harvest cancelled after its first series: stops early, keeps what
+    // it recorded.
+    let cancel = CancelToken::new();
+    let report = engine
+        .pacs_harvest(
+            "node",
+            &Default::default(),
+            Default::default(),
+            &cancel,
+            &mut |p| {
+                if p.series > 0 {
+                    cancel.cancel();
+                }
+            },
+        )
+        .unwrap();
+    assert!(report.cancelled, "{report:?}");
+    assert!(report.series < series, "{report:?} of {series}");
+    let (got_studies, got_series) = index_counts(&db);
+    assert!(got_series < series, "{got_series} of {series}");
+    assert!(got_studies <= studies);
+    // Harvesting again completes it, without duplicates.
+    let report = engine
+        .pacs_harvest(
+            "node",
+            &Default::default(),
+            Default::default(),
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(!report.cancelled);
+    assert_eq!(index_counts(&db), (studies, series));
+
+    // Retrieval cancelled after its first series.
+    save_cohort_of_all(tmp.path(), &db);
+    let opts = RetrieveOptions {
+        jobs: 1,
+        ..Default::default()
+    };
+    let cancel = CancelToken::new();
+    let report = engine
+        .pacs_retrieve("all", &opts, &cancel, &mut |p| {
+            if p.series_done > 0 {
+                cancel.cancel();
+            }
+        })
+        .unwrap();
+    assert!(report.cancelled, "{report:?}");
+    let first = report.series_retrieved;
+    assert!(first >= 1 && first < series, "{report:?} of {series}");
+    // Resume: only the rest is fetched.
+    let report = engine
+        .pacs_retrieve("all", &opts, &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    assert!(!report.cancelled && report.failures.is_empty(), "{report:?}");
+    assert_eq!(report.series_skipped, first, "{report:?}");
+    assert_eq!(report.series_retrieved, series - first, "{report:?}");
+    let local: i64 = sqlite(&db)
+        .query_row("SELECT count(*) FROM instances", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(local as u64, instances);
 }

@@ -128,12 +128,18 @@ impl Harvest<'_> {
                 .apply_remote(self.node, &self.harvested_at, &self.batch)?;
             self.batch.clear();
         }
+        self.progress();
+        Ok(())
+    }
+
+    /// Tells the caller the counts so far (once per study: a study costs a
+    /// network round trip, so this never limits throughput).
+    fn progress(&mut self) {
         (self.on_progress)(&HarvestProgress {
             studies: self.report.studies,
             series: self.report.series,
             queries: self.report.queries,
         });
-        Ok(())
     }
 
     /// Queries date ranges, splitting each whose answer may be cut short
@@ -200,6 +206,7 @@ impl Harvest<'_> {
                 for (rec, n) in series {
                     self.add(rec, n)?;
                 }
+                self.progress();
             }
         }
         Ok(())

@@ -6,8 +6,11 @@
 
 use super::super::EngineError;
 use crate::cancel::CancelToken;
-use crate::model::{PacsNode, PacsProtocol, RetrieveFailure, RetrieveProgress, RetrieveReport};
-use crate::net::{get, wado, NetError, Timeouts};
+use crate::model::{
+    PacsNode, PacsProtocol, RetrieveFailure, RetrieveMethod, RetrieveProgress, RetrieveReport,
+};
+use crate::net::scp::StorageScp;
+use crate::net::{cmove, get, wado, NetError, Timeouts};
 use crate::store::pacs::RemoteSeries;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,6 +26,8 @@ pub struct RetrieveOptions {
     pub attempts: u32,
     pub backoff: Duration,
     pub timeouts: Timeouts,
+    /// C-GET or C-MOVE for DIMSE nodes.
+    pub method: RetrieveMethod,
 }
 
 impl Default for RetrieveOptions {
@@ -32,6 +37,7 @@ impl Default for RetrieveOptions {
             attempts: 3,
             backoff: Duration::from_secs(1),
             timeouts: Timeouts::default(),
+            method: RetrieveMethod::Get,
         }
     }
 }
@@ -83,6 +89,40 @@ pub(super) fn run(
             todo.push(s);
         }
     }
+    // C-MOVE: one Storage SCP per DIMSE node that has series to fetch,
+    // started before any request (a port in use fails the retrieval at
+    // once, before anything is asked of the PACS).
+    let mut scps: HashMap<String, StorageScp> = HashMap::new();
+    if opts.method == RetrieveMethod::Move {
+        let mut keep = Vec::new();
+        for s in todo {
+            let node = nodes[s.node.as_str()];
+            if let PacsProtocol::Dimse {
+                scp_port,
+                calling_ae,
+                ..
+            } = &node.protocol
+            {
+                let Some(port) = scp_port else {
+                    report.failures.push(RetrieveFailure {
+                        series_uid: s.series_uid.clone(),
+                        node: s.node.clone(),
+                        reason: format!(
+                            "C-MOVE needs our storage SCP port on the node '{}'; set it with `pacs-cohort pacs add {} ... --scp-port N --replace`, or retrieve with C-GET",
+                            s.node, s.node
+                        ),
+                    });
+                    continue;
+                };
+                if !scps.contains_key(&s.node) {
+                    let scp = StorageScp::start(*port, calling_ae, opts.timeouts)?;
+                    scps.insert(s.node.clone(), scp);
+                }
+            }
+            keep.push(s);
+        }
+        todo = keep;
+    }
     let mut progress = RetrieveProgress {
         series_total: report.series_total,
         series_done: report.series_skipped,
@@ -102,6 +142,7 @@ pub(super) fn run(
             let done_tx = done_tx.clone();
             let nodes = &nodes;
             let cache = &cache;
+            let scps = &scps;
             std::thread::Builder::new()
                 .name(format!("pacs-retrieve-{i}"))
                 .spawn_scoped(scope, move || {
@@ -110,8 +151,10 @@ pub(super) fn run(
                             break;
                         }
                         let node = nodes[s.node.as_str()];
-                        let result =
-                            with_retries(opts, cancel, || fetch(node, &s, cache, opts, cancel));
+                        let scp = scps.get(s.node.as_str());
+                        let result = with_retries(opts, cancel, || {
+                            fetch(node, &s, cache, opts, scp, cancel)
+                        });
                         if done_tx.send(Fetched { series: s, result }).is_err() {
                             break;
                         }
@@ -192,6 +235,7 @@ fn fetch(
     s: &RemoteSeries,
     cache: &Path,
     opts: &RetrieveOptions,
+    scp: Option<&StorageScp>,
     cancel: &CancelToken,
 ) -> Result<Vec<PathBuf>, NetError> {
     let dest = cache.join(get::file_name(&s.series_uid).trim_end_matches(".dcm"));
@@ -220,8 +264,26 @@ fn fetch(
         .collect();
     if !missing.is_empty() {
         let only = (!have.is_empty()).then_some(missing.as_slice());
-        let failed = match &node.protocol {
-            PacsProtocol::Dimse { .. } => {
+        let failed = match (&node.protocol, scp) {
+            (PacsProtocol::Dimse { calling_ae, .. }, Some(scp)) => {
+                let peer = super::peer(node, opts.timeouts).expect("a DIMSE node");
+                scp.expect(&missing, &dest);
+                let out = cmove::move_series(
+                    &peer,
+                    &s.study_uid,
+                    &s.series_uid,
+                    only,
+                    calling_ae,
+                    cancel,
+                );
+                scp.forget(&missing);
+                let out = out?;
+                if out.cancelled {
+                    return Err(NetError::Cancelled);
+                }
+                out.failed
+            }
+            (PacsProtocol::Dimse { .. }, None) => {
                 let peer = super::peer(node, opts.timeouts).expect("a DIMSE node");
                 let classes: BTreeSet<String> = instances.iter().map(|(_, c)| c.clone()).collect();
                 let out = get::get_series(
@@ -239,7 +301,7 @@ fn fetch(
                 }
                 out.failed
             }
-            PacsProtocol::Web { base_url, auth, .. } => {
+            (PacsProtocol::Web { base_url, auth, .. }, _) => {
                 let web = crate::net::http::Web::new(base_url, auth, opts.timeouts);
                 wado::get_series(
                     &web,
