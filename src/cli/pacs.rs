@@ -3,8 +3,8 @@
 
 use super::exit;
 use super::output::{cancel_on_ctrl_c, print_json};
-use pacs_cohort::model::{HarvestQuery, PacsNode, PacsProtocol, WebAuth};
 use pacs_cohort::model::RetrieveMethod;
+use pacs_cohort::model::{HarvestQuery, PacsNode, PacsProtocol, WebAuth};
 use pacs_cohort::{Engine, RetrieveOptions, Timeouts};
 use std::path::Path;
 use std::time::Duration;
@@ -227,8 +227,11 @@ fn harvest(engine: &Engine, a: HarvestArgs) -> anyhow::Result<i32> {
         modalities: a.modality,
     };
     let quiet = a.json;
+    // Progress comes once per study: print a few times a second at most.
+    let mut shown: Option<std::time::Instant> = None;
     let report = engine.pacs_harvest(&a.name, &q, a.net.timeouts(), &cancel, &mut |p| {
-        if !quiet {
+        if !quiet && shown.is_none_or(|t| t.elapsed() >= Duration::from_millis(200)) {
+            shown = Some(std::time::Instant::now());
             eprint!(
                 "\rharvesting: {} studies, {} series ({} queries)   ",
                 p.studies, p.series, p.queries

@@ -18,6 +18,8 @@ pub struct StudyRow {
     pub institution: Option<String>,
     pub series_count: u64,
     pub instance_count: u64,
+    /// Series harvested from a PACS whose images are not all local yet.
+    pub remote_series: u64,
 }
 
 /// One series of a study.
