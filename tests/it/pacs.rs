@@ -387,7 +387,10 @@ fn a_storage_scp_port_in_use_is_reported() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let e = stderr(&out);
-    assert!(e.contains("cannot listen for C-MOVE deliveries on port"), "{e}");
+    assert!(
+        e.contains("cannot listen for C-MOVE deliveries on port"),
+        "{e}"
+    );
     assert!(e.contains("--scp-port"), "{e}");
     drop(squatter);
     // Nothing was fetched, nothing is lost: C-GET still works.
@@ -462,7 +465,10 @@ fn harvest_and_retrieval_cancel_and_resume() {
     let report = engine
         .pacs_retrieve("all", &opts, &CancelToken::new(), &mut |_| {})
         .unwrap();
-    assert!(!report.cancelled && report.failures.is_empty(), "{report:?}");
+    assert!(
+        !report.cancelled && report.failures.is_empty(),
+        "{report:?}"
+    );
     assert_eq!(report.series_skipped, first, "{report:?}");
     assert_eq!(report.series_retrieved, series - first, "{report:?}");
     let local: i64 = sqlite(&db)
