@@ -185,7 +185,13 @@ impl Builder {
             return "0".into();
         }
         let p = self.bind(Param::Text(terms.join(" AND ")));
-        format!("{col} IN (SELECT text FROM text_terms WHERE text_terms MATCH {p})")
+        // A missing text is unknown (NULL), as every other missing value:
+        // bare `IN` would make it false when no text matches at all and
+        // unknown otherwise, so the answer for one row would hang on the
+        // others.
+        format!(
+            "(CASE WHEN {col} IS NOT NULL THEN {col} IN (SELECT text FROM text_terms WHERE text_terms MATCH {p}) END)"
+        )
     }
 
     /// A linked value exists for the patient (or the study's accession

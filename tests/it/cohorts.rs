@@ -884,3 +884,61 @@ fn distinct_values_are_the_values_list_criteria_match_with_their_study_counts() 
         .unwrap();
     assert!(none.is_empty());
 }
+
+/// A missing description is unknown for a word criterion, whether or not
+/// the word matches any text in the index: `not` of it does not take the
+/// study in, and an exclusion of it does not remove it. (Bare `IN` over
+/// the full-text hits made a missing text false exactly when no text
+/// matched, so one row's answer hung on the others.)
+#[test]
+fn a_missing_description_is_unknown_for_words_with_and_without_hits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = indexed(tmp.path(), 20);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE studies SET description = NULL WHERE id % 3 = 0")
+        .unwrap();
+    let engine = Engine::open(&db).unwrap();
+    let missing = q(&db, "SELECT count(*) FROM studies WHERE description IS NULL");
+    let all = q(&db, "SELECT count(*) FROM studies");
+    assert!(missing > 0);
+    let word = sqlite(&db)
+        .query_row(
+            "SELECT description FROM studies WHERE description GLOB '[A-Za-z]*' LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    let word = word.split(|c: char| !c.is_alphanumeric()).next().unwrap().to_string();
+    let hits = engine
+        .cohort_count(
+            &parse_spec(&format!(
+                r#"{{"schema_version":1,"name":"w","rules":[{{"name":"w","criterion":{{"study_description":"{word}"}}}}]}}"#
+            ))
+            .unwrap(),
+        )
+        .unwrap()
+        .levels
+        .studies;
+    assert!(hits > 0);
+    for (query, matching) in [("zzqxnohit", 0), (word.as_str(), hits)] {
+        let not = parse_spec(&format!(
+            r#"{{"schema_version":1,"name":"n","rules":[{{"name":"n","criterion":{{"not":{{"study_description":"{query}"}}}}}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            engine.cohort_count(&not).unwrap().levels.studies,
+            all - missing - matching,
+            "not '{query}'"
+        );
+        let excluded = parse_spec(&format!(
+            r#"{{"schema_version":1,"name":"x","rules":[{{"name":"x","exclude":true,"criterion":{{"study_description":"{query}"}}}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            engine.cohort_count(&excluded).unwrap().levels.studies,
+            all - matching,
+            "exclude '{query}'"
+        );
+    }
+}

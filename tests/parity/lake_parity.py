@@ -210,6 +210,38 @@ def engine_counts(execute, sql):
     return levels, funnel
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def fixed_definitions():
+    """The README's `cohort sql` example and benches/specs/*.json."""
+    out = []
+    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    start = readme.index("cat > adults-ct.json <<'EOF'\n") + len("cat > adults-ct.json <<'EOF'\n")
+    block = readme[start:readme.index("    EOF\n", start)]
+    out.append(json.loads("\n".join(line[4:] for line in block.splitlines())))
+    specs = os.path.join(REPO, "benches", "specs")
+    for name in sorted(os.listdir(specs)):
+        if name.endswith(".json"):
+            with open(os.path.join(specs, name), encoding="utf-8") as f:
+                out.append(json.load(f))
+    return out
+
+
+SQLGLOT_DIALECTS = ("spark", "trino", "duckdb", "postgres")
+
+
+def parse_everywhere(sqlglot, sql):
+    """The dialects in which sqlglot cannot parse a statement."""
+    bad = []
+    for dialect in SQLGLOT_DIALECTS:
+        try:
+            sqlglot.parse(sql, read=dialect, error_level=sqlglot.ErrorLevel.RAISE)
+        except Exception as e:  # sqlglot's ParseError and TokenError
+            bad.append(f"{dialect}: {str(e).splitlines()[0][:200]}")
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -224,13 +256,20 @@ def main():
     except ImportError:
         print("error: the duckdb Python package is missing (pip install duckdb)", file=sys.stderr)
         return 2
+    try:
+        import sqlglot
+    except ImportError:
+        print("error: the sqlglot Python package is missing (pip install sqlglot)", file=sys.stderr)
+        return 2
     bin_ = os.path.abspath(a.bin)
     work = a.work or tempfile.mkdtemp(prefix="lake-parity-")
     os.makedirs(work, exist_ok=True)
     db = make_workspace(bin_, work, a.patients, a.seed)
     v = values(sqlite3.connect(db))
     rnd = random.Random(a.seed)
-    defs = [definition(rnd, v, i) for i in range(a.definitions)]
+    # The README's example and the benchmark's definitions first, so that
+    # they also run on Spark, then random ones.
+    defs = fixed_definitions() + [definition(rnd, v, i) for i in range(a.definitions)]
     failures = []
     timings = {}
     # Counts on the workspace must equal counts on an export with PHI and
@@ -257,6 +296,10 @@ def main():
         app = app_counts(bin_, db, path)
         sql = json.loads(run([bin_, "cohort", "sql", "--spec", path, "--json"]).stdout)
         sqls.append((i, spec, path, app, sql))
+        for part in ("count", "attrition"):
+            for problem in parse_everywhere(sqlglot, sql[part]["sql"]):
+                failures.append(("sqlglot", part, spec, "parses", problem))
+    print(f"sqlglot: {2 * len(sqls)} statements parsed as {', '.join(SQLGLOT_DIALECTS)}")
 
     def check(engine, execute, items, label):
         t0 = time.time()
@@ -287,7 +330,7 @@ def main():
             print("error: pyspark is missing (pip install pyspark; needs Java 17)", file=sys.stderr)
             return 2
         spark = (SparkSession.builder.master("local[2]").appName("lake-parity")
-                 .config("spark.ui.enabled", "false")
+                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                  .config("spark.sql.shuffle.partitions", "4").getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
         views = run([bin_, "cohort", "sql", "--spec", sqls[0][2], "--views", "spark", "--lake",
