@@ -899,7 +899,10 @@ fn a_missing_description_is_unknown_for_words_with_and_without_hits() {
         .execute_batch("UPDATE studies SET description = NULL WHERE id % 3 = 0")
         .unwrap();
     let engine = Engine::open(&db).unwrap();
-    let missing = q(&db, "SELECT count(*) FROM studies WHERE description IS NULL");
+    let missing = q(
+        &db,
+        "SELECT count(*) FROM studies WHERE description IS NULL",
+    );
     let all = q(&db, "SELECT count(*) FROM studies");
     assert!(missing > 0);
     let word = sqlite(&db)
@@ -909,7 +912,11 @@ fn a_missing_description_is_unknown_for_words_with_and_without_hits() {
             |r| r.get::<_, String>(0),
         )
         .unwrap();
-    let word = word.split(|c: char| !c.is_alphanumeric()).next().unwrap().to_string();
+    let word = word
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap()
+        .to_string();
     let hits = engine
         .cohort_count(
             &parse_spec(&format!(
