@@ -10,6 +10,7 @@
 //! hold a quote or a backslash (Spark reads `\` as an escape and `''` as two
 //! literals): those characters are spliced in with `chr()`.
 
+use super::compile::{Level, Scope};
 use crate::model::{CohortSpec, CohortUnit, Criterion, DateRange, FollowUp, NumRange, Rule};
 
 /// How the values of a definition reach the SQL text.
@@ -102,21 +103,6 @@ fn rule_label(rule: &Rule, i: usize) -> String {
     } else {
         format!("'{}'", rule.name)
     }
-}
-
-/// Where a criterion is evaluated: on a study row or on a series row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    Study,
-    Series,
-}
-
-/// At which level an attribute lives.
-enum Level {
-    Patient,
-    Study,
-    Series,
-    Instance,
 }
 
 struct Builder {

@@ -13,13 +13,13 @@ pub enum Param {
 /// Where a criterion is evaluated: on a study row (`st`, `p`) or on a series
 /// row (`s`, `st`, `p`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
+pub(super) enum Scope {
     Study,
     Series,
 }
 
 /// At which level an attribute lives.
-enum Level {
+pub(super) enum Level {
     Patient,
     Study,
     Series,
