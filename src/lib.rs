@@ -21,6 +21,7 @@ pub mod index;
 pub mod lake;
 pub mod link;
 pub mod model;
+pub mod net;
 pub mod preview;
 pub mod privacy;
 pub mod private_fs;
@@ -30,5 +31,7 @@ mod store;
 pub mod synth;
 pub mod thumbs;
 
-pub use engine::{CancelToken, Engine, EngineError, JobEvent, JobHandle, Privacy};
+pub use engine::{
+    CancelToken, Engine, EngineError, JobEvent, JobHandle, Privacy, RetrieveOptions, Timeouts,
+};
 pub use index::{IndexError, IndexOptions};

@@ -53,6 +53,19 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
+/// Opens `path` for writing (replacing it), owner-only, to be filled as a
+/// stream (retrieved images).
+pub fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
 /// Creates `path` as an empty owner-only file if it does not exist, and
 /// makes an existing one owner-only (SQLite gives the -wal and -shm files
 /// the database file's mode).

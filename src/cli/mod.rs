@@ -18,6 +18,7 @@ mod key;
 mod link;
 mod mask;
 mod output;
+mod pacs;
 mod privacy;
 mod query;
 mod review;
@@ -84,6 +85,9 @@ enum Command {
     /// Import linked clinical data (EHR extracts) from CSV.
     #[command(subcommand)]
     Link(link::LinkCmd),
+    /// PACS nodes: add, list, remove, echo, harvest metadata, retrieve a cohort.
+    #[command(subcommand)]
+    Pacs(pacs::PacsCmd),
     /// Show or set the workspace's privacy mode and release threshold.
     Privacy(privacy::PrivacyArgs),
     /// Run an analysis (trend, prevalence, standardised rate) from a JSON spec.
@@ -181,6 +185,7 @@ pub fn run() -> i32 {
         Some(Command::Review(c)) => review::run(&db, c),
         Some(Command::Key(c)) => key::run(&db, c),
         Some(Command::Privacy(a)) => privacy::run(&db, a),
+        Some(Command::Pacs(c)) => pacs::run(&db, c),
         Some(Command::BenchFloor(a)) => bench_floor::run(a),
         Some(Command::SynthIndex(a)) => bench_cohort::synth_index(&db, a),
         Some(Command::BenchCohort(a)) => bench_cohort::bench_cohort(&db, a),

@@ -5,7 +5,7 @@
 //! export's gate work on the dicom-object data sets read here. It must not
 //! touch SQLite or the network.
 
-mod extract;
+pub(crate) mod extract;
 pub mod prescan;
 mod read;
 pub mod sr;

@@ -10,6 +10,7 @@ mod job;
 mod lake;
 mod live;
 mod masks;
+mod pacs;
 mod preview;
 mod review;
 mod thumbs;
@@ -23,9 +24,11 @@ pub use crate::deid::profile::{Choices as ProfileChoices, Options as ProfileOpti
 pub use crate::export::{
     ExportOptions, ExportPhase, ExportProgress, ExportReport, Finding, Waiver,
 };
+pub use crate::net::{NetError, Timeouts};
 pub use biomarker::{EmphysemaProgress, EmphysemaReport, SeriesFailure, CHEST_CT_RULE};
 pub use live::{ColumnEngineState, Evaluator, EvaluatorChoice};
 pub use masks::MaskError;
+pub use pacs::{retrieve_cache_dir, RetrieveOptions};
 pub use preview::DeidentifiedPreview;
 pub use review::ReviewError;
 
@@ -68,6 +71,12 @@ pub enum EngineError {
     AggregateOnly,
     #[error(transparent)]
     Analysis(#[from] crate::analysis::AnalysisError),
+    /// Talking to a PACS failed.
+    #[error(transparent)]
+    Net(crate::net::NetError),
+    /// A PACS node's settings or a harvest/retrieval request is not usable.
+    #[error("{0}")]
+    Pacs(String),
     #[error(transparent)]
     Lake(#[from] crate::lake::LakeError),
     /// An image that cannot be read, masked or encoded for the preview.

@@ -70,6 +70,8 @@ pub enum Command {
     Imaging(super::imaging::Cmd),
     /// The Analyses area.
     Analyses(super::analyses::Cmd),
+    /// The PACS area.
+    Pacs(super::pacs::Cmd),
 }
 
 /// A question before something that cannot be undone.

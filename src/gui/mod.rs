@@ -9,6 +9,7 @@ mod commands;
 mod export_job;
 mod frame_stats;
 mod imaging;
+mod pacs;
 mod panels;
 mod picker;
 mod queries;

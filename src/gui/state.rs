@@ -18,6 +18,8 @@ pub enum Tab {
     Review,
     /// Trends, prevalence, standardised rates and their charts.
     Analyses,
+    /// PACS nodes, harvest and retrieval.
+    Pacs,
     Files,
 }
 

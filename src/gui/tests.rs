@@ -1851,3 +1851,71 @@ fn the_emphysema_index_runs_from_the_analyses_area_with_progress_and_resume() {
             >= fractions.len() as u64
     );
 }
+
+#[test]
+fn the_pacs_tab_lists_verifies_harvests_and_removes_nodes() {
+    use pacs_cohort::model::{PacsNode, PacsProtocol};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("ws.db");
+    // A port nobody listens on: echo and harvest fail with what to do.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    Engine::open(&db)
+        .unwrap()
+        .pacs_add(
+            &PacsNode {
+                name: "hospital".into(),
+                protocol: PacsProtocol::Dimse {
+                    ae_title: "PACS".into(),
+                    host: "127.0.0.1".into(),
+                    port,
+                    calling_ae: "US".into(),
+                    scp_port: None,
+                    max_results: None,
+                },
+            },
+            false,
+        )
+        .unwrap();
+    let mut h = harness(&db, tmp.path());
+    h.get_by_label("PACS").click();
+    wait_until(&mut h, "the nodes", |a| a.pacs.nodes.len() == 1);
+    h.get_by_label_contains("DIMSE PACS@127.0.0.1");
+
+    h.get_by_label("Echo").click();
+    wait_until(&mut h, "the echo", |a| {
+        matches!(a.pacs.echo_of("hospital"), Some(Some(Err(_))))
+    });
+    h.get_by_label("Echo: failed (below)");
+    h.get_by_label_contains("cannot reach the PACS");
+
+    // A harvest is a job with its outcome in the jobs list.
+    h.get_by_label("Harvest").click();
+    wait_until(&mut h, "the harvest", |a| {
+        a.pacs.harvest.is_none() && a.pacs.harvest_outcome.is_some()
+    });
+    let job = h
+        .state()
+        .jobs
+        .iter()
+        .find(|j| j.title == "Harvest 'hospital'")
+        .cloned()
+        .expect("a harvest job");
+    assert!(!job.running);
+    assert!(
+        job.outcome.contains("cannot reach the PACS"),
+        "{}",
+        job.outcome
+    );
+
+    // Remove asks first.
+    h.get_by_label("Remove").click();
+    wait_until(&mut h, "the question", |a| a.confirm.is_some());
+    h.run_steps(2);
+    h.get_by_label("Remove node").click();
+    wait_until(&mut h, "the removal", |a| a.pacs.nodes.is_empty());
+    h.get_by_label_contains("No PACS node yet");
+}

@@ -628,3 +628,39 @@ fn pipeline<R: Send>(
         Ok(fed)
     })
 }
+
+/// Indexes a few known files under `root` (registered if new) without a
+/// walk: files that just arrived (a retrieval), read on the calling
+/// thread and written in one transaction. Returns how many became
+/// instances (the rest are recorded with their status, as in a run).
+pub fn add_files(db: &Path, root: &Path, files: &[PathBuf]) -> Result<u64, IndexError> {
+    let mut writer = Writer::open(db)?;
+    let root_id = writer.ensure_root(root)?;
+    let known = writer.known_files(root_id)?;
+    let mut items = Vec::with_capacity(files.len());
+    let mut instances = 0;
+    for f in files {
+        let Ok(rel) = f.strip_prefix(root) else {
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(f) else {
+            continue;
+        };
+        let outcome = read_header(f);
+        if matches!(outcome, ReadOutcome::Instance(_)) {
+            instances += 1;
+        }
+        let rel = path_bytes(rel);
+        items.push(WriteItem {
+            known: known.contains_key(&rel),
+            root_id,
+            rel_path: rel,
+            size_bytes: meta.len(),
+            mtime_ns: walk::mtime_ns(&meta),
+            outcome,
+        });
+    }
+    writer.apply(&items)?;
+    writer.refresh_derived()?;
+    Ok(instances)
+}

@@ -23,6 +23,8 @@ pub struct StudyRow {
     /// The patient's files disagree on name, sex or birth date
     /// (`pacs-cohort conflicts`).
     pub patient_conflict: bool,
+    /// Series harvested from a PACS whose images are not all local yet.
+    pub remote_series: u64,
 }
 
 /// One series of a study.

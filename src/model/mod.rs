@@ -8,6 +8,7 @@ mod header;
 mod images;
 mod masks;
 mod names;
+mod pacs;
 mod review;
 mod sites;
 mod status;
@@ -25,6 +26,10 @@ pub use header::{HeaderRecord, PatientKey, SeriesKey, StudyKey};
 pub use images::InstanceRef;
 pub use masks::{DeviceKey, InstanceMask, MaskTemplate, Rect};
 pub use names::display_person_name;
+pub use pacs::{
+    HarvestProgress, HarvestQuery, HarvestReport, PacsNode, PacsProtocol, RetrieveFailure,
+    RetrieveMethod, RetrieveProgress, RetrieveReport, WebAuth,
+};
 pub use review::{ImageReview, ReviewCounts, ReviewEvent, ReviewItem, ReviewState};
 pub use sites::{DemographicsVariant, PatientConflict};
 pub use status::FileStatus;

@@ -114,11 +114,15 @@ pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<
            SELECT s.study_ref, count(*) AS n_series,
                   group_concat(DISTINCT s.modality) AS modalities,
                   max(s.institution_name) AS institution,
-                  sum((SELECT count(*) FROM instances i WHERE i.series_ref = s.id)) AS n_instances
-           FROM series s GROUP BY s.study_ref)
+                  sum(n_inst) AS n_instances,
+                  sum(r.series_uid IS NOT NULL AND n_inst < coalesce(r.remote_instances, 1)) AS n_remote
+           FROM (SELECT s.*, (SELECT count(*) FROM instances i WHERE i.series_ref = s.id) AS n_inst
+                 FROM series s) s
+           LEFT JOIN remote_series r ON r.series_uid = s.series_uid
+           GROUP BY s.study_ref)
          SELECT st.study_uid, p.patient_id, p.patient_name, p.sex, st.age_at_study_years,
                 st.study_date, st.description, st.accession_number, a.modalities, a.institution,
-                a.n_series, a.n_instances, p.issuer, {conflict}
+                a.n_series, a.n_instances, p.issuer, {conflict}, a.n_remote
          FROM studies st JOIN patients p ON p.id = st.patient_ref JOIN a ON a.study_ref = st.id
          WHERE {filter} {only}
          ORDER BY {} IS NULL, {} {dir}, st.study_uid
@@ -148,6 +152,7 @@ pub(crate) fn studies(conn: &Connection, path: &Path, q: &StudyQuery) -> Result<
                 instance_count: r.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
                 issuer: r.get(12)?,
                 patient_conflict: r.get(13)?,
+                remote_series: r.get::<_, Option<i64>>(14)?.unwrap_or(0) as u64,
             })
         })
         .at(path)?;

@@ -16,6 +16,7 @@ pub(crate) mod ehr;
 pub(crate) mod findings;
 pub(crate) mod images;
 pub(crate) mod masks;
+pub(crate) mod pacs;
 pub(crate) mod review;
 mod schema;
 pub(crate) mod sites;

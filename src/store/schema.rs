@@ -364,4 +364,36 @@ CREATE VIEW IF NOT EXISTS patient_conflicts AS
       OR count(DISTINCT nullif(birth_date, '')) > 1;
 UPDATE files SET mtime_ns = -1 WHERE status = 'ok';
 "#,
+    // 16: PACS nodes (user data: how to reach each; secrets stay in this
+    // owner-only file), series a harvest found on a node (a rebuildable
+    // cache like the index: a series with no local instance is "remote"),
+    // and the harvest log.
+    r#"
+CREATE TABLE IF NOT EXISTS pacs_nodes (
+    name TEXT PRIMARY KEY,
+    config_json TEXT NOT NULL,
+    added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE IF NOT EXISTS remote_series (
+    series_uid TEXT PRIMARY KEY,
+    study_uid TEXT NOT NULL,
+    node TEXT NOT NULL,
+    harvested_at TEXT NOT NULL,
+    remote_instances INTEGER
+);
+CREATE INDEX IF NOT EXISTS remote_series_study ON remote_series(study_uid);
+CREATE INDEX IF NOT EXISTS remote_series_node ON remote_series(node);
+CREATE TABLE IF NOT EXISTS harvest_runs (
+    id INTEGER PRIMARY KEY,
+    node TEXT NOT NULL,
+    query_json TEXT NOT NULL,
+    started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    finished_at TEXT,
+    outcome TEXT NOT NULL DEFAULT 'running',
+    studies INTEGER NOT NULL DEFAULT 0,
+    series INTEGER NOT NULL DEFAULT 0,
+    queries INTEGER NOT NULL DEFAULT 0,
+    splits INTEGER NOT NULL DEFAULT 0
+);
+"#,
 ];

@@ -396,6 +396,59 @@ impl Writer {
         Ok(true)
     }
 
+    /// Records series a PACS reported (harvest): their patient, study and
+    /// series rows (values from the PACS win over older ones, so a
+    /// re-harvest updates), and where and when they were seen. Series
+    /// without local instances are kept by `delete_orphans` while they
+    /// have a `remote_series` row.
+    pub fn apply_remote(
+        &mut self,
+        node: &str,
+        harvested_at: &str,
+        batch: &[(HeaderRecord, Option<i64>)],
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().at(&path)?;
+        Self::mark_stale(self.marked_stale, &tx).at(&path)?;
+        let mut cx = Cx {
+            tx: &tx,
+            root_paths: &self.root_paths,
+            root_issuers: &self.root_issuers,
+            patients: &mut self.patients,
+            studies: &mut self.studies,
+            series: &mut self.series,
+            variants: &mut self.variants,
+            orphans: false,
+        };
+        for (rec, count) in batch {
+            // No archive root: the patient key's issuer is the one the PACS
+            // answered with, if any (a root's issuer applies to its files).
+            cx.parents(rec, NO_ROOT).at(&path)?;
+            tx.prepare_cached(
+                "INSERT INTO remote_series(series_uid, study_uid, node, harvested_at, remote_instances)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(series_uid) DO UPDATE SET study_uid = excluded.study_uid,
+                   node = excluded.node, harvested_at = excluded.harvested_at,
+                   remote_instances = coalesce(excluded.remote_instances, remote_instances)",
+            )
+            .at(&path)?
+            .execute(params![
+                rec.series_instance_uid,
+                rec.study_instance_uid,
+                node,
+                harvested_at,
+                count
+            ])
+            .at(&path)?;
+        }
+        tx.commit().at(&path)?;
+        self.marked_stale = true;
+        // `parents` caches ids within a run; a harvest batch may be followed
+        // by an index run of retrieved files on another writer.
+        self.clear_caches();
+        Ok(())
+    }
+
     fn clear_caches(&mut self) {
         self.patients.clear();
         self.studies.clear();
@@ -405,6 +458,9 @@ impl Writer {
 }
 
 /// Per-transaction context.
+/// The root id of rows that come from no archive root (a PACS harvest).
+const NO_ROOT: i64 = -1;
+
 struct Cx<'a> {
     tx: &'a Transaction<'a>,
     root_paths: &'a HashMap<i64, Vec<u8>>,
@@ -789,7 +845,8 @@ fn delete_orphans(tx: &Transaction) -> rusqlite::Result<()> {
          WHERE facts_modalities IS NOT NULL OR facts_contrast IS NOT NULL;",
     )?;
     tx.execute_batch(
-        "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = series.id);
+        "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_ref = series.id)
+           AND NOT EXISTS (SELECT 1 FROM remote_series r WHERE r.series_uid = series.series_uid);
          DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_ref = studies.id);
          -- A study moved to another patient (its key changed) leaves the
          -- old patient's demographics without a study: those instances

@@ -18,6 +18,8 @@ mod lake;
 mod link;
 mod live;
 mod masks;
+mod orthanc;
+mod pacs;
 mod preview;
 mod review;
 mod robustness;

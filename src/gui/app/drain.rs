@@ -22,6 +22,7 @@ impl PacsApp {
         self.imaging
             .drain(self.prefs.profile.options(), &self.prefs.reviewer, deadline);
         self.drain_analyses(deadline);
+        self.drain_pacs(deadline);
         for a in self.queries.answers() {
             self.on_answer(a);
         }
@@ -286,6 +287,25 @@ impl PacsApp {
             self.start_index_as(next, issuer);
         } else if self.exit_when_indexed {
             self.close_requested = true;
+        }
+    }
+
+    fn drain_pacs(&mut self, deadline: Instant) {
+        use super::super::pacs::Note;
+        // Shown at start (the tab is restored) or chosen: list the nodes once.
+        if self.prefs.tab == Tab::Pacs && !self.pacs.listed {
+            self.pacs.list();
+        }
+        for note in self.pacs.drain(deadline) {
+            match note {
+                Note::Started(title) => self.jobs.push(JobLog {
+                    title,
+                    outcome: "running".into(),
+                    running: true,
+                }),
+                Note::Finished(title, how) => self.finish_job(&title, how),
+                Note::IndexChanged => self.refresh_all(),
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::gui::analyses::Cmd as AnalysesCmd;
+use crate::gui::pacs::Cmd as PacsCmd;
 
 impl PacsApp {
     pub(super) fn handle(&mut self, ctx: &egui::Context, c: Command) {
@@ -159,6 +160,15 @@ impl PacsApp {
                     then: Box::new(Command::Analyses(AnalysesCmd::DeleteConfirmed(id))),
                 });
             }
+            Command::Pacs(PacsCmd::Remove(name)) => {
+                self.confirm = Some(Confirmation {
+                    question: format!("Remove the PACS node '{name}'?"),
+                    detail: "Its settings are forgotten; the studies and series harvested from it stay in the index.".into(),
+                    verb: "Remove node".into(),
+                    then: Box::new(Command::Pacs(PacsCmd::RemoveConfirmed(name))),
+                });
+            }
+            Command::Pacs(c) => self.pacs.handle(c),
             Command::Analyses(c) => {
                 let spec = self.prefs.analysis_form.spec();
                 self.analyses.handle(c, spec);

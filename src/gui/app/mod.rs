@@ -153,6 +153,8 @@ pub struct PacsApp {
     pub(crate) imaging: super::imaging::Imaging,
     /// Analyses and their charts (own state).
     pub(crate) analyses: super::analyses::Analyses,
+    /// PACS nodes, harvest and retrieval jobs (own state).
+    pub(crate) pacs: super::pacs::Pacs,
 }
 
 impl PacsApp {
@@ -183,6 +185,7 @@ impl PacsApp {
         let queries = QueryWorker::spawn(engine.clone(), wake.clone());
         let imaging = super::imaging::Imaging::new(engine.clone(), picker.clone(), wake.clone());
         let analyses = super::analyses::Analyses::new(engine.clone(), picker.clone(), wake.clone());
+        let pacs = super::pacs::Pacs::new(engine.clone(), wake.clone());
         let mut app = PacsApp {
             prefs,
             engine,
@@ -232,6 +235,7 @@ impl PacsApp {
             confirm: None,
             imaging,
             analyses,
+            pacs,
         };
         app.refresh_all();
         if let Some(sample) = sample {
@@ -257,6 +261,7 @@ impl PacsApp {
             || !self.removing.is_empty()
             || self.imaging.busy()
             || self.analyses.busy()
+            || self.pacs.busy()
     }
 
     fn study_query(&self) -> StudyQuery {
@@ -348,7 +353,7 @@ impl PacsApp {
             // A live re-run waits for the form to settle: look again soon.
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
-        if self.index.is_some() || self.export_running() {
+        if self.index.is_some() || self.export_running() || self.pacs.running() {
             // Keep the progress figures moving even between job events.
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }

@@ -18,6 +18,7 @@ use super::analyses;
 use super::app::PacsApp;
 use super::commands::Command;
 use super::imaging;
+use super::pacs;
 use super::state::Tab;
 use eframe::egui;
 use pacs_cohort::model::WorkspaceStatus;
@@ -71,6 +72,7 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                 (Tab::Images, "Cohort images"),
                 (Tab::Review, "Review"),
                 (Tab::Analyses, "Analyses"),
+                (Tab::Pacs, "PACS"),
                 (Tab::Files, "Files and statuses"),
             ];
             for (tab, title) in tabs {
@@ -161,6 +163,13 @@ pub fn layout(app: &mut PacsApp, ui: &mut egui::Ui) {
                 let mut cmds = Vec::new();
                 analyses::view::show(ui, view, &mut cmds);
                 out.extend(cmds.into_iter().map(Command::Analyses));
+            }
+            Tab::Pacs => {
+                let cohorts: Vec<String> =
+                    app.saved_cohorts.iter().map(|c| c.name.clone()).collect();
+                let mut cmds = Vec::new();
+                pacs::view::show(ui, &mut app.pacs, &cohorts, &mut cmds);
+                out.extend(cmds.into_iter().map(Command::Pacs));
             }
             Tab::Files => {
                 let view = files::View {

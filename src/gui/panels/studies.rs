@@ -233,7 +233,19 @@ fn studies_table(ui: &mut egui::Ui, v: &View, out: &mut Vec<Command>) {
                     ui.label(s.series_count.to_string());
                 });
                 row.col(|ui| {
-                    ui.label(s.instance_count.to_string());
+                    if s.remote_series > 0 {
+                        // Harvested from a PACS, not (all) retrieved yet.
+                        let text = match s.instance_count {
+                            0 => "remote".to_string(),
+                            n => format!("{n} + remote"),
+                        };
+                        ui.label(egui::RichText::new(text).italics()).on_hover_text(format!(
+                            "{} of the study's series are on a PACS and not retrieved yet (PACS tab, or Retrieve on a cohort)",
+                            s.remote_series
+                        ));
+                    } else {
+                        ui.label(s.instance_count.to_string());
+                    }
                 });
                 if row.response().clicked() {
                     clicked = Some(s.study_uid.clone());

@@ -150,6 +150,17 @@ fn header(v: &mut View, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         }
         if names.contains(&current)
             && ui
+                .button("Retrieve")
+                .on_hover_text("Fetch this cohort's remote series from their PACS nodes (C-GET or WADO-RS) as a background job; see Jobs and the PACS tab")
+                .clicked()
+        {
+            commands.push(Command::Pacs(crate::gui::pacs::Cmd::Retrieve(
+                current.clone(),
+                pacs_cohort::model::RetrieveMethod::Get,
+            )));
+        }
+        if names.contains(&current)
+            && ui
                 .button("Delete")
                 .on_hover_text("Delete this saved cohort and its revisions")
                 .clicked()
