@@ -159,7 +159,8 @@ fn live_counts_come_from_memory_once_built_and_follow_every_change() {
     // Another process indexes more: noticed at the next count, which
     // SQLite answers; then memory again, with the new truth.
     let out = run(&db, &["index", c.to_str().unwrap()]);
-    assert!(out.status.success(), "{out:?}");
+    // 3: finished, with patient IDs the generated archives share (conflicts).
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{out:?}");
     let (counts, by) = engine
         .cohort_count_by(&specs()[0], EvaluatorChoice::Auto)
         .unwrap();
